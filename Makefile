@@ -1,0 +1,48 @@
+# Kopilka: `make run` starts the whole system, `make test` runs the suite.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+
+export DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/kopilka
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+export KOPILKA_PORT ?= 8000
+export KOPILKA_OPERATOR_KEY ?= dev-operator-key-change-me
+
+.PHONY: install run migrate test lint format bench services boundaries clean
+
+$(UV):
+	python3 -m pip install --user --quiet uv
+
+install: $(UV)  ## install everything from the lock (the machine's own Python)
+	$(UV) sync --frozen --all-packages
+
+services:  ## start local PostgreSQL and Redis when they are down
+	@bash scripts/ensure-services.sh
+
+migrate: install
+	@bash scripts/create-db.sh "$(DATABASE_URL)"
+	$(UV) run --frozen python -m kopilka.migrations.cli
+
+run: install services migrate  ## api + worker + beat + bot in the foreground until Ctrl-C
+	$(UV) run --frozen python scripts/run_all.py
+
+test: install services  ## the whole suite against local PostgreSQL and Redis
+	$(UV) run --frozen python scripts/check_boundaries.py
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+	$(UV) run --frozen python scripts/check_boundaries.py
+
+format: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+bench: install services migrate  ## measure; writes bench/RESULTS.md
+	$(UV) run --frozen python -m bench.run_all
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

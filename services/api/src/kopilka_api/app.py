@@ -1,0 +1,168 @@
+"""The Kopilka API: records money synchronously, queues jobs. ``create_app`` is the factory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kopilka.config import get_settings
+from kopilka.db import get_engine
+from kopilka.errors import KopilkaError
+from kopilka.logging import configure_logging, get_logger
+from kopilka_api.http import BodyLimit, ExactRoute, new_request_id, problem
+
+log = get_logger("kopilka.api")
+
+REQUESTS = Counter("kopilka_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "kopilka_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+TAGS = [
+    {"name": "periods", "description": "Accounting periods, closing, carry-forward"},
+    {"name": "ledger", "description": "Contributions, expenses, charges, readings, budget items"},
+    {"name": "balances", "description": "Balance sheets, owner balances, settlements"},
+    {"name": "owners", "description": "Owners and their statements"},
+    {"name": "jobs", "description": "Asynchronous jobs"},
+    {"name": "communities", "description": "Operator: communities; admins: API keys"},
+]
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:10]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
+        parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "Invalid request"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="Kopilka API",
+        version="0.1.0",
+        description=(
+            "The money engine of a shared-property community: contributions, expenses, "
+            "exact allocation, periods, balances. Amounts are decimal strings."
+        ),
+        openapi_tags=TAGS,
+    )
+    app.router.route_class = ExactRoute
+
+    @app.exception_handler(KopilkaError)
+    async def kopilka_error(request: Request, exc: KopilkaError) -> Response:
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return problem(400, "Invalid input", _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        return problem(exc.status_code, "Error", detail)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(request: Request, exc: IntegrityError) -> Response:
+        log.warning("integrity_conflict", error=str(exc.orig)[:300])
+        return problem(
+            409, "Conflict", "The change conflicts with the current state; read and retry"
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def db_error(request: Request, exc: DBAPIError) -> Response:
+        code = getattr(exc.orig, "sqlstate", None)
+        if code in ("40001", "40P01"):
+            return problem(409, "Conflict", "A concurrent change won; retry the request")
+        log.error("database_error", error=str(exc)[:500])
+        return problem(503, "Service unavailable", "The database is not answering; retry later")
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("X-Request-ID") or new_request_id()
+        request.state.request_id = rid
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        start = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled", path=request.url.path, method=request.method)
+            response = problem(500, "Internal error", "An unexpected error happened; it is logged")
+        elapsed = time.perf_counter() - start
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        LATENCY.labels(request.method, path).observe(elapsed)
+        response.headers["X-Request-ID"] = rid
+        actor = getattr(request.state, "actor", None)
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round(elapsed * 1000, 2),
+            actor=getattr(actor, "label", None),
+        )
+        return response
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.get("/health", tags=["jobs"], summary="The process is up")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["jobs"], summary="The database and Redis are reachable")
+    def ready() -> Response:
+        checks: dict[str, Any] = {}
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            from kopilka.redis_client import get_redis
+
+            get_redis().ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unreachable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        if ok:
+            return Response(
+                content='{"status":"ready","checks":' + _j(checks) + "}",
+                media_type="application/json",
+            )
+        return problem(503, "Not ready", "A dependency is unreachable", checks=checks)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    from kopilka_api.routes import balances, communities, jobs, ledger, owners, periods
+
+    for module in (communities, periods, ledger, balances, owners, jobs):
+        app.include_router(module.router)
+    return app
+
+
+def _j(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj)

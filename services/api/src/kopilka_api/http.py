@@ -1,0 +1,296 @@
+"""HTTP plumbing shared by the routes: exact JSON, problem+json, sessions, actors, idempotent
+writes, pagination."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kopilka.auth.service import authenticate
+from kopilka.config import get_settings
+from kopilka.context import Actor, Ctx
+from kopilka.db import session_factory
+from kopilka.errors import (
+    Conflict,
+    IdempotencyMismatch,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from kopilka.models import IdempotencyRecord
+
+PROBLEM = "application/problem+json"
+
+
+class ExactJSONRequest(Request):
+    """JSON numbers become Decimal, never float: 500.10 stays exactly 500.10."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = json.loads(body, parse_float=Decimal)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise
+        return self._json
+
+
+class ExactRoute(APIRoute):
+    def get_route_handler(self) -> Callable[..., Any]:
+        handler = super().get_route_handler()
+
+        async def exact(request: Request) -> Response:
+            return await handler(ExactJSONRequest(request.scope, request.receive))
+
+        return exact
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """Every router of the API parses JSON numbers exactly."""
+    return APIRouter(route_class=ExactRoute, **kwargs)
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM)
+
+
+# ---------------------------------------------------------------- sessions and actors
+
+
+def get_session() -> Iterator[Session]:
+    """One transaction per request, committed when the route returns, before the answer."""
+    session = session_factory()()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+SessionDep = Depends(get_session, scope="function")
+
+
+def get_actor(
+    request: Request,
+    session: Session = SessionDep,
+    x_api_key: str | None = Header(default=None, alias="X-API-Key"),
+    authorization: str | None = Header(default=None),
+    x_community_id: str | None = Header(default=None, alias="X-Community-Id"),
+) -> Actor:
+    actor = authenticate(
+        session,
+        get_settings(),
+        api_key=x_api_key,
+        authorization=authorization,
+        community_header=x_community_id,
+    )
+    request.state.actor = actor
+    return actor
+
+
+def get_ctx(
+    request: Request, session: Session = SessionDep, actor: Actor = Depends(get_actor)
+) -> Ctx:
+    return Ctx(session=session, actor=actor, request_id=getattr(request.state, "request_id", None))
+
+
+CtxDep = Depends(get_ctx)
+
+
+def if_match(value: str | None = Header(default=None, alias="If-Match")) -> int | None:
+    """``If-Match: "3"`` (the ETag we send) or a bare version number."""
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    try:
+        return int(text)
+    except ValueError:
+        raise PreconditionFailed(f"If-Match: {value!r} is not a version we issued") from None
+
+
+IfMatchDep = Depends(if_match)
+
+
+# ---------------------------------------------------------------- pagination
+
+
+class Page:
+    def __init__(
+        self,
+        limit: int = Query(default=100, ge=1, le=500, description="page size (at most 500)"),
+        after: int | None = Query(
+            default=None, description="cursor: the last id of the previous page"
+        ),
+    ) -> None:
+        self.limit = limit
+        self.after = after
+
+
+def paged(
+    request: Request, response: Response, items: list[Any], page: Page, key: Callable[[Any], int]
+) -> list[Any]:
+    """Trim the one-extra row the query fetched and set ``Link: <...>; rel="next"``."""
+    if len(items) > page.limit:
+        items = items[: page.limit]
+        nxt = request.url.include_query_params(after=key(items[-1]), limit=page.limit)
+        response.headers["Link"] = f'<{nxt}>; rel="next"'
+    return items
+
+
+# ---------------------------------------------------------------- idempotent writes
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBodyDep = Depends(raw_body)
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body, parse_float=Decimal), sort_keys=True, default=str)
+    except ValueError:
+        canonical = body.decode("utf-8", "replace")
+    text = f"{request.method} {request.url.path}\n{canonical}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write(
+    request: Request,
+    ctx: Ctx,
+    body: bytes,
+    produce: Callable[[], BaseModel | dict[str, Any]],
+    *,
+    status_code: int = 201,
+    location: Callable[[Any], str] | None = None,
+) -> JSONResponse:
+    """Run a money POST once per ``Idempotency-Key``: the same key and body replay the first
+    answer; another body is 422; a request with the key still in flight is 409. Keys are scoped
+    to the community. The record is stored in the same transaction as the write."""
+    key = request.headers.get("Idempotency-Key")
+    scope = ctx.actor.community_id or 0
+    digest = None
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > 255:
+            raise ValidationFailed("Idempotency-Key must be 1 to 255 characters")
+        got = ctx.session.scalar(
+            select(func.pg_try_advisory_xact_lock(func.hashtext(f"idem:{scope}:{key}")))
+        )
+        if not got:
+            raise Conflict("A request with this Idempotency-Key is still in flight; retry later")
+        digest = _request_hash(request, body)
+        prior = ctx.session.scalar(
+            select(IdempotencyRecord).where(
+                func.coalesce(IdempotencyRecord.community_id, 0) == scope,
+                IdempotencyRecord.key == key,
+            )
+        )
+        if prior is not None:
+            if prior.request_hash != digest:
+                raise IdempotencyMismatch(
+                    "This Idempotency-Key was used with another request body; use a new key"
+                )
+            headers = dict(prior.response_headers or {})
+            headers["Idempotent-Replayed"] = "true"
+            return JSONResponse(
+                prior.response_body, status_code=prior.response_status, headers=headers
+            )
+    result = produce()
+    payload = jsonable_encoder(result)
+    headers: dict[str, str] = {}
+    if location is not None:
+        headers["Location"] = location(payload)
+    if key is not None and digest is not None:
+        ctx.session.add(
+            IdempotencyRecord(
+                community_id=ctx.actor.community_id,
+                key=key,
+                request_hash=digest,
+                response_status=status_code,
+                response_body=payload,
+                response_headers=headers,
+            )
+        )
+        ctx.session.flush()
+    return JSONResponse(payload, status_code=status_code, headers=headers)
+
+
+def etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+# ---------------------------------------------------------------- middleware
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit (413) before the app reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _send_problem(send, PayloadTooLarge(f"Request body over {self.max_bytes} bytes"))
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _send_problem(send, PayloadTooLarge(f"Request body over {self.max_bytes} bytes"))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_problem(send: Send, err: PayloadTooLarge) -> None:
+    body = json.dumps(
+        {"type": "about:blank", "title": err.title, "status": err.status, "detail": err.detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": err.status,
+            "headers": [
+                (b"content-type", PROBLEM.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from fastapi import Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from kopilka.balances import service
+from kopilka.balances.schemas import BalanceSheetOut, OwnerBalanceOut
+from kopilka.context import Ctx
+from kopilka.ledger import schemas as s
+from kopilka.ledger import service as ledger
+from kopilka.settlements import service as settlements
+from kopilka.settlements.schemas import SuggestedSettlementsOut
+from kopilka_api.http import CtxDep, Page, RawBodyDep, api_router, paged, write
+
+router = api_router(prefix="/api/payments/periods/{period_id}", tags=["balances"])
+
+
+@router.get(
+    "/balance-sheet", response_model=BalanceSheetOut, summary="Per-owner balances (live for OPEN)"
+)
+def balance_sheet(period_id: int, ctx: Ctx = CtxDep) -> BalanceSheetOut:
+    return service.balance_sheet(ctx, period_id)
+
+
+@router.get("/balances/{owner_id}", response_model=OwnerBalanceOut, summary="One owner's balance")
+def owner_balance(period_id: int, owner_id: int, ctx: Ctx = CtxDep) -> OwnerBalanceOut:
+    return service.owner_balance(ctx, period_id, owner_id)
+
+
+@router.get(
+    "/owner-balance/{owner_id}",
+    response_model=OwnerBalanceOut,
+    summary="Alias of /balances/{owner_id}",
+)
+def owner_balance_alias(period_id: int, owner_id: int, ctx: Ctx = CtxDep) -> OwnerBalanceOut:
+    return service.owner_balance(ctx, period_id, owner_id)
+
+
+@router.get(
+    "/settlements/suggested",
+    response_model=SuggestedSettlementsOut,
+    summary="Fewest transfers that settle owners",
+)
+def suggested(
+    period_id: int,
+    ctx: Ctx = CtxDep,
+    via: int | None = Query(default=None, description="owner_id of a hub (the treasurer)"),
+) -> SuggestedSettlementsOut:
+    return settlements.suggest(ctx, period_id, via=via)
+
+
+@router.post(
+    "/settlements",
+    status_code=201,
+    response_model=s.SettlementOut,
+    summary="Record a transfer between owners",
+)
+def record_settlement(
+    request: Request,
+    period_id: int,
+    data: s.SettlementCreate,
+    ctx: Ctx = CtxDep,
+    body: bytes = RawBodyDep,
+) -> JSONResponse:
+    return write(
+        request,
+        ctx,
+        body,
+        lambda: ledger.settlement_out(ctx, ledger.record_settlement(ctx, period_id, data)),
+    )
+
+
+@router.get("/settlements", response_model=list[s.SettlementOut])
+def list_settlements(
+    request: Request, response: Response, period_id: int, ctx: Ctx = CtxDep, page: Page = Depends()
+) -> list[s.SettlementOut]:
+    items = paged(
+        request,
+        response,
+        ledger.list_settlements(ctx, period_id, after=page.after, limit=page.limit),
+        page,
+        lambda t: t.id,
+    )
+    return [ledger.settlement_out(ctx, t) for t in items]

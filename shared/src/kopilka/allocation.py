@@ -1,0 +1,574 @@
+"""Allocation: sharing an amount between owners exactly to the minor unit (SPEC §2, §3).
+
+Pure functions, no I/O. Money is integer minor units throughout; weights are exact (``int``,
+``Decimal`` or ``Fraction``), never binary floating point.
+
+Rounding is the largest remainder method: every owner gets the floor of their exact share, the
+leftover minor units go one each to the largest fractional remainders; ties go to the larger
+weight, then to the larger owner id. The shares always sum to the total exactly.
+
+A *split* is the Splitwise-style override an expense may carry
+(``{"strategy": ..., "owners": ...}``); :func:`parse_split` validates it when the expense is
+recorded, :func:`split_to_json` gives the form to store, and :func:`parse_split` accepts that form
+back.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from kopilka.errors import ValidationFailed
+from kopilka.money import MAX_MINOR, parse_decimal
+
+__all__ = [
+    "Split",
+    "Strategy",
+    "allocate",
+    "largest_remainder",
+    "parse_split",
+    "parse_strategy",
+    "split_to_json",
+    "split_values_minor",
+]
+
+
+class Strategy(StrEnum):
+    PROPORTIONAL = "PROPORTIONAL"
+    FIXED_FEE = "FIXED_FEE"
+    USAGE_BASED = "USAGE_BASED"
+    SHARES = "SHARES"
+    PERCENTAGE = "PERCENTAGE"
+    EXACT = "EXACT"
+    NONE = "NONE"
+
+
+_ALIASES: dict[str, Strategy] = {"EQUAL": Strategy.FIXED_FEE}
+
+#: Strategies whose participants are a plain list of owner ids (or, absent, all active owners).
+LIST_STRATEGIES = frozenset({Strategy.PROPORTIONAL, Strategy.FIXED_FEE, Strategy.USAGE_BASED})
+#: Strategies that need a value per owner: ``{"<owner id>": value}``.
+VALUE_STRATEGIES = frozenset({Strategy.SHARES, Strategy.PERCENTAGE, Strategy.EXACT})
+
+
+def parse_strategy(text: str) -> Strategy:
+    """The strategy named by ``text``, case-insensitively; ``EQUAL`` is ``FIXED_FEE``."""
+    if not isinstance(text, str):
+        raise ValidationFailed(f'strategy: expected a name such as "PROPORTIONAL", got {text!r}')
+    key = text.strip().upper().replace("-", "_").replace(" ", "_")
+    if key in _ALIASES:
+        return _ALIASES[key]
+    try:
+        return Strategy(key)
+    except ValueError:
+        names = ", ".join(
+            [*(s.value for s in Strategy), *(f"{a} (= {s.value})" for a, s in _ALIASES.items())]
+        )
+        raise ValidationFailed(
+            f"strategy: unknown strategy {text!r}; expected one of {names}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Largest remainder
+# ---------------------------------------------------------------------------------------------
+
+Weight = Fraction | Decimal | int
+
+
+def _ratio(owner_id: int, weight: object, what: str) -> tuple[int, int]:
+    """``weight`` as an exact (numerator, denominator) pair."""
+    if type(weight) is int:
+        return weight, 1
+    if isinstance(weight, (bool, float)):
+        raise ValidationFailed(
+            f"{what} of owner {owner_id}: {weight!r} is not an exact number "
+            "(binary floating point and booleans are refused)"
+        )
+    if isinstance(weight, int):
+        return int(weight), 1
+    if isinstance(weight, Decimal):
+        if not weight.is_finite():
+            raise ValidationFailed(f"{what} of owner {owner_id}: {weight} is not a finite number")
+        return weight.as_integer_ratio()
+    if isinstance(weight, Fraction):
+        return weight.numerator, weight.denominator
+    raise ValidationFailed(f"{what} of owner {owner_id}: {weight!r} is not a number")
+
+
+def _check_total(total_minor: int) -> None:
+    if type(total_minor) is not int:
+        raise ValidationFailed(
+            f"amount to allocate: {total_minor!r} is not a whole number of minor units"
+        )
+    if total_minor < 0:
+        raise ValidationFailed(f"amount to allocate: {total_minor} is negative")
+
+
+_EXACT_TYPES = frozenset({int, Decimal, Fraction})
+
+
+class _Scaled:
+    """Weights as integers over one common denominator, owners in increasing id order."""
+
+    __slots__ = ("den", "ids", "nums")
+
+    def __init__(self, ids: list[int], nums: list[int], den: int) -> None:
+        self.ids = ids
+        self.nums = nums
+        self.den = den
+
+
+def _scaled(weights: Mapping[int, object], what: str) -> _Scaled:
+    """``weights`` as integer numerators over their least common denominator.
+
+    Each distinct weight is converted once (share weights repeat a lot), so a thousand owners
+    cost a few dict look-ups each, not a thousand exact conversions.
+    """
+    ids = sorted(weights)
+    values = [weights[k] for k in ids]
+    types = {type(v) for v in values}
+    if types == {int}:
+        return _Scaled(ids, values, 1)  # type: ignore[arg-type]
+    if Fraction in types or not types <= _EXACT_TYPES:
+        # Fractions hash slowly; a float, a bool or something else: the per-owner conversion
+        # names the owner.
+        ratios_each = [_ratio(k, v, what) for k, v in zip(ids, values, strict=True)]
+        den = math.lcm(*{d for _, d in ratios_each})
+        return _Scaled(ids, [n * (den // d) for n, d in ratios_each], den)
+    try:
+        distinct = set(values)
+    except TypeError:  # a signalling NaN cannot be hashed: the per-owner check names it
+        for k, v in zip(ids, values, strict=True):
+            _ratio(k, v, what)
+        raise
+    try:
+        ratios = {v: _ratio(0, v, what) for v in distinct}
+    except ValidationFailed:  # say which owner
+        for k, v in zip(ids, values, strict=True):
+            _ratio(k, v, what)
+        raise
+    den = math.lcm(*{d for _, d in ratios.values()})
+    scaled = {v: n * (den // d) for v, (n, d) in ratios.items()}
+    return _Scaled(ids, [scaled[v] for v in values], den)
+
+
+def _largest_remainder_scaled(total_minor: int, w: _Scaled, what: str) -> dict[int, int]:
+    ids, nums = w.ids, w.nums
+    if min(nums) < 0:
+        k = next(k for k, n in zip(ids, nums, strict=True) if n < 0)
+        raise ValidationFailed(f"{what} of owner {k} is negative")
+    weight_sum = sum(nums)
+    if weight_sum <= 0:
+        raise ValidationFailed(f"{what}: the total is zero, so there is nothing to share by")
+    qr = [divmod(total_minor * n, weight_sum) for n in nums]
+    floors = [q for q, _ in qr]
+    leftover = total_minor - sum(floors)
+    if leftover:
+        # 0 < leftover < number of non-zero remainders (their sum is leftover * weight_sum).
+        # One integer key per owner orders by (remainder, weight, id), all descending: ids are
+        # in increasing order, so the index i breaks the remaining ties towards the larger id.
+        m = len(ids)
+        span = weight_sum + 1
+        keys = [
+            (r * span + n) * m + i for i, ((_, r), n) in enumerate(zip(qr, nums, strict=True)) if r
+        ]
+        keys.sort(reverse=True)
+        for key in keys[:leftover]:
+            floors[key % m] += 1
+    return dict(zip(ids, floors, strict=True))
+
+
+def largest_remainder(total_minor: int, weights: Mapping[int, Weight]) -> dict[int, int]:
+    """Share ``total_minor`` between the keys of ``weights`` in proportion to the weights.
+
+    Every owner gets ``floor(total * w / sum(w))``; the leftover units go one each to the largest
+    fractional remainders, ties to the larger weight, then to the larger owner id. Exact integer
+    arithmetic; the result sums to ``total_minor`` and has every key (zero weight gets 0).
+    """
+    _check_total(total_minor)
+    if not weights:
+        raise ValidationFailed("allocation: there are no owners to share the amount between")
+    return _largest_remainder_scaled(total_minor, _scaled(weights, "weight"), "weight")
+
+
+def _equal(total_minor: int, owner_ids: Iterable[int]) -> dict[int, int]:
+    """Equal shares: the same as largest remainder with equal weights, without the arithmetic."""
+    ids = list(owner_ids)
+    q, r = divmod(total_minor, len(ids))
+    shares = dict.fromkeys(ids, q)
+    if r:
+        for k in sorted(ids)[-r:]:
+            shares[k] += 1
+    return shares
+
+
+# ---------------------------------------------------------------------------------------------
+# Strategies
+# ---------------------------------------------------------------------------------------------
+
+
+def _require_values(
+    strategy: Strategy, owners: Mapping[int, Any], values: Mapping[int, Decimal | int] | None
+) -> Mapping[int, Decimal | int]:
+    if values is None:
+        raise ValidationFailed(f"{strategy.value} allocation needs a value per participating owner")
+    missing = sorted(k for k in owners if k not in values)
+    extra = sorted(k for k in values if k not in owners)
+    if missing:
+        raise ValidationFailed(
+            f"{strategy.value} allocation: no value for owner(s) {_ids(missing)}"
+        )
+    if extra:
+        raise ValidationFailed(
+            f"{strategy.value} allocation: owner(s) {_ids(extra)} are not participating"
+        )
+    return values
+
+
+def _ids(ids: Iterable[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def allocate(
+    strategy: Strategy,
+    total_minor: int,
+    owners: Mapping[int, Decimal],
+    *,
+    consumption: Mapping[int, Decimal] | None = None,
+    values: Mapping[int, Decimal | int] | None = None,
+) -> dict[int, int]:
+    """Each participating owner's share of ``total_minor`` (minor units) under ``strategy``.
+
+    ``owners`` maps each participating owner id to their share weight. ``consumption`` (owner id
+    -> consumption, USAGE_BASED) counts a missing owner as 0. ``values`` (SHARES, PERCENTAGE,
+    EXACT) has exactly one value per participating owner: integer share units, percentages
+    totalling 100, or amounts in minor units totalling ``total_minor``. NONE gives ``{}``.
+    """
+    strategy = Strategy(strategy)
+    _check_total(total_minor)
+    if strategy is Strategy.NONE:
+        return {}
+    if not owners:
+        raise ValidationFailed(
+            f"{strategy.value} allocation: there are no participating owners to share the amount"
+        )
+
+    if strategy is Strategy.PROPORTIONAL:
+        return _largest_remainder_scaled(
+            total_minor, _scaled(owners, "share weight"), "share weight"
+        )
+
+    if strategy is Strategy.FIXED_FEE:
+        return _equal(total_minor, owners)
+
+    if strategy is Strategy.USAGE_BASED:
+        if consumption is None:
+            raise ValidationFailed("USAGE_BASED allocation needs the owners' consumption")
+        usage = {k: consumption.get(k, 0) for k in owners}
+        w = _scaled(usage, "consumption")
+        for k, n in zip(w.ids, w.nums, strict=True):
+            if n < 0:
+                raise ValidationFailed(f"consumption of owner {k} is negative: {usage[k]}")
+        if not any(w.nums):
+            raise ValidationFailed(
+                "zero total consumption: USAGE_BASED allocation needs meter readings with "
+                f"consumption for at least one of the {len(w.ids)} participating owner(s)"
+            )
+        return _largest_remainder_scaled(total_minor, w, "consumption")
+
+    vals = _require_values(strategy, owners, values)
+    ordered = {k: vals[k] for k in owners}
+
+    if strategy is Strategy.SHARES:
+        w = _scaled(ordered, "share units")
+        if w.den != 1 or min(w.nums) <= 0:
+            for k, v in ordered.items():
+                n, d = _ratio(k, v, "share units")
+                if d != 1 or n <= 0:
+                    raise ValidationFailed(
+                        f"share units of owner {k} must be a positive whole number, got {v}"
+                    )
+        return _largest_remainder_scaled(total_minor, w, "share units")
+
+    if strategy is Strategy.PERCENTAGE:
+        w = _scaled(ordered, "percentage")
+        for k, n in zip(w.ids, w.nums, strict=True):
+            if n <= 0:
+                raise ValidationFailed(f"percentage of owner {k} must be above 0, got {ordered[k]}")
+        total_pct = sum(w.nums)
+        if total_pct != 100 * w.den:
+            raise ValidationFailed(
+                f"percentages total {_fraction_text(Fraction(total_pct, w.den))}, not exactly 100"
+            )
+        return _largest_remainder_scaled(total_minor, w, "percentage")
+
+    # EXACT: amounts in minor units, returned as they are.
+    amounts: dict[int, int] = {}
+    for k, v in ordered.items():
+        n, d = _ratio(k, v, "exact amount")
+        if d != 1:
+            raise ValidationFailed(
+                f"exact amount of owner {k} must be a whole number of minor units, got {v}"
+            )
+        if n < 0:
+            raise ValidationFailed(f"exact amount of owner {k} is negative: {v}")
+        amounts[k] = n
+    given = sum(amounts.values())
+    if given != total_minor:
+        raise ValidationFailed(
+            f"exact amounts total {given} minor units but the amount to allocate is {total_minor}"
+        )
+    return amounts
+
+
+def _fraction_text(f: Fraction) -> str:
+    if f.denominator == 1:
+        return str(f.numerator)
+    d = Decimal(f.numerator) / Decimal(f.denominator)
+    return format(d, "f")
+
+
+# ---------------------------------------------------------------------------------------------
+# Splits
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """An expense's own split, validated.
+
+    ``owner_ids`` are the participants, sorted. ``values`` are in the split's own units: share
+    units (SHARES), percent (PERCENTAGE) or major-unit amounts (EXACT); ``None`` for the other
+    strategies. ``all_owners`` is true when the split named no owners, so the participants were
+    all active owners when it was parsed (:func:`split_to_json` then stores no owner list, and
+    parsing the stored form again takes the owners active at that time).
+    """
+
+    strategy: Strategy
+    owner_ids: tuple[int, ...]
+    values: dict[int, Decimal] | None
+    all_owners: bool = False
+
+
+_SPLIT_FIELDS = ("strategy", "owners")
+_OWNER_ID = re.compile(r"-?[0-9]{1,19}")
+#: Largest share units per owner, and most decimals of a percentage: keeps the arithmetic small.
+MAX_SHARE_UNITS = 10**12
+MAX_PERCENT_DECIMALS = 10
+
+_VALUE_EXAMPLE = {
+    Strategy.SHARES: '{"101": 1, "102": 2}',
+    Strategy.PERCENTAGE: '{"101": "60", "102": "40"}',
+    Strategy.EXACT: '{"101": "600.00", "102": "400.00"}',
+}
+_VALUE_NAME = {
+    Strategy.SHARES: "share units",
+    Strategy.PERCENTAGE: "percentage",
+    Strategy.EXACT: "amount",
+}
+
+
+def _owner_id(raw: object) -> int:
+    if type(raw) is int:
+        return raw
+    if isinstance(raw, str) and _OWNER_ID.fullmatch(raw):
+        return int(raw)
+    raise ValidationFailed(f"split: {raw!r} is not an owner id (a whole number)")
+
+
+def _decimals(d: Decimal) -> int:
+    """Number of decimals of ``d`` ignoring trailing zeros ("1.50" has 1), without rounding."""
+    _, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent >= 0 or not any(digits):
+        return 0
+    trailing = 0
+    for digit in reversed(digits):
+        if digit:
+            break
+        trailing += 1
+    return max(0, -(exponent + trailing))
+
+
+def _minor_text(minor: int, exponent: int) -> str:
+    if exponent == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    q, r = divmod(abs(minor), 10**exponent)
+    return f"{sign}{q}.{r:0{exponent}d}"
+
+
+def _check_participants(ids: list[int], active: Collection[int]) -> tuple[int, ...]:
+    if not ids:
+        raise ValidationFailed("split: the participant list is empty; name at least one owner")
+    seen: set[int] = set()
+    for i in ids:
+        if i in seen:
+            raise ValidationFailed(f"split: owner {i} is named more than once")
+        seen.add(i)
+    unknown = sorted(i for i in ids if i not in active)
+    if unknown:
+        who = "owner" if len(unknown) == 1 else "owners"
+        raise ValidationFailed(
+            f"split: {who} {_ids(unknown)} "
+            f"{'is not an active owner' if len(unknown) == 1 else 'are not active owners'} "
+            "of this community"
+        )
+    return tuple(sorted(ids))
+
+
+def _split_value(strategy: Strategy, owner_id: int, raw: object, exponent: int) -> Decimal:
+    name = _VALUE_NAME[strategy]
+    field = f"split: {name} of owner {owner_id}"
+    d = parse_decimal(raw, field)
+    if strategy is Strategy.SHARES:
+        if d <= 0 or d > MAX_SHARE_UNITS or _decimals(d):
+            raise ValidationFailed(
+                f"{field} must be a positive whole number (at most {MAX_SHARE_UNITS}), got {raw}"
+            )
+        return Decimal(int(d))
+    if strategy is Strategy.PERCENTAGE:
+        if d <= 0 or d > 100:
+            raise ValidationFailed(f"{field} must be above 0 and at most 100, got {raw}")
+        if _decimals(d) > MAX_PERCENT_DECIMALS:
+            raise ValidationFailed(f"{field} has more than {MAX_PERCENT_DECIMALS} decimals: {raw}")
+        return d
+    # EXACT: a major-unit amount with at most the currency's decimals.
+    if d < 0:
+        raise ValidationFailed(f"{field} is negative: {raw}")
+    if _decimals(d) > exponent:
+        raise ValidationFailed(
+            f"{field}: {raw} has more decimals than the currency allows ({exponent})"
+        )
+    if d > Decimal(MAX_MINOR).scaleb(-exponent):
+        raise ValidationFailed(f"{field}: {raw} is too large")
+    return Decimal(int(d.scaleb(exponent))).scaleb(-exponent)
+
+
+def parse_split(
+    raw: Mapping[str, Any],
+    *,
+    amount_minor: int,
+    currency_exponent: int,
+    active_owner_ids: Collection[int],
+) -> Split:
+    """Validate an expense's split (SPEC §3); every inconsistency is a :class:`ValidationFailed`.
+
+    ``raw`` is ``{"strategy": ..., "owners": [ids]}`` (PROPORTIONAL, FIXED_FEE/EQUAL, USAGE_BASED;
+    ``owners`` optional, absent = all of ``active_owner_ids``) or ``{"strategy": ...,
+    "owners": {"<id>": value}}`` (SHARES, PERCENTAGE, EXACT: required), or ``{"strategy":
+    "NONE"}``. Values are strings, ints or Decimals, never floats. EXACT amounts are in major
+    units with at most ``currency_exponent`` decimals and must total ``amount_minor``.
+    """
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed(
+            'split must be an object such as {"strategy": "EQUAL", "owners": [101, 102]}'
+        )
+    unknown = sorted(str(k) for k in raw if k not in _SPLIT_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            f"split: unknown field(s) {', '.join(unknown)}; a split has strategy and owners"
+        )
+    if raw.get("strategy") is None:
+        raise ValidationFailed('split: strategy is required, e.g. {"strategy": "EQUAL"}')
+    strategy_raw = raw["strategy"]
+    if not isinstance(strategy_raw, str):
+        raise ValidationFailed(f"split: strategy must be a name, got {strategy_raw!r}")
+    strategy = parse_strategy(strategy_raw)
+    owners = raw.get("owners")
+
+    if strategy is Strategy.NONE:
+        if owners is None or (isinstance(owners, (list, tuple, Mapping)) and not owners):
+            return Split(Strategy.NONE, (), None)
+        raise ValidationFailed(
+            "split: strategy NONE is not allocated to anyone (the fund absorbs it); "
+            "do not name owners"
+        )
+
+    if strategy in LIST_STRATEGIES:
+        if owners is None:
+            ids = sorted(active_owner_ids)
+            if not ids:
+                raise ValidationFailed(
+                    "split: the participant list is empty: the community has no active owners"
+                )
+            return Split(strategy, tuple(ids), None, all_owners=True)
+        if isinstance(owners, Mapping):
+            raise ValidationFailed(
+                f"split: {strategy.value} takes a list of owner ids (e.g. [101, 102]), "
+                "not a value per owner"
+            )
+        if not isinstance(owners, (list, tuple)):
+            raise ValidationFailed(
+                f"split: owners must be a list of owner ids (e.g. [101, 102]), got {owners!r}"
+            )
+        ids = [_owner_id(o) for o in owners]
+        return Split(strategy, _check_participants(ids, active_owner_ids), None)
+
+    # SHARES, PERCENTAGE, EXACT: {"<owner id>": value}
+    if not isinstance(owners, Mapping):
+        raise ValidationFailed(
+            f"split: {strategy.value} needs owners as an object of owner id to "
+            f"{_VALUE_NAME[strategy]}, e.g. {_VALUE_EXAMPLE[strategy]}"
+        )
+    pairs = [(_owner_id(k), v) for k, v in owners.items()]
+    participants = _check_participants([k for k, _ in pairs], active_owner_ids)
+    values = {k: _split_value(strategy, k, v, currency_exponent) for k, v in pairs}
+    values = {k: values[k] for k in participants}
+
+    if strategy is Strategy.PERCENTAGE:
+        total = sum((Fraction(v) for v in values.values()), Fraction(0))
+        if total != 100:
+            raise ValidationFailed(
+                f"split: percentages total {_fraction_text(total)}, they must total exactly 100"
+            )
+    elif strategy is Strategy.EXACT:
+        given = sum(int(v.scaleb(currency_exponent)) for v in values.values())
+        if given != amount_minor:
+            raise ValidationFailed(
+                f"split: exact amounts total {_minor_text(given, currency_exponent)} but the "
+                f"expense amount is {_minor_text(amount_minor, currency_exponent)}; "
+                "they must be equal"
+            )
+    return Split(strategy, participants, values)
+
+
+def split_values_minor(split: Split, currency_exponent: int) -> dict[int, Decimal | int] | None:
+    """The split's values as :func:`allocate` takes them: EXACT amounts in minor units (ints),
+    SHARES as ints, PERCENTAGE as Decimals; ``None`` when the strategy has no values."""
+    if split.values is None:
+        return None
+    if split.strategy is Strategy.EXACT:
+        out: dict[int, Decimal | int] = {}
+        for k, v in split.values.items():
+            scaled = v.scaleb(currency_exponent)
+            if scaled != scaled.to_integral_value():
+                raise ValidationFailed(
+                    f"split: amount of owner {k} has more decimals than the currency allows "
+                    f"({currency_exponent})"
+                )
+            out[k] = int(scaled)
+        return out
+    if split.strategy is Strategy.SHARES:
+        return {k: int(v) for k, v in split.values.items()}
+    return dict(split.values)
+
+
+def split_to_json(split: Split) -> dict[str, Any]:
+    """A JSON-safe form to store (decimal strings, string owner-id keys); :func:`parse_split`
+    accepts it back."""
+    out: dict[str, Any] = {"strategy": split.strategy.value}
+    if split.strategy is Strategy.NONE:
+        return out
+    if split.values is not None:
+        out["owners"] = {str(k): format(split.values[k], "f") for k in split.owner_ids}
+    elif not split.all_owners:
+        out["owners"] = list(split.owner_ids)
+    return out

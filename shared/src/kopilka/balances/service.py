@@ -1,0 +1,483 @@
+"""Balances: per owner per period, derived from the ledger plus the allocation of the expenses.
+
+For an OPEN period the sheet is a live preview computed from the rows; for a CLOSED one it is what
+the close stored (``period_balances`` and ``allocations``), which ``check_stored`` proves equal to a
+recomputation from the rows.
+
+Expenses without their own split are pooled per payment type and each pool is allocated once by
+its strategy (the budget item's, else the community's default): one rounding per pool, not per
+expense, so an owner's share of a type is within one minor unit of their exact share. An expense
+with its own split is allocated on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kopilka import allocation
+from kopilka.balances.schemas import (
+    AllocationPoolOut,
+    BalanceEntryOut,
+    BalanceSheetOut,
+    OwnerBalanceOut,
+    UnallocatedOut,
+)
+from kopilka.errors import ValidationFailed
+from kopilka.models import (
+    Allocation,
+    BudgetItem,
+    Community,
+    Expense,
+    LedgerEntry,
+    MeterReading,
+    Owner,
+    Period,
+    PeriodBalance,
+)
+from kopilka.money import currency_exponent, format_minor
+
+CREDIT_KINDS = ("CONTRIBUTION", "OPENING_CREDIT", "EXPENSE_PAID", "SETTLEMENT_PAID")
+DEBIT_KINDS = ("SERVICE_CHARGE", "OPENING_DEBT", "SETTLEMENT_RECEIVED")
+
+
+@dataclass
+class Pool:
+    key: str
+    payment_type: str
+    strategy: str
+    amount: int
+    expense_id: int | None = None
+    meter_type: str | None = None
+    split: dict[str, Any] | None = None
+    shares: dict[int, int] = field(default_factory=dict)  # owner_pk -> minor
+    reason: str | None = None  # set when (partly) unallocated
+
+
+@dataclass
+class AllocationResult:
+    pools: list[Pool]
+
+    def per_owner(self) -> dict[int, int]:
+        out: dict[int, int] = defaultdict(int)
+        for p in self.pools:
+            for pk, v in p.shares.items():
+                out[pk] += v
+        return out
+
+    @property
+    def unallocated(self) -> list[Pool]:
+        return [p for p in self.pools if p.reason is not None]
+
+
+@dataclass
+class OwnerRow:
+    owner_pk: int
+    owner_id: int
+    name: str | None
+    opening_balance: int = 0
+    contributions: int = 0
+    paid_expenses: int = 0
+    allocated: int = 0
+    service_charges: int = 0
+    net_settlements: int = 0
+
+    @property
+    def balance(self) -> int:
+        return (
+            self.contributions
+            + self.paid_expenses
+            + self.net_settlements
+            - self.allocated
+            - self.service_charges
+        )
+
+
+@dataclass
+class Sheet:
+    period: Period
+    currency: str
+    rows: list[OwnerRow]
+    allocation: AllocationResult
+    total_expenses: int
+
+
+# ---------------------------------------------------------------- allocation
+
+
+def compute_allocations(
+    session: Session, community: Community, period: Period, *, strict: bool = False
+) -> AllocationResult:
+    """Share the period's expenses. ``strict`` (the close) raises where the preview only reports
+    an expense as unallocated for a reason that is an error (zero consumption)."""
+    owners = session.execute(
+        select(Owner.id, Owner.owner_id, Owner.share_weight).where(
+            Owner.community_id == community.id, Owner.is_active.is_(True)
+        )
+    ).all()
+    pk_of = {oid: pk for pk, oid, _ in owners}
+    weights = {oid: Decimal(w) for _, oid, w in owners}
+    budget = {
+        b.payment_type.lower(): b
+        for b in session.scalars(
+            select(BudgetItem).where(
+                BudgetItem.period_id == period.id, BudgetItem.deleted_at.is_(None)
+            )
+        )
+    }
+    pools: list[Pool] = []
+    pooled = session.execute(
+        select(
+            func.lower(Expense.payment_type),
+            func.min(Expense.payment_type),
+            func.sum(Expense.amount_minor),
+        )
+        .where(
+            Expense.period_id == period.id, Expense.deleted_at.is_(None), Expense.split.is_(None)
+        )
+        .group_by(func.lower(Expense.payment_type))
+        .order_by(func.lower(Expense.payment_type))
+    ).all()
+    for key, shown, total in pooled:
+        item = budget.get(key)
+        strategy = item.allocation_strategy if item else community.default_strategy
+        pools.append(
+            Pool(
+                key=f"type:{key}",
+                payment_type=item.payment_type if item else shown,
+                strategy=strategy,
+                amount=int(total),
+                meter_type=item.meter_type if item else None,
+            )
+        )
+    for e in session.scalars(
+        select(Expense)
+        .where(
+            Expense.period_id == period.id,
+            Expense.deleted_at.is_(None),
+            Expense.split.is_not(None),
+        )
+        .order_by(Expense.id)
+    ):
+        item = budget.get(e.payment_type.lower())
+        assert e.split is not None
+        pools.append(
+            Pool(
+                key=f"expense:{e.id}",
+                payment_type=e.payment_type,
+                strategy=str(e.split.get("strategy", "")).upper(),
+                amount=e.amount_minor,
+                expense_id=e.id,
+                meter_type=item.meter_type if item else None,
+                split=e.split,
+            )
+        )
+
+    consumption_cache: dict[str, dict[int, Decimal]] = {}
+
+    def consumption(meter_type: str) -> dict[int, Decimal]:
+        if meter_type not in consumption_cache:
+            rows = session.execute(
+                select(
+                    Owner.owner_id, func.sum(MeterReading.end_reading - MeterReading.start_reading)
+                )
+                .join(Owner, Owner.id == MeterReading.owner_pk)
+                .where(
+                    MeterReading.period_id == period.id,
+                    MeterReading.deleted_at.is_(None),
+                    func.upper(MeterReading.meter_type) == meter_type.upper(),
+                )
+                .group_by(Owner.owner_id)
+            ).all()
+            consumption_cache[meter_type] = {oid: Decimal(v) for oid, v in rows}
+        return consumption_cache[meter_type]
+
+    exp = currency_exponent(community.currency)
+    for pool in pools:
+        strategy = allocation.parse_strategy(pool.strategy)
+        if strategy == allocation.Strategy.NONE:
+            pool.reason = "NONE: the fund absorbs it"
+            continue
+        participants = dict(weights)
+        values: dict[int, Decimal | int] | None = None
+        if pool.split is not None:
+            split = allocation.parse_split(
+                pool.split,
+                amount_minor=pool.amount,
+                currency_exponent=exp,
+                active_owner_ids=list(pk_of) + list(pool_owner_ids(pool.split)),
+            )
+            participants = {oid: weights.get(oid, Decimal(1)) for oid in split.owner_ids}
+            if split.values is not None:
+                values = allocation.split_values_minor(split, exp)
+            if any(oid not in pk_of for oid in participants):
+                missing = ", ".join(str(o) for o in participants if o not in pk_of)
+                pk_of.update(_lookup_pks(session, community.id, participants))
+                if any(oid not in pk_of for oid in participants):
+                    raise ValidationFailed(f"Expense {pool.expense_id}: unknown owners {missing}")
+        if not participants:
+            pool.reason = "no active owners to share it"
+            continue
+        usage: dict[int, Decimal] | None = None
+        if strategy == allocation.Strategy.USAGE_BASED:
+            if not pool.meter_type:
+                pool.reason = "USAGE_BASED without a meter type"
+                if strict:
+                    raise ValidationFailed(
+                        f"Cannot allocate {pool.payment_type}: USAGE_BASED needs a meter type"
+                    )
+                continue
+            usage = {oid: consumption(pool.meter_type).get(oid, Decimal(0)) for oid in participants}
+            if sum(usage.values()) == 0:
+                pool.reason = f"zero total consumption of {pool.meter_type}"
+                if strict:
+                    raise ValidationFailed(
+                        f"Cannot allocate {pool.payment_type} "
+                        f"({format_minor(pool.amount, community.currency)}): USAGE_BASED on "
+                        f"{pool.meter_type} but the period has zero total consumption; "
+                        "record the meter readings or change the budget item's strategy"
+                    )
+                continue
+        shares = allocation.allocate(
+            strategy, pool.amount, participants, consumption=usage, values=values
+        )
+        pool.shares = {pk_of[oid]: v for oid, v in shares.items() if v}
+    return AllocationResult(pools)
+
+
+def pool_owner_ids(split: dict[str, Any]) -> list[int]:
+    owners = split.get("owners")
+    if isinstance(owners, dict):
+        return [int(k) for k in owners]
+    if isinstance(owners, list):
+        return [int(k) for k in owners]
+    return []
+
+
+def _lookup_pks(session: Session, community_id: int, owner_ids: Any) -> dict[int, int]:
+    rows = session.execute(
+        select(Owner.owner_id, Owner.id).where(
+            Owner.community_id == community_id, Owner.owner_id.in_(list(owner_ids))
+        )
+    ).all()
+    return {oid: pk for oid, pk in rows}
+
+
+# ---------------------------------------------------------------- ledger sums
+
+
+def ledger_sums(session: Session, period_id: int) -> dict[int, dict[str, int]]:
+    rows = session.execute(
+        select(LedgerEntry.owner_pk, LedgerEntry.kind, func.sum(LedgerEntry.amount_minor))
+        .where(LedgerEntry.period_id == period_id)
+        .group_by(LedgerEntry.owner_pk, LedgerEntry.kind)
+    ).all()
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for pk, kind, total in rows:
+        out[pk][kind] = int(total)
+    return out
+
+
+def _total_expenses(session: Session, period_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Expense.amount_minor), 0)).where(
+                Expense.period_id == period_id, Expense.deleted_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def live_sheet(
+    session: Session, community: Community, period: Period, *, strict: bool = False
+) -> Sheet:
+    """The sheet computed from the rows (an OPEN period's preview, or the close's computation)."""
+    sums = ledger_sums(session, period.id)
+    result = compute_allocations(session, community, period, strict=strict)
+    allocated = result.per_owner()
+    involved = set(sums) | set(allocated)
+    owners = session.execute(
+        select(Owner.id, Owner.owner_id, Owner.name)
+        .where(Owner.community_id == community.id)
+        .where(Owner.is_active.is_(True) | Owner.id.in_(involved))
+        .order_by(Owner.owner_id)
+    ).all()
+    rows: list[OwnerRow] = []
+    for pk, oid, name in owners:
+        k = sums.get(pk, {})
+        rows.append(
+            OwnerRow(
+                owner_pk=pk,
+                owner_id=oid,
+                name=name,
+                opening_balance=k.get("OPENING_CREDIT", 0) - k.get("OPENING_DEBT", 0),
+                contributions=k.get("CONTRIBUTION", 0) + k.get("OPENING_CREDIT", 0),
+                paid_expenses=k.get("EXPENSE_PAID", 0),
+                allocated=allocated.get(pk, 0),
+                service_charges=k.get("SERVICE_CHARGE", 0) + k.get("OPENING_DEBT", 0),
+                net_settlements=k.get("SETTLEMENT_PAID", 0) - k.get("SETTLEMENT_RECEIVED", 0),
+            )
+        )
+    return Sheet(period, community.currency, rows, result, _total_expenses(session, period.id))
+
+
+def stored_sheet(session: Session, community: Community, period: Period) -> Sheet:
+    """What the close stored for a CLOSED period."""
+    rows = [
+        OwnerRow(
+            owner_pk=b.owner_pk,
+            owner_id=oid,
+            name=name,
+            opening_balance=b.opening_balance,
+            contributions=b.total_contributions,
+            paid_expenses=b.total_paid_expenses,
+            allocated=b.total_allocated,
+            service_charges=b.total_service_charges,
+            net_settlements=b.net_settlements,
+        )
+        for b, oid, name in session.execute(
+            select(PeriodBalance, Owner.owner_id, Owner.name)
+            .join(Owner, Owner.id == PeriodBalance.owner_pk)
+            .where(PeriodBalance.period_id == period.id)
+            .order_by(Owner.owner_id)
+        )
+    ]
+    summary = period.closing_summary or {}
+    pools = [
+        Pool(
+            key=p["pool"],
+            payment_type=p["payment_type"],
+            strategy=p["strategy"],
+            amount=p["amount_minor"],
+            expense_id=p.get("expense_id"),
+            reason=p.get("reason"),
+            shares={},
+        )
+        for p in summary.get("pools", [])
+    ]
+    by_pool: dict[str, dict[int, int]] = defaultdict(dict)
+    for a in session.scalars(select(Allocation).where(Allocation.period_id == period.id)):
+        by_pool[a.pool][a.owner_pk] = a.amount_minor
+    for p in pools:
+        p.shares = by_pool.get(p.key, {})
+    return Sheet(
+        period, community.currency, rows, AllocationResult(pools), summary.get("total_expenses", 0)
+    )
+
+
+def sheet_for(session: Session, community: Community, period: Period) -> Sheet:
+    if period.status == "CLOSED":
+        return stored_sheet(session, community, period)
+    return live_sheet(session, community, period)
+
+
+# ---------------------------------------------------------------- output
+
+
+def entry_out(row: OwnerRow, currency: str) -> BalanceEntryOut:
+    f = format_minor
+    return BalanceEntryOut(
+        owner_id=row.owner_id,
+        name=row.name,
+        opening_balance=f(row.opening_balance, currency),
+        total_contributions=f(row.contributions, currency),
+        total_paid_expenses=f(row.paid_expenses, currency),
+        total_allocated=f(row.allocated, currency),
+        total_service_charges=f(row.service_charges, currency),
+        total_charges=f(row.allocated + row.service_charges, currency),
+        net_settlements=f(row.net_settlements, currency),
+        balance=f(row.balance, currency),
+    )
+
+
+def sheet_out(sheet: Sheet) -> BalanceSheetOut:
+    c = sheet.currency
+    f = format_minor
+    rows = sheet.rows
+    unallocated = sheet.allocation.unallocated
+    return BalanceSheetOut(
+        period_id=sheet.period.id,
+        period_name=sheet.period.name,
+        status=sheet.period.status,
+        currency=c,
+        entries=[entry_out(r, c) for r in rows],
+        total_opening_balance=f(sum(r.opening_balance for r in rows), c),
+        total_contributions=f(sum(r.contributions for r in rows), c),
+        total_paid_expenses=f(sum(r.paid_expenses for r in rows), c),
+        total_allocated=f(sum(r.allocated for r in rows), c),
+        total_service_charges=f(sum(r.service_charges for r in rows), c),
+        total_charges=f(sum(r.allocated + r.service_charges for r in rows), c),
+        net_settlements=f(sum(r.net_settlements for r in rows), c),
+        total_period_balance=f(sum(r.balance for r in rows), c),
+        total_expenses=f(sheet.total_expenses, c),
+        total_unallocated=f(sum(p.amount - sum(p.shares.values()) for p in unallocated), c),
+        unallocated=[
+            UnallocatedOut(
+                pool=p.key,
+                payment_type=p.payment_type,
+                expense_id=p.expense_id,
+                amount=f(p.amount - sum(p.shares.values()), c),
+                reason=p.reason or "",
+            )
+            for p in unallocated
+        ],
+        pools=[
+            AllocationPoolOut(
+                pool=p.key,
+                payment_type=p.payment_type,
+                strategy=p.strategy,
+                amount=f(p.amount, c),
+                allocated=f(sum(p.shares.values()), c),
+            )
+            for p in sheet.allocation.pools
+        ],
+    )
+
+
+def owner_balance_out(
+    sheet: Sheet, owner_pk: int, owner_id: int, name: str | None
+) -> OwnerBalanceOut:
+    row = next(
+        (r for r in sheet.rows if r.owner_pk == owner_pk),
+        OwnerRow(owner_pk=owner_pk, owner_id=owner_id, name=name),
+    )
+    entry = entry_out(row, sheet.currency)
+    return OwnerBalanceOut(
+        **entry.model_dump(),
+        period_id=sheet.period.id,
+        period_name=sheet.period.name,
+        status=sheet.period.status,
+        currency=sheet.currency,
+    )
+
+
+# ---------------------------------------------------------------- use cases
+
+
+def balance_sheet(ctx: Any, period_id: int) -> BalanceSheetOut:
+    """The period's sheet; an owner sees their own line and the period's totals."""
+    from kopilka.context import Role
+    from kopilka.periods.service import get_period
+
+    period = get_period(ctx, period_id)
+    out = sheet_out(sheet_for(ctx.session, ctx.community, period))
+    if ctx.actor.role == Role.OWNER:
+        owner = ctx.session.get(Owner, ctx.actor.owner_pk)
+        out.entries = [e for e in out.entries if owner and e.owner_id == owner.owner_id]
+    return out
+
+
+def owner_balance(ctx: Any, period_id: int, owner_id: int) -> OwnerBalanceOut:
+    from kopilka.owners.service import get_owner
+    from kopilka.periods.service import get_period
+
+    period = get_period(ctx, period_id)
+    owner = get_owner(ctx, owner_id)
+    sheet = sheet_for(ctx.session, ctx.community, period)
+    return owner_balance_out(sheet, owner.id, owner.owner_id, owner.name)

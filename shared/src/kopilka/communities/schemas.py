@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kopilka.money import AmountIn
+
+
+class CommunityCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    currency: str = Field(default="RUB", min_length=3, max_length=3)
+    timezone: str = Field(default="UTC", max_length=64)
+    rollover: str = Field(default="NONE", pattern=r"^(?i:NONE|MONTHLY|QUARTERLY)$")
+    default_strategy: str = Field(default="PROPORTIONAL")
+    auto_create_owners: bool = True
+    admin_telegram_ids: list[int] = Field(default_factory=list, max_length=50)
+    debt_reminder_threshold: AmountIn | None = None
+
+
+class CommunityPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    rollover: str | None = Field(default=None, pattern=r"^(?i:NONE|MONTHLY|QUARTERLY)$")
+    default_strategy: str | None = None
+    auto_create_owners: bool | None = None
+    admin_telegram_ids: list[int] | None = Field(default=None, max_length=50)
+    debt_reminder_threshold: Decimal | None = None
+
+
+class CommunityOut(BaseModel):
+    id: int
+    name: str
+    currency: str
+    timezone: str
+    rollover: str
+    default_strategy: str
+    auto_create_owners: bool
+    admin_telegram_ids: list[int]
+    debt_reminder_threshold: str | None
+    created_at: datetime
+
+
+class CommunityCreated(CommunityOut):
+    admin_api_key: str
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="admin", min_length=1, max_length=100)
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    api_key: str

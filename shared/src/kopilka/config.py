@@ -1,0 +1,54 @@
+"""Kopilka settings: one class, read from the environment (and a .env file if present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_OPERATOR_KEY = "dev-operator-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/kopilka", alias="DATABASE_URL"
+    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", alias="REDIS_URL")
+    operator_key: str = Field(default=DEV_OPERATOR_KEY, alias="KOPILKA_OPERATOR_KEY")
+    port: int = Field(default=8000, alias="KOPILKA_PORT")
+    public_url: str = Field(default="http://127.0.0.1:8000", alias="KOPILKA_PUBLIC_URL")
+
+    telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_BASE")
+    telegram_bot_username: str = Field(default="kopilka_bot", alias="TELEGRAM_BOT_USERNAME")
+    mini_app_url: str = Field(default="", alias="KOPILKA_MINI_APP_URL")
+    init_data_max_age_seconds: int = Field(default=3600, alias="KOPILKA_INIT_DATA_MAX_AGE")
+
+    # API limits
+    max_page_size: int = Field(default=500, alias="KOPILKA_MAX_PAGE_SIZE")
+    default_page_size: int = Field(default=100, alias="KOPILKA_DEFAULT_PAGE_SIZE")
+    max_body_bytes: int = Field(default=1_000_000, alias="KOPILKA_MAX_BODY_BYTES")
+    max_prefer_wait_seconds: int = Field(default=60, alias="KOPILKA_MAX_PREFER_WAIT")
+    write_rate_limit: str = Field(default="120/minute", alias="KOPILKA_WRITE_RATE_LIMIT")
+
+    # Jobs
+    job_max_attempts: int = Field(default=5, alias="KOPILKA_JOB_MAX_ATTEMPTS")
+    job_visibility_timeout: int = Field(default=3600, alias="KOPILKA_JOB_VISIBILITY_TIMEOUT")
+    relay_interval_seconds: float = Field(default=1.0, alias="KOPILKA_RELAY_INTERVAL")
+    sweep_interval_seconds: float = Field(default=60.0, alias="KOPILKA_SWEEP_INTERVAL")
+
+    # Bot sender
+    bot_global_rate: float = Field(default=28.0, alias="KOPILKA_BOT_GLOBAL_RATE")
+    bot_per_chat_interval: float = Field(default=1.0, alias="KOPILKA_BOT_PER_CHAT_INTERVAL")
+    bot_poll_interval: float = Field(default=0.5, alias="KOPILKA_BOT_POLL_INTERVAL")
+
+    log_level: str = Field(default="INFO", alias="KOPILKA_LOG_LEVEL")
+    log_json: bool = Field(default=True, alias="KOPILKA_LOG_JSON")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,35 @@
+"""Engine and session factory. One commit per request or task, at the edge; services only flush."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from kopilka.config import get_settings
+
+
+def make_engine(url: str | None = None, **kwargs: object) -> Engine:
+    url = url or get_settings().database_url
+    opts: dict[str, object] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    opts.update(kwargs)
+    return create_engine(url, **opts)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    return make_engine()
+
+
+def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def transaction(engine: Engine | None = None) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session

@@ -1,0 +1,779 @@
+"""Recording money: contributions, expenses, service charges, settlements; and the non-money
+inputs of allocation: meter readings and budget items.
+
+Only an OPEN period accepts new or edited transactions. A document keeps a stable id; each change
+of money posts to the append-only ledger (a reversal of what stood, then the new posting), and the
+audit log gets the before and after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kopilka import allocation
+from kopilka.audit.service import record, snapshot
+from kopilka.context import Ctx, Role
+from kopilka.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from kopilka.ledger import schemas as s
+from kopilka.models import (
+    BudgetItem,
+    Contribution,
+    Expense,
+    LedgerEntry,
+    MeterReading,
+    Owner,
+    Period,
+    ServiceCharge,
+    Settlement,
+)
+from kopilka.money import currency_exponent, format_minor, to_minor
+from kopilka.notifications import service as notifications
+from kopilka.owners.service import resolve_owner
+from kopilka.periods.service import check_date_in_period, get_period, open_period_for_write
+
+Doc = TypeVar("Doc", Contribution, Expense, ServiceCharge, Settlement, MeterReading, BudgetItem)
+Posting = tuple[int, str, int]  # owner_pk, ledger kind, amount in minor units
+
+# ---------------------------------------------------------------- ledger postings
+
+
+def _post(
+    ctx: Ctx, period: Period, source: str, source_id: int, postings: Sequence[Posting]
+) -> None:
+    for owner_pk, kind, amount in postings:
+        if amount:
+            ctx.session.add(
+                LedgerEntry(
+                    community_id=period.community_id,
+                    period_id=period.id,
+                    owner_pk=owner_pk,
+                    kind=kind,
+                    amount_minor=amount,
+                    source_type=source,
+                    source_id=source_id,
+                )
+            )
+
+
+def _reverse(ctx: Ctx, period: Period, source: str, source_id: int) -> None:
+    """Post the negation of whatever the source's entries add up to now."""
+    rows = ctx.session.execute(
+        select(LedgerEntry.owner_pk, LedgerEntry.kind, func.sum(LedgerEntry.amount_minor))
+        .where(LedgerEntry.source_type == source, LedgerEntry.source_id == source_id)
+        .group_by(LedgerEntry.owner_pk, LedgerEntry.kind)
+    ).all()
+    for owner_pk, kind, total in rows:
+        if total:
+            ctx.session.add(
+                LedgerEntry(
+                    community_id=period.community_id,
+                    period_id=period.id,
+                    owner_pk=owner_pk,
+                    kind=kind,
+                    amount_minor=-int(total),
+                    source_type=source,
+                    source_id=source_id,
+                )
+            )
+
+
+def _postings(doc: Any) -> list[Posting]:
+    if isinstance(doc, Contribution):
+        kind = "OPENING_CREDIT" if doc.opening_from_period_id else "CONTRIBUTION"
+        return [(doc.owner_pk, kind, doc.amount_minor)]
+    if isinstance(doc, ServiceCharge):
+        kind = "OPENING_DEBT" if doc.opening_from_period_id else "SERVICE_CHARGE"
+        return [(doc.owner_pk, kind, doc.amount_minor)]
+    if isinstance(doc, Expense):
+        if doc.paid_by_owner_pk is None:
+            return []
+        return [(doc.paid_by_owner_pk, "EXPENSE_PAID", doc.amount_minor)]
+    if isinstance(doc, Settlement):
+        return [
+            (doc.from_owner_pk, "SETTLEMENT_PAID", doc.amount_minor),
+            (doc.to_owner_pk, "SETTLEMENT_RECEIVED", doc.amount_minor),
+        ]
+    return []
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def positive_amount(ctx: Ctx, value: Decimal, field: str = "amount") -> int:
+    minor = to_minor(value, ctx.currency, field)
+    if minor <= 0:
+        raise ValidationFailed(f"{field}: must be greater than zero")
+    return minor
+
+
+def _date(ctx: Ctx, period: Period, value: date | datetime | None) -> date:
+    day = ctx.local_date(value) if value is not None else ctx.today()
+    if value is None and not (period.start_date <= day <= period.end_date):
+        # "now" outside the period: book on the nearest day of the period.
+        day = min(max(day, period.start_date), period.end_date)
+    check_date_in_period(period, day)
+    return day
+
+
+def _owner_ids(session: Session, pks: Sequence[int | None]) -> dict[int, int]:
+    wanted = {pk for pk in pks if pk is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Owner.id, Owner.owner_id).where(Owner.id.in_(wanted))).all()
+    return {pk: oid for pk, oid in rows}
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type[Any]
+    entity: str
+    label: str
+
+
+KINDS: dict[type[Any], Kind] = {
+    Contribution: Kind(Contribution, "contribution", "Contribution"),
+    Expense: Kind(Expense, "expense", "Expense"),
+    ServiceCharge: Kind(ServiceCharge, "service_charge", "Service charge"),
+    Settlement: Kind(Settlement, "settlement", "Settlement"),
+    MeterReading: Kind(MeterReading, "meter_reading", "Meter reading"),
+    BudgetItem: Kind(BudgetItem, "budget_item", "Budget item"),
+}
+
+
+def _load_for_edit(
+    ctx: Ctx, model: type[Doc], doc_id: int, if_match: int | None
+) -> tuple[Doc, Period]:
+    """The live document of this community, its period locked and OPEN; checks If-Match."""
+    kind = KINDS[model]
+    doc = ctx.session.scalar(
+        select(model).where(model.id == doc_id, model.community_id == ctx.community_id)
+    )
+    if doc is None or doc.deleted_at is not None:
+        raise NotFound(f"{kind.label} {doc_id} not found")
+    period = open_period_for_write(ctx, doc.period_id)
+    ctx.session.refresh(doc, with_for_update=True)
+    if doc.deleted_at is not None:
+        raise NotFound(f"{kind.label} {doc_id} not found")
+    if if_match is not None and if_match != doc.version:
+        raise PreconditionFailed(
+            f"{kind.label} {doc_id} has changed (version {doc.version}, you sent {if_match}); "
+            "read it again and retry"
+        )
+    if getattr(doc, "opening_from_period_id", None):
+        raise Conflict(
+            f"{kind.label} {doc_id} is an opening entry of a carry-forward; "
+            "correct the source period and carry forward again"
+        )
+    return doc, period
+
+
+def _finish_edit(ctx: Ctx, doc: Any, period: Period, before: dict[str, Any]) -> None:
+    kind = KINDS[type(doc)]
+    doc.version += 1
+    doc.updated_at = func.now()
+    ctx.session.flush()
+    ctx.session.refresh(doc)
+    if _postings(doc) or before.get("amount_minor") is not None:
+        _reverse(ctx, period, kind.entity, doc.id)
+        _post(ctx, period, kind.entity, doc.id, _postings(doc))
+    record(ctx, f"{kind.entity}.update", kind.entity, doc.id, before=before, after=snapshot(doc))
+
+
+def delete_document(ctx: Ctx, model: type[Any], doc_id: int, if_match: int | None = None) -> None:
+    ctx.require_admin()
+    doc, period = _load_for_edit(ctx, model, doc_id, if_match)
+    kind = KINDS[model]
+    before = snapshot(doc)
+    doc.deleted_at = func.now()
+    doc.deleted_by = ctx.actor.label
+    doc.version += 1
+    ctx.session.flush()
+    _reverse(ctx, period, kind.entity, doc.id)
+    record(ctx, f"{kind.entity}.delete", kind.entity, doc.id, before=before)
+
+
+def _live(model: type[Doc], ctx: Ctx, period_id: int) -> Any:
+    return select(model).where(
+        model.community_id == ctx.community_id,
+        model.period_id == period_id,
+        model.deleted_at.is_(None),
+    )
+
+
+def _page(q: Any, model: type[Any], after: int | None, limit: int) -> Any:
+    if after is not None:
+        q = q.where(model.id > after)
+    return q.order_by(model.id).limit(limit + 1)
+
+
+# ---------------------------------------------------------------- contributions
+
+
+def contribution_out(ctx: Ctx, c: Contribution, owner_id: int | None = None) -> s.ContributionOut:
+    if owner_id is None:
+        owner_id = _owner_ids(ctx.session, [c.owner_pk])[c.owner_pk]
+    return s.ContributionOut(
+        id=c.id,
+        period_id=c.period_id,
+        owner_id=owner_id,
+        amount=format_minor(c.amount_minor, ctx.currency),
+        date=c.date,
+        comment=c.comment,
+        is_opening=c.opening_from_period_id is not None,
+        created_at=c.created_at,
+        version=c.version,
+    )
+
+
+def _self_only(ctx: Ctx, owner: Owner) -> None:
+    if ctx.actor.role == Role.OWNER and owner.id != ctx.actor.owner_pk:
+        raise Forbidden("An owner may record only their own contributions")
+
+
+def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) -> Contribution:
+    if ctx.actor.role not in (Role.ADMIN, Role.SYSTEM, Role.OWNER):
+        raise Forbidden("Only admins and owners record contributions")
+    amount = positive_amount(ctx, data.amount)
+    period = open_period_for_write(ctx, period_id)
+    day = _date(ctx, period, data.date)
+    if ctx.actor.role == Role.OWNER:
+        owner = ctx.session.get(Owner, ctx.actor.owner_pk)
+        assert owner is not None
+        if data.owner_id != owner.owner_id:
+            raise Forbidden("An owner may record only their own contributions")
+    else:
+        owner = resolve_owner(ctx, data.owner_id)
+    c = Contribution(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        owner_pk=owner.id,
+        amount_minor=amount,
+        date=day,
+        comment=data.comment,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(c)
+    ctx.session.flush()
+    _post(ctx, period, "contribution", c.id, _postings(c))
+    record(ctx, "contribution.create", "contribution", c.id, after=snapshot(c))
+    notifications.enqueue(
+        ctx.session,
+        owner,
+        notifications.RECEIPT,
+        f"receipt:{c.id}",
+        {
+            "contribution_id": c.id,
+            "amount_minor": amount,
+            "currency": ctx.currency,
+            "period_name": period.name,
+            "date": day.isoformat(),
+            "comment": c.comment,
+        },
+    )
+    return c
+
+
+def patch_contribution(
+    ctx: Ctx, doc_id: int, data: s.ContributionPatch, if_match: int | None = None
+) -> Contribution:
+    ctx.require_admin()
+    c, period = _load_for_edit(ctx, Contribution, doc_id, if_match)
+    before = snapshot(c)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("amount") is not None:
+        c.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
+    if changes.get("date") is not None:
+        c.date = _date(ctx, period, data.date)
+    if "comment" in changes:
+        c.comment = data.comment
+    if changes.get("owner_id") is not None:
+        c.owner_pk = resolve_owner(ctx, data.owner_id).id  # type: ignore[arg-type]
+    _finish_edit(ctx, c, period, before)
+    return c
+
+
+def list_contributions(
+    ctx: Ctx, period_id: int, *, owner_id: int | None, after: int | None, limit: int
+) -> list[tuple[Contribution, int]]:
+    get_period(ctx, period_id)
+    q = _live(Contribution, ctx, period_id).join(Owner, Owner.id == Contribution.owner_pk)
+    q = q.add_columns(Owner.owner_id)
+    if ctx.actor.role == Role.OWNER:
+        q = q.where(Contribution.owner_pk == ctx.actor.owner_pk)
+    if owner_id is not None:
+        q = q.where(Owner.owner_id == owner_id)
+    return [(c, oid) for c, oid in ctx.session.execute(_page(q, Contribution, after, limit))]
+
+
+# ---------------------------------------------------------------- expenses
+
+
+def expense_out(ctx: Ctx, e: Expense, paid_by: int | bool | None = False) -> s.ExpenseOut:
+    if paid_by is False:
+        paid_by = _owner_ids(ctx.session, [e.paid_by_owner_pk]).get(e.paid_by_owner_pk or 0)
+    return s.ExpenseOut(
+        id=e.id,
+        period_id=e.period_id,
+        paid_by_owner_id=paid_by if isinstance(paid_by, int) and paid_by is not True else None,
+        amount=format_minor(e.amount_minor, ctx.currency),
+        payment_type=e.payment_type,
+        vendor=e.vendor,
+        description=e.description,
+        date=e.date,
+        split=e.split,
+        created_at=e.created_at,
+        version=e.version,
+    )
+
+
+def _active_owner_ids(ctx: Ctx) -> list[int]:
+    return list(
+        ctx.session.scalars(
+            select(Owner.owner_id).where(
+                Owner.community_id == ctx.community_id, Owner.is_active.is_(True)
+            )
+        )
+    )
+
+
+def _validated_split(ctx: Ctx, raw: dict[str, Any] | None, amount: int) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    split = allocation.parse_split(
+        raw,
+        amount_minor=amount,
+        currency_exponent=currency_exponent(ctx.currency),
+        active_owner_ids=_active_owner_ids(ctx),
+    )
+    return allocation.split_to_json(split)
+
+
+def record_expense(ctx: Ctx, period_id: int, data: s.ExpenseCreate) -> Expense:
+    ctx.require_admin()
+    amount = positive_amount(ctx, data.amount)
+    payment_type = data.payment_type.strip()
+    if not payment_type:
+        raise ValidationFailed("payment_type: must not be blank")
+    period = open_period_for_write(ctx, period_id)
+    day = _date(ctx, period, data.date)
+    payer = (
+        resolve_owner(ctx, data.paid_by_owner_id, field="paid_by_owner_id")
+        if data.paid_by_owner_id is not None
+        else None
+    )
+    split = _validated_split(ctx, data.split, amount)
+    e = Expense(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        paid_by_owner_pk=payer.id if payer else None,
+        amount_minor=amount,
+        payment_type=payment_type,
+        vendor=data.vendor,
+        description=data.description,
+        date=day,
+        split=split,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(e)
+    ctx.session.flush()
+    _post(ctx, period, "expense", e.id, _postings(e))
+    record(ctx, "expense.create", "expense", e.id, after=snapshot(e))
+    return e
+
+
+def patch_expense(
+    ctx: Ctx, doc_id: int, data: s.ExpensePatch, if_match: int | None = None
+) -> Expense:
+    ctx.require_admin()
+    e, period = _load_for_edit(ctx, Expense, doc_id, if_match)
+    before = snapshot(e)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("amount") is not None:
+        e.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
+    if changes.get("payment_type") is not None:
+        pt = (data.payment_type or "").strip()
+        if not pt:
+            raise ValidationFailed("payment_type: must not be blank")
+        e.payment_type = pt
+    for key in ("vendor", "description"):
+        if key in changes:
+            setattr(e, key, changes[key])
+    if changes.get("date") is not None:
+        e.date = _date(ctx, period, data.date)
+    if "paid_by_owner_id" in changes:
+        e.paid_by_owner_pk = (
+            resolve_owner(ctx, data.paid_by_owner_id, field="paid_by_owner_id").id
+            if data.paid_by_owner_id is not None
+            else None
+        )
+    if "split" in changes:
+        e.split = _validated_split(ctx, data.split, e.amount_minor)
+    elif e.split is not None and "amount" in changes:
+        e.split = _validated_split(ctx, e.split, e.amount_minor)
+    _finish_edit(ctx, e, period, before)
+    return e
+
+
+def list_expenses(
+    ctx: Ctx, period_id: int, *, paid_by: int | None, after: int | None, limit: int
+) -> list[tuple[Expense, int | None]]:
+    get_period(ctx, period_id)
+    q = _live(Expense, ctx, period_id).outerjoin(Owner, Owner.id == Expense.paid_by_owner_pk)
+    q = q.add_columns(Owner.owner_id)
+    if paid_by is not None:
+        q = q.where(Owner.owner_id == paid_by)
+    return [(e, oid) for e, oid in ctx.session.execute(_page(q, Expense, after, limit))]
+
+
+# ---------------------------------------------------------------- service charges
+
+
+def charge_out(ctx: Ctx, c: ServiceCharge, owner_id: int | None = None) -> s.ChargeOut:
+    if owner_id is None:
+        owner_id = _owner_ids(ctx.session, [c.owner_pk])[c.owner_pk]
+    return s.ChargeOut(
+        id=c.id,
+        period_id=c.period_id,
+        owner_id=owner_id,
+        amount=format_minor(c.amount_minor, ctx.currency),
+        description=c.description,
+        date=c.date,
+        is_opening=c.opening_from_period_id is not None,
+        recurring_template_id=c.recurring_template_id,
+        created_at=c.created_at,
+        version=c.version,
+    )
+
+
+def record_charge(ctx: Ctx, period_id: int, data: s.ChargeCreate) -> ServiceCharge:
+    ctx.require_admin()
+    amount = positive_amount(ctx, data.amount)
+    period = open_period_for_write(ctx, period_id)
+    day = _date(ctx, period, data.date)
+    owner = resolve_owner(ctx, data.owner_id)
+    c = ServiceCharge(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        owner_pk=owner.id,
+        amount_minor=amount,
+        description=data.description,
+        date=day,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(c)
+    ctx.session.flush()
+    _post(ctx, period, "service_charge", c.id, _postings(c))
+    record(ctx, "service_charge.create", "service_charge", c.id, after=snapshot(c))
+    return c
+
+
+def patch_charge(
+    ctx: Ctx, doc_id: int, data: s.ChargePatch, if_match: int | None = None
+) -> ServiceCharge:
+    ctx.require_admin()
+    c, period = _load_for_edit(ctx, ServiceCharge, doc_id, if_match)
+    before = snapshot(c)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("amount") is not None:
+        c.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
+    if "description" in changes:
+        c.description = data.description
+    if changes.get("date") is not None:
+        c.date = _date(ctx, period, data.date)
+    if changes.get("owner_id") is not None:
+        c.owner_pk = resolve_owner(ctx, data.owner_id).id  # type: ignore[arg-type]
+    _finish_edit(ctx, c, period, before)
+    return c
+
+
+def list_charges(
+    ctx: Ctx, period_id: int, *, owner_id: int | None, after: int | None, limit: int
+) -> list[tuple[ServiceCharge, int]]:
+    get_period(ctx, period_id)
+    q = _live(ServiceCharge, ctx, period_id).join(Owner, Owner.id == ServiceCharge.owner_pk)
+    q = q.add_columns(Owner.owner_id)
+    if ctx.actor.role == Role.OWNER:
+        q = q.where(ServiceCharge.owner_pk == ctx.actor.owner_pk)
+    if owner_id is not None:
+        q = q.where(Owner.owner_id == owner_id)
+    return [(c, oid) for c, oid in ctx.session.execute(_page(q, ServiceCharge, after, limit))]
+
+
+# ---------------------------------------------------------------- settlements
+
+
+def settlement_out(ctx: Ctx, t: Settlement) -> s.SettlementOut:
+    ids = _owner_ids(ctx.session, [t.from_owner_pk, t.to_owner_pk])
+    return s.SettlementOut(
+        id=t.id,
+        period_id=t.period_id,
+        from_owner_id=ids[t.from_owner_pk],
+        to_owner_id=ids[t.to_owner_pk],
+        amount=format_minor(t.amount_minor, ctx.currency),
+        date=t.date,
+        comment=t.comment,
+        created_at=t.created_at,
+    )
+
+
+def record_settlement(ctx: Ctx, period_id: int, data: s.SettlementCreate) -> Settlement:
+    ctx.require_admin()
+    amount = positive_amount(ctx, data.amount)
+    if data.from_owner_id == data.to_owner_id:
+        raise ValidationFailed("A settlement is a transfer between two different owners")
+    period = open_period_for_write(ctx, period_id)
+    day = _date(ctx, period, data.date)
+    first, second = sorted([data.from_owner_id, data.to_owner_id])
+    owners = {
+        o: resolve_owner(
+            ctx, o, field="from_owner_id" if o == data.from_owner_id else "to_owner_id"
+        )
+        for o in (first, second)
+    }
+    t = Settlement(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        from_owner_pk=owners[data.from_owner_id].id,
+        to_owner_pk=owners[data.to_owner_id].id,
+        amount_minor=amount,
+        date=day,
+        comment=data.comment,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(t)
+    ctx.session.flush()
+    _post(ctx, period, "settlement", t.id, _postings(t))
+    record(ctx, "settlement.create", "settlement", t.id, after=snapshot(t))
+    return t
+
+
+def list_settlements(
+    ctx: Ctx, period_id: int, *, after: int | None, limit: int
+) -> list[Settlement]:
+    get_period(ctx, period_id)
+    return list(
+        ctx.session.scalars(_page(_live(Settlement, ctx, period_id), Settlement, after, limit))
+    )
+
+
+# ---------------------------------------------------------------- meter readings
+
+
+def _reading(value: Decimal) -> str:
+    return (
+        format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    )
+
+
+def reading_out(ctx: Ctx, r: MeterReading, owner_id: int | None = None) -> s.MeterReadingOut:
+    if owner_id is None:
+        owner_id = _owner_ids(ctx.session, [r.owner_pk])[r.owner_pk]
+    return s.MeterReadingOut(
+        id=r.id,
+        period_id=r.period_id,
+        owner_id=owner_id,
+        meter_type=r.meter_type,
+        start_reading=_reading(r.start_reading),
+        end_reading=_reading(r.end_reading),
+        consumption=_reading(r.end_reading - r.start_reading),
+        date=r.date,
+        created_at=r.created_at,
+        version=r.version,
+    )
+
+
+def _check_readings(start: Decimal, end: Decimal) -> None:
+    if end < start:
+        raise ValidationFailed(
+            f"end_reading ({end}) is below start_reading ({start}): consumption cannot be negative"
+        )
+
+
+def record_reading(ctx: Ctx, period_id: int, data: s.MeterReadingCreate) -> MeterReading:
+    ctx.require_admin()
+    _check_readings(data.start_reading, data.end_reading)
+    meter_type = data.meter_type.strip().upper()
+    if not meter_type:
+        raise ValidationFailed("meter_type: must not be blank")
+    period = open_period_for_write(ctx, period_id)
+    day = _date(ctx, period, data.date)
+    owner = resolve_owner(ctx, data.owner_id)
+    r = MeterReading(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        owner_pk=owner.id,
+        meter_type=meter_type,
+        start_reading=data.start_reading,
+        end_reading=data.end_reading,
+        date=day,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(r)
+    ctx.session.flush()
+    record(ctx, "meter_reading.create", "meter_reading", r.id, after=snapshot(r))
+    return r
+
+
+def patch_reading(
+    ctx: Ctx, doc_id: int, data: s.MeterReadingPatch, if_match: int | None = None
+) -> MeterReading:
+    ctx.require_admin()
+    r, period = _load_for_edit(ctx, MeterReading, doc_id, if_match)
+    before = snapshot(r)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("meter_type") is not None:
+        r.meter_type = (data.meter_type or "").strip().upper()
+    if changes.get("start_reading") is not None:
+        r.start_reading = data.start_reading  # type: ignore[assignment]
+    if changes.get("end_reading") is not None:
+        r.end_reading = data.end_reading  # type: ignore[assignment]
+    _check_readings(r.start_reading, r.end_reading)
+    if changes.get("date") is not None:
+        r.date = _date(ctx, period, data.date)
+    _finish_edit(ctx, r, period, before)
+    return r
+
+
+def list_readings(
+    ctx: Ctx, period_id: int, *, owner_id: int | None, after: int | None, limit: int
+) -> list[tuple[MeterReading, int]]:
+    get_period(ctx, period_id)
+    q = _live(MeterReading, ctx, period_id).join(Owner, Owner.id == MeterReading.owner_pk)
+    q = q.add_columns(Owner.owner_id)
+    if owner_id is not None:
+        q = q.where(Owner.owner_id == owner_id)
+    return [(r, oid) for r, oid in ctx.session.execute(_page(q, MeterReading, after, limit))]
+
+
+# ---------------------------------------------------------------- budget items
+
+
+def _budget_strategy(strategy: str, meter_type: str | None) -> tuple[str, str | None]:
+    parsed = allocation.parse_strategy(strategy)
+    meter = meter_type.strip().upper() if meter_type and meter_type.strip() else None
+    if parsed == allocation.Strategy.USAGE_BASED and meter is None:
+        raise ValidationFailed("A USAGE_BASED budget item needs a meter_type (e.g. WATER)")
+    if parsed in (
+        allocation.Strategy.SHARES,
+        allocation.Strategy.PERCENTAGE,
+        allocation.Strategy.EXACT,
+    ):
+        raise ValidationFailed(
+            f"{parsed.value} needs values per owner: give it as an expense's split, "
+            "not as a budget item's strategy"
+        )
+    return parsed.value, meter
+
+
+def _check_budget_type_free(
+    ctx: Ctx, period_id: int, payment_type: str, exclude: int | None
+) -> None:
+    q = _live(BudgetItem, ctx, period_id).where(
+        func.lower(BudgetItem.payment_type) == payment_type.lower()
+    )
+    if exclude is not None:
+        q = q.where(BudgetItem.id != exclude)
+    if ctx.session.scalar(q) is not None:
+        raise Conflict(f"Period {period_id} already has a budget item for '{payment_type}'")
+
+
+def budget_actuals(ctx: Ctx, period_id: int) -> dict[str, int]:
+    rows = ctx.session.execute(
+        select(func.lower(Expense.payment_type), func.sum(Expense.amount_minor))
+        .where(Expense.period_id == period_id, Expense.deleted_at.is_(None))
+        .group_by(func.lower(Expense.payment_type))
+    ).all()
+    return {t: int(v) for t, v in rows}
+
+
+def budget_item_out(
+    ctx: Ctx, b: BudgetItem, actuals: dict[str, int] | None = None
+) -> s.BudgetItemOut:
+    if actuals is None:
+        actuals = budget_actuals(ctx, b.period_id)
+    actual = actuals.get(b.payment_type.lower(), 0)
+    return s.BudgetItemOut(
+        id=b.id,
+        period_id=b.period_id,
+        payment_type=b.payment_type,
+        budgeted_amount=format_minor(b.budgeted_amount_minor, ctx.currency),
+        allocation_strategy=b.allocation_strategy,
+        meter_type=b.meter_type,
+        description=b.description,
+        actual_amount=format_minor(actual, ctx.currency),
+        variance=format_minor(b.budgeted_amount_minor - actual, ctx.currency),
+        version=b.version,
+    )
+
+
+def record_budget_item(ctx: Ctx, period_id: int, data: s.BudgetItemCreate) -> BudgetItem:
+    ctx.require_admin()
+    amount = to_minor(data.budgeted_amount, ctx.currency, "budgeted_amount")
+    if amount < 0:
+        raise ValidationFailed("budgeted_amount: must not be negative")
+    payment_type = data.payment_type.strip()
+    if not payment_type:
+        raise ValidationFailed("payment_type: must not be blank")
+    strategy, meter = _budget_strategy(data.allocation_strategy, data.meter_type)
+    period = open_period_for_write(ctx, period_id)
+    _check_budget_type_free(ctx, period.id, payment_type, None)
+    b = BudgetItem(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        payment_type=payment_type,
+        budgeted_amount_minor=amount,
+        allocation_strategy=strategy,
+        meter_type=meter,
+        description=data.description,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(b)
+    ctx.session.flush()
+    record(ctx, "budget_item.create", "budget_item", b.id, after=snapshot(b))
+    return b
+
+
+def patch_budget_item(
+    ctx: Ctx, doc_id: int, data: s.BudgetItemPatch, if_match: int | None = None
+) -> BudgetItem:
+    ctx.require_admin()
+    b, period = _load_for_edit(ctx, BudgetItem, doc_id, if_match)
+    before = snapshot(b)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("budgeted_amount") is not None:
+        amount = to_minor(data.budgeted_amount, ctx.currency, "budgeted_amount")
+        if amount < 0:
+            raise ValidationFailed("budgeted_amount: must not be negative")
+        b.budgeted_amount_minor = amount
+    if changes.get("payment_type") is not None:
+        pt = (data.payment_type or "").strip()
+        if not pt:
+            raise ValidationFailed("payment_type: must not be blank")
+        _check_budget_type_free(ctx, period.id, pt, b.id)
+        b.payment_type = pt
+    if "allocation_strategy" in changes or "meter_type" in changes:
+        strategy = data.allocation_strategy or b.allocation_strategy
+        meter = data.meter_type if "meter_type" in changes else b.meter_type
+        b.allocation_strategy, b.meter_type = _budget_strategy(strategy, meter)
+    if "description" in changes:
+        b.description = data.description
+    _finish_edit(ctx, b, period, before)
+    return b
+
+
+def list_budget_items(
+    ctx: Ctx, period_id: int, *, after: int | None, limit: int
+) -> list[BudgetItem]:
+    get_period(ctx, period_id)
+    return list(
+        ctx.session.scalars(_page(_live(BudgetItem, ctx, period_id), BudgetItem, after, limit))
+    )
+
+
+Recorder = Callable[..., Any]

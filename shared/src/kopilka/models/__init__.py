@@ -1,0 +1,45 @@
+"""Every ORM table of Kopilka, one module per aggregate."""
+
+from kopilka.models.audit import AuditEntry, IdempotencyRecord
+from kopilka.models.base import Base
+from kopilka.models.community import ApiKey, Community
+from kopilka.models.invoice import Invoice, RecurringChargeRun, RecurringChargeTemplate
+from kopilka.models.job import Job
+from kopilka.models.ledger import (
+    BudgetItem,
+    Contribution,
+    Expense,
+    LedgerEntry,
+    MeterReading,
+    ServiceCharge,
+    Settlement,
+)
+from kopilka.models.notification import Notification
+from kopilka.models.owner import LinkToken, Owner
+from kopilka.models.period import Allocation, CarryForward, Period, PeriodBalance
+
+__all__ = [
+    "Allocation",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "BudgetItem",
+    "CarryForward",
+    "Community",
+    "Contribution",
+    "Expense",
+    "IdempotencyRecord",
+    "Invoice",
+    "Job",
+    "LedgerEntry",
+    "LinkToken",
+    "MeterReading",
+    "Notification",
+    "Owner",
+    "Period",
+    "PeriodBalance",
+    "RecurringChargeRun",
+    "RecurringChargeTemplate",
+    "ServiceCharge",
+    "Settlement",
+]

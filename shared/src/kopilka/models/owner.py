@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import DateTime, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kopilka.models.base import Base, created_at_column
+
+
+class Owner(Base):
+    """A member who pays. ``owner_id`` is the clients' integer (normally a Telegram user id)."""
+
+    __tablename__ = "owners"
+    __table_args__ = (UniqueConstraint("community_id", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    owner_id: Mapped[int]
+    name: Mapped[str | None]
+    share_weight: Mapped[Decimal] = mapped_column(Numeric(18, 6), default=Decimal(1))
+    telegram_id: Mapped[int | None] = mapped_column(index=True)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    telegram_blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class LinkToken(Base):
+    """A one-time token that links a Telegram chat to an owner through ``/start TOKEN``."""
+
+    __tablename__ = "link_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    owner_pk: Mapped[int] = mapped_column(ForeignKey("owners.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()

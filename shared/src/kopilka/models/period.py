@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kopilka.models.base import Base, created_at_column
+
+
+class Period(Base):
+    """An accounting period: OPEN -> CLOSING -> CLOSED, reopenable. No overlaps (exclusion)."""
+
+    __tablename__ = "periods"
+    __table_args__ = (
+        UniqueConstraint("community_id", "name"),
+        CheckConstraint("start_date < end_date", name="dates_ordered"),
+        CheckConstraint("status IN ('OPEN','CLOSING','CLOSED')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    name: Mapped[str]
+    description: Mapped[str | None]
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    status: Mapped[str] = mapped_column(default="OPEN")
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closing_summary: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = created_at_column()
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class PeriodBalance(Base):
+    """An owner's closing balance of a CLOSED period, as the close stored it."""
+
+    __tablename__ = "period_balances"
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), primary_key=True)
+    owner_pk: Mapped[int] = mapped_column(ForeignKey("owners.id"), primary_key=True)
+    opening_balance: Mapped[int]
+    total_contributions: Mapped[int]
+    total_paid_expenses: Mapped[int]
+    total_allocated: Mapped[int]
+    total_service_charges: Mapped[int]
+    net_settlements: Mapped[int]
+    balance: Mapped[int]
+
+
+class Allocation(Base):
+    """An owner's final share of one allocation pool (a payment type or an expense)."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    owner_pk: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    pool: Mapped[str]
+    strategy: Mapped[str]
+    amount_minor: Mapped[int]
+
+
+class CarryForward(Base):
+    """A closed period's balances moved into the next one; one target per source."""
+
+    __tablename__ = "carry_forwards"
+    __table_args__ = (UniqueConstraint("from_period_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    from_period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    to_period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,144 @@
+"""Money: integer minor units plus an ISO 4217 currency. Never binary floating point.
+
+Parsing accepts a decimal string, an int or a Decimal (JSON numbers are parsed as Decimal at the
+edge); more decimals than the currency has is an error. Formatting always gives the currency's
+number of decimals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Annotated
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+from pydantic import BeforeValidator
+
+from kopilka.errors import ValidationFailed
+
+# Largest amount we accept in minor units: fits BIGINT with room for sums.
+MAX_MINOR = 10**15
+
+
+@cache
+def known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def check_currency(code: str) -> str:
+    code = code.upper()
+    if code not in known_currencies():
+        raise ValidationFailed(
+            f"Unknown currency {code!r}: use an ISO 4217 code such as RUB or EUR"
+        )
+    return code
+
+
+@cache
+def currency_exponent(currency: str) -> int:
+    """Number of decimals of the currency (RUB 2, JPY 0, KWD 3)."""
+    return int(get_currency_precision(currency))
+
+
+def parse_decimal(value: object, field: str = "amount") -> Decimal:
+    """An exact Decimal from a string, int or Decimal; floats and booleans are refused."""
+    if isinstance(value, bool) or value is None:
+        raise ValidationFailed(f'{field}: expected a decimal number such as "500.00"')
+    if isinstance(value, float):
+        # Never reached through the API (JSON numbers are parsed as Decimal); refuse loudly.
+        raise ValidationFailed(f"{field}: binary floating point is not accepted; send a string")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            raise ValidationFailed(
+                f'{field}: {value!r} is not a decimal number such as "500.00"'
+            ) from None
+    else:
+        raise ValidationFailed(f'{field}: expected a decimal number such as "500.00"')
+    if not d.is_finite():
+        raise ValidationFailed(f"{field}: {value!r} is not a finite number")
+    return d
+
+
+def to_minor(value: object, currency: str, field: str = "amount") -> int:
+    """Exact conversion to minor units; more decimals than the currency has is a 400."""
+    d = parse_decimal(value, field)
+    exp = currency_exponent(currency)
+    scaled = d.scaleb(exp)
+    if scaled != scaled.to_integral_value():
+        raise ValidationFailed(f"{field}: {value} has more decimals than {currency} allows ({exp})")
+    minor = int(scaled)
+    if abs(minor) > MAX_MINOR:
+        raise ValidationFailed(f"{field}: {value} is too large")
+    return minor
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """Decimal string with exactly the currency's decimals: 50000 RUB -> "500.00"."""
+    exp = currency_exponent(currency)
+    if exp == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    q, r = divmod(abs(minor), 10**exp)
+    return f"{sign}{q}.{r:0{exp}d}"
+
+
+def human(minor: int, currency: str, locale: str = "en") -> str:
+    """A person's rendering, with the currency sign and grouping: "1,000.00 ₽" / "1 000,00 ₽"."""
+    exp = currency_exponent(currency)
+    return str(format_currency(Decimal(minor).scaleb(-exp), currency, locale=locale))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount: integer minor units of one currency."""
+
+    minor: int
+    currency: str
+
+    @classmethod
+    def parse(cls, value: object, currency: str, field: str = "amount") -> Money:
+        return cls(to_minor(value, currency, field), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def __str__(self) -> str:
+        return format_minor(self.minor, self.currency)
+
+    @property
+    def decimal(self) -> Decimal:
+        return Decimal(self.minor).scaleb(-currency_exponent(self.currency))
+
+
+def _refuse_float(value: object) -> object:
+    if isinstance(value, bool | float):
+        raise ValueError('send an exact decimal (a string such as "500.00" or a JSON number)')
+    return value
+
+
+# What the API takes for an amount: a JSON string or number, parsed exactly (never a float).
+AmountIn = Annotated[Decimal, BeforeValidator(_refuse_float)]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+
+class OwnerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    owner_id: int = Field(validation_alias=AliasChoices("owner_id", "user_id"), ge=1)
+    name: str | None = Field(default=None, max_length=200)
+    share_weight: Decimal = Field(default=Decimal(1), gt=0, le=Decimal("1000000"), decimal_places=6)
+    telegram_id: int | None = Field(default=None, ge=1)
+    language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")
+    is_active: bool = True
+
+
+class OwnerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    share_weight: Decimal | None = Field(
+        default=None, gt=0, le=Decimal("1000000"), decimal_places=6
+    )
+    telegram_id: int | None = Field(default=None, ge=1)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")
+    is_active: bool | None = None
+
+
+class OwnerOut(BaseModel):
+    owner_id: int
+    name: str | None
+    share_weight: str
+    telegram_id: int | None
+    language: str
+    is_active: bool
+    telegram_reachable: bool
+    created_at: datetime

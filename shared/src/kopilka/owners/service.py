@@ -1,0 +1,114 @@
+"""Owners: the members who pay. Created by an admin, or on their first transaction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from kopilka.audit.service import record, snapshot
+from kopilka.context import Ctx, Role
+from kopilka.errors import Conflict, NotFound, ValidationFailed
+from kopilka.models import Owner
+from kopilka.owners.schemas import OwnerCreate, OwnerOut, OwnerPatch
+
+
+def owner_out(owner: Owner) -> OwnerOut:
+    return OwnerOut(
+        owner_id=owner.owner_id,
+        name=owner.name,
+        share_weight=format(owner.share_weight.normalize(), "f"),
+        telegram_id=owner.telegram_id,
+        language=owner.language,
+        is_active=owner.is_active,
+        telegram_reachable=owner.telegram_id is not None and owner.telegram_blocked_at is None,
+        created_at=owner.created_at,
+    )
+
+
+def find_owner(ctx: Ctx, owner_id: int) -> Owner | None:
+    return ctx.session.scalar(
+        select(Owner).where(Owner.community_id == ctx.community_id, Owner.owner_id == owner_id)
+    )
+
+
+def get_owner(ctx: Ctx, owner_id: int) -> Owner:
+    """An owner of this community; an owner-role actor sees only themselves (404 otherwise)."""
+    owner = find_owner(ctx, owner_id)
+    if owner is None or (ctx.actor.role == Role.OWNER and owner.id != ctx.actor.owner_pk):
+        raise NotFound(f"Owner {owner_id} not found")
+    return owner
+
+
+def resolve_owner(ctx: Ctx, owner_id: int, *, field: str = "owner_id") -> Owner:
+    """The owner a transaction names; an unknown one is created (weight 1) unless forbidden."""
+    if owner_id < 1:
+        raise ValidationFailed(f"{field}: must be a positive integer")
+    owner = find_owner(ctx, owner_id)
+    if owner is not None:
+        return owner
+    if not ctx.community.auto_create_owners:
+        raise ValidationFailed(
+            f"{field}: owner {owner_id} is not a member of this community "
+            "(this community does not create owners on their first transaction)"
+        )
+    stmt = (
+        insert(Owner)
+        .values(community_id=ctx.community_id, owner_id=owner_id, share_weight=Decimal(1))
+        .on_conflict_do_nothing(index_elements=["community_id", "owner_id"])
+        .returning(Owner.id)
+    )
+    new_pk = ctx.session.execute(stmt).scalar()
+    owner = find_owner(ctx, owner_id)
+    assert owner is not None
+    if new_pk is not None:
+        record(ctx, "owner.auto_create", "owner", owner_id, after=snapshot(owner))
+    return owner
+
+
+def create_owner(ctx: Ctx, data: OwnerCreate) -> Owner:
+    ctx.require_admin()
+    if find_owner(ctx, data.owner_id) is not None:
+        raise Conflict(f"Owner {data.owner_id} already exists in this community")
+    owner = Owner(
+        community_id=ctx.community_id,
+        owner_id=data.owner_id,
+        name=data.name,
+        share_weight=data.share_weight,
+        telegram_id=data.telegram_id,
+        language=data.language,
+        is_active=data.is_active,
+    )
+    ctx.session.add(owner)
+    ctx.session.flush()
+    record(ctx, "owner.create", "owner", owner.owner_id, after=snapshot(owner))
+    return owner
+
+
+def patch_owner(ctx: Ctx, owner_id: int, data: OwnerPatch) -> Owner:
+    ctx.require_admin()
+    owner = get_owner(ctx, owner_id)
+    ctx.session.refresh(owner, with_for_update=True)
+    before = snapshot(owner)
+    changes = data.model_dump(exclude_unset=True)
+    for key in ("share_weight", "language", "is_active"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed(f"{key}: may not be null")
+    for key, value in changes.items():
+        setattr(owner, key, value)
+    if "telegram_id" in changes:
+        owner.telegram_blocked_at = None
+    owner.version += 1
+    ctx.session.flush()
+    record(ctx, "owner.update", "owner", owner.owner_id, before=before, after=snapshot(owner))
+    return owner
+
+
+def list_owners(ctx: Ctx, *, after: int | None, limit: int) -> list[Owner]:
+    q = select(Owner).where(Owner.community_id == ctx.community_id)
+    if ctx.actor.role == Role.OWNER:
+        q = q.where(Owner.id == ctx.actor.owner_pk)
+    if after is not None:
+        q = q.where(Owner.owner_id > after)
+    return list(ctx.session.scalars(q.order_by(Owner.owner_id).limit(limit + 1)))

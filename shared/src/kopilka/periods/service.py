@@ -1,0 +1,148 @@
+"""Periods: create, read, rename; the OPEN check every transaction goes through."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, select
+
+from kopilka.audit.service import record, snapshot
+from kopilka.context import Ctx
+from kopilka.errors import Conflict, NotFound, ValidationFailed
+from kopilka.models import Period
+from kopilka.periods.schemas import PeriodCreate, PeriodOut, PeriodPatch
+
+OPEN, CLOSING, CLOSED = "OPEN", "CLOSING", "CLOSED"
+
+
+def period_out(p: Period) -> PeriodOut:
+    return PeriodOut(
+        id=p.id,
+        name=p.name,
+        start_date=p.start_date,
+        end_date=p.end_date,
+        status=p.status,
+        description=p.description,
+        closed_at=p.closed_at,
+    )
+
+
+def get_period(ctx: Ctx, period_id: int, *, lock: str | None = None) -> Period:
+    """A period of this community (404 otherwise). ``lock``: None, "share" or "update"."""
+    q = select(Period).where(Period.id == period_id, Period.community_id == ctx.community_id)
+    if lock == "share":
+        q = q.with_for_update(read=True)
+    elif lock == "update":
+        q = q.with_for_update()
+    if lock:
+        q = q.execution_options(populate_existing=True)
+    period = ctx.session.scalar(q)
+    if period is None:
+        raise NotFound(f"Period {period_id} not found")
+    return period
+
+
+def require_open(period: Period) -> None:
+    if period.status != OPEN:
+        raise Conflict(
+            f"Period '{period.name}' (id {period.id}) is {period.status}: "
+            "only an OPEN period accepts new or edited transactions",
+            period_id=period.id,
+            period_status=period.status,
+        )
+
+
+def open_period_for_write(ctx: Ctx, period_id: int) -> Period:
+    """Lock the period (shared: writers do not block each other, a close waits for them) and
+    check it is OPEN. Lock order everywhere: period, then owners."""
+    period = get_period(ctx, period_id, lock="share")
+    require_open(period)
+    return period
+
+
+def check_date_in_period(period: Period, day: object) -> None:
+    if day is None:
+        return
+    if not (period.start_date <= day <= period.end_date):  # type: ignore[operator]
+        raise ValidationFailed(
+            f"date: {day} is outside period '{period.name}' "
+            f"({period.start_date} to {period.end_date})"
+        )
+
+
+def _check_unique_and_no_overlap(
+    ctx: Ctx, name: str, start: object, end: object, *, exclude: int | None
+) -> None:
+    same_name = select(Period.id).where(
+        Period.community_id == ctx.community_id, Period.name == name
+    )
+    if exclude is not None:
+        same_name = same_name.where(Period.id != exclude)
+    if ctx.session.scalar(same_name) is not None:
+        raise Conflict(f"A period named '{name}' already exists in this community")
+    overlap = select(Period).where(
+        Period.community_id == ctx.community_id,
+        and_(Period.start_date <= end, Period.end_date >= start),
+    )
+    if exclude is not None:
+        overlap = overlap.where(Period.id != exclude)
+    other = ctx.session.scalar(overlap.limit(1))
+    if other is not None:
+        raise Conflict(
+            f"Period {start} to {end} overlaps period '{other.name}' "
+            f"({other.start_date} to {other.end_date})"
+        )
+
+
+def create_period(ctx: Ctx, data: PeriodCreate) -> Period:
+    ctx.require_admin()
+    if data.start_date >= data.end_date:
+        raise ValidationFailed(
+            f"start_date ({data.start_date}) must be before end_date ({data.end_date})"
+        )
+    name = data.name.strip()
+    if not name:
+        raise ValidationFailed("name: must not be blank")
+    # Serialise period creation per community so that the checks below cannot race.
+    ctx.session.execute(select(func.pg_advisory_xact_lock(ctx.community_id, 1)))
+    _check_unique_and_no_overlap(ctx, name, data.start_date, data.end_date, exclude=None)
+    period = Period(
+        community_id=ctx.community_id,
+        name=name,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        description=data.description,
+        status=OPEN,
+    )
+    ctx.session.add(period)
+    ctx.session.flush()
+    record(ctx, "period.create", "period", period.id, after=snapshot(period))
+    return period
+
+
+def patch_period(ctx: Ctx, period_id: int, data: PeriodPatch) -> Period:
+    ctx.require_admin()
+    period = get_period(ctx, period_id, lock="update")
+    before = snapshot(period)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes:
+        name = (changes["name"] or "").strip()
+        if not name:
+            raise ValidationFailed("name: must not be blank")
+        ctx.session.execute(select(func.pg_advisory_xact_lock(ctx.community_id, 1)))
+        _check_unique_and_no_overlap(
+            ctx, name, period.start_date, period.end_date, exclude=period.id
+        )
+        # overlap is unchanged by a rename; the call above only re-checks the name
+        period.name = name
+    if "description" in changes:
+        period.description = changes["description"]
+    period.version += 1
+    ctx.session.flush()
+    record(ctx, "period.update", "period", period.id, before=before, after=snapshot(period))
+    return period
+
+
+def list_periods(ctx: Ctx, *, after: int | None, limit: int) -> list[Period]:
+    q = select(Period).where(Period.community_id == ctx.community_id)
+    if after is not None:
+        q = q.where(Period.id > after)
+    return list(ctx.session.scalars(q.order_by(Period.id).limit(limit + 1)))

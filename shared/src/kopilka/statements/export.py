@@ -1,0 +1,867 @@
+"""Statement exports (SPEC §4a ``?format=csv|xlsx|pdf``): pure renderers from schema to bytes.
+
+- CSV: UTF-8 with a BOM (so Excel opens Cyrillic right), plain decimal strings ("500.00") as the
+  API gives them, text cells guarded against spreadsheet formula injection.
+- XLSX: amounts are numeric cells holding the exact Decimal, formatted with the currency's
+  decimals ("#,##0.00" for RUB, "#,##0" for JPY); dates are date cells; times are UTC.
+- PDF: A4, a TrueType font with Cyrillic (DejaVu Sans, Debian package ``fonts-dejavu-core``);
+  without it, a core font and transliterated text, so the export degrades but never fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from kopilka.errors import ValidationFailed
+from kopilka.money import currency_exponent
+from kopilka.statements.schemas import OwnerStatementOut, PeriodStatementOut
+
+FORMATS = ("csv", "xlsx", "pdf")
+MEDIA_TYPES: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+INVOICE_STATUSES = ("ISSUED", "PARTIAL", "PAID", "VOID")
+_STATUS_LABELS = {
+    "ISSUED": "Issued",
+    "PARTIAL": "Partly paid",
+    "PAID": "Paid",
+    "VOID": "Void",
+    "OPEN": "Open",
+    "CLOSING": "Closing",
+    "CLOSED": "Closed",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _amount(value: str) -> Decimal:
+    return Decimal(value)
+
+
+def _exponent(currency: str) -> int:
+    return currency_exponent(currency.upper())
+
+
+def _number_format(currency: str) -> str:
+    exp = _exponent(currency)
+    return "#,##0." + "0" * exp if exp else "#,##0"
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive UTC (spreadsheets have no time zones); a naive input is taken as UTC already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _utc_text(moment: datetime) -> str:
+    return _utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _owner_label(name: str | None, owner_id: int) -> str:
+    return f"{name} (id {owner_id})" if name else f"Owner {owner_id}"
+
+
+def _status_label(status: str) -> str:
+    return _STATUS_LABELS.get(status, status)
+
+
+_TRANSLIT = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "iu", "я": "ia",
+    "і": "i", "ї": "i", "є": "ie", "ґ": "g", "ў": "u",
+}  # fmt: skip
+
+
+def transliterate(text: str) -> str:
+    """Latin rendering of Cyrillic (ICAO-like), other accents stripped: "Щука" -> "Shchuka"."""
+    out: list[str] = []
+    for ch in text:
+        low = ch.lower()
+        if low in _TRANSLIT:
+            latin = _TRANSLIT[low]
+            out.append(latin.capitalize() if ch != low else latin)
+        else:
+            out.append(ch)
+    decomposed = unicodedata.normalize("NFKD", "".join(out))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    ascii_text = transliterate(text).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def export_filename(
+    kind: str, community_name: str, subject: str, fmt: str, *, on: date | None = None
+) -> str:
+    """An ASCII-safe download name, safe in a plain ``Content-Disposition: filename="..."``.
+
+    ``export_filename("owner", "Сосновый бор", "123456789", "pdf", on=date(2026, 11, 22))``
+    gives ``statement-owner-123456789-sosnovyi-bor-2026-11-22.pdf``; ``kind`` is "owner" or
+    "period", ``subject`` the owner id or the period name. ``on`` defaults to today (UTC).
+    """
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    day = on if on is not None else datetime.now(UTC).date()
+    parts = ["statement", _slug(kind, 20), _slug(subject), _slug(community_name), day.isoformat()]
+    return "-".join(p for p in parts if p) + "." + fmt
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str | None) -> str:
+    """A text cell that a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _csv_bytes(rows: Iterable[Sequence[object]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def owner_statement_csv(s: OwnerStatementOut) -> bytes:
+    rows: list[Sequence[object]] = [
+        ["Account statement"],
+        ["Community", _csv_text(s.community_name)],
+        ["Owner", _csv_text(s.owner_name)],
+        ["Owner id", s.owner_id],
+        ["Currency", s.currency],
+        ["Generated at (UTC)", _utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
+        [],
+        ["Periods"],
+        [
+            "Period id",
+            "Period",
+            "Start date",
+            "End date",
+            "Status",
+            "Opening balance",
+            "Charges",
+            "Payments",
+            "Closing balance",
+        ],
+    ]
+    for p in s.periods:
+        rows.append(
+            [
+                p.period_id,
+                _csv_text(p.period_name),
+                p.start_date.isoformat(),
+                p.end_date.isoformat(),
+                p.status,
+                p.opening_balance,
+                p.charges,
+                p.payments,
+                p.closing_balance,
+            ]
+        )
+    rows += [
+        [],
+        ["Invoices"],
+        [
+            "Invoice id",
+            "Period id",
+            "Period",
+            "Issued at (UTC)",
+            "Amount",
+            "Paid",
+            "Pending",
+            "Status",
+        ],
+    ]
+    for inv in s.invoices:
+        rows.append(
+            [
+                inv.id,
+                inv.period_id,
+                _csv_text(inv.period_name),
+                _utc(inv.issued_at).isoformat(sep=" ", timespec="seconds"),
+                inv.amount,
+                inv.paid,
+                inv.pending,
+                inv.status,
+            ]
+        )
+    t = s.totals
+    rows += [
+        [],
+        ["Totals"],
+        ["Charges", t.charges],
+        ["Payments", t.payments],
+        ["Invoiced", t.invoiced],
+        ["Paid", t.paid],
+        ["Pending", t.pending],
+        ["Closing balance", t.closing_balance],
+    ]
+    return _csv_bytes(rows)
+
+
+def period_statement_csv(s: PeriodStatementOut) -> bytes:
+    rows: list[Sequence[object]] = [
+        ["Period statement"],
+        ["Community", _csv_text(s.community_name)],
+        ["Period", _csv_text(s.period_name)],
+        ["Period id", s.period_id],
+        ["Start date", s.start_date.isoformat()],
+        ["End date", s.end_date.isoformat()],
+        ["Status", s.status],
+        ["Currency", s.currency],
+        ["Generated at (UTC)", _utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
+        [],
+        [
+            "Owner id",
+            "Owner",
+            "Opening balance",
+            "Charges",
+            "Payments",
+            "Closing balance",
+            "Invoice amount",
+            "Invoice status",
+        ],
+    ]
+    for line in s.lines:
+        rows.append(
+            [
+                line.owner_id,
+                _csv_text(line.owner_name),
+                line.opening_balance,
+                line.charges,
+                line.payments,
+                line.closing_balance,
+                line.invoice_amount or "",
+                line.invoice_status or "",
+            ]
+        )
+    t = s.totals
+    rows.append(
+        [
+            "Total",
+            "",
+            t.get("opening_balance", ""),
+            t.get("charges", ""),
+            t.get("payments", ""),
+            t.get("closing_balance", ""),
+            t.get("invoiced", ""),
+            "",
+        ]
+    )
+    rows += [[], ["Invoices"]]
+    rows += [[status, s.invoice_counts.get(status, 0)] for status in INVOICE_STATUSES]
+    return _csv_bytes(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# XLSX
+
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+_HEADER_FILL = PatternFill("solid", fgColor="E8E8E8")
+_DATE_FORMAT = "yyyy-mm-dd"
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+@dataclass(frozen=True)
+class _Col:
+    header: str
+    kind: str  # "text", "int", "amount", "date", "datetime"
+
+
+class _Sheet:
+    """Writes rows into a worksheet and keeps track of column widths."""
+
+    def __init__(self, ws: Worksheet, currency: str) -> None:
+        self.ws = ws
+        self.money_format = _number_format(currency)
+        self.widths: dict[int, int] = {}
+        self.row = 1
+
+    def _fit(self, col: int, text: str) -> None:
+        self.widths[col] = max(self.widths.get(col, 0), len(text))
+
+    def put(self, col: int, value: object, kind: str = "text", bold: bool = False) -> None:
+        cell = self.ws.cell(row=self.row, column=col)
+        if value is None or value == "":
+            return
+        if kind == "amount":
+            number = value if isinstance(value, Decimal) else _amount(str(value))
+            cell.value = number
+            cell.number_format = self.money_format
+            cell.alignment = Alignment(horizontal="right")
+            self._fit(col, f"{number:,}" + "0")
+        elif kind == "int":
+            cell.value = value
+            self._fit(col, str(value))
+        elif kind == "date":
+            cell.value = value
+            cell.number_format = _DATE_FORMAT
+            self._fit(col, "2026-01-01")
+        elif kind == "datetime":
+            assert isinstance(value, datetime)
+            cell.value = _utc(value)
+            cell.number_format = _DATETIME_FORMAT
+            self._fit(col, "2026-01-01 00:00")
+        else:
+            text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+            cell.value = text
+            cell.data_type = "s"  # never a formula, whatever the text starts with
+            self._fit(col, text)
+        if bold:
+            cell.font = _BOLD
+
+    def next(self, count: int = 1) -> None:
+        self.row += count
+
+    def title(self, text: str) -> None:
+        cell = self.ws.cell(row=self.row, column=1, value=text)
+        cell.font = _TITLE
+        self.next()
+
+    def field(self, label: str, value: object, kind: str = "text") -> None:
+        self.put(1, label, bold=True)
+        self.put(2, value, kind)
+        self.next()
+
+    def header(self, cols: Sequence[_Col]) -> int:
+        for i, col in enumerate(cols, start=1):
+            self.put(i, col.header, bold=True)
+            cell = self.ws.cell(row=self.row, column=i)
+            cell.fill = _HEADER_FILL
+            if col.kind in ("amount", "int"):
+                cell.alignment = Alignment(horizontal="right")
+        header_row = self.row
+        self.next()
+        return header_row
+
+    def line(self, cols: Sequence[_Col], values: Sequence[object], bold: bool = False) -> None:
+        for i, (col, value) in enumerate(zip(cols, values, strict=True), start=1):
+            self.put(i, value, col.kind, bold=bold)
+        self.next()
+
+    def finish(self) -> None:
+        for col, width in self.widths.items():
+            self.ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 9), 48)
+
+
+def _workbook_bytes(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+_PERIOD_COLS = (
+    _Col("Period id", "int"),
+    _Col("Period", "text"),
+    _Col("Start date", "date"),
+    _Col("End date", "date"),
+    _Col("Status", "text"),
+    _Col("Opening balance", "amount"),
+    _Col("Charges", "amount"),
+    _Col("Payments", "amount"),
+    _Col("Closing balance", "amount"),
+)
+_INVOICE_COLS = (
+    _Col("Invoice id", "int"),
+    _Col("Period id", "int"),
+    _Col("Period", "text"),
+    _Col("Issued at (UTC)", "datetime"),
+    _Col("Amount", "amount"),
+    _Col("Paid", "amount"),
+    _Col("Pending", "amount"),
+    _Col("Status", "text"),
+)
+
+
+def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Statement"
+    sheet = _Sheet(ws, s.currency)
+    sheet.title("Account statement")
+    sheet.field("Community", s.community_name)
+    sheet.field("Owner", s.owner_name or "")
+    sheet.field("Owner id", s.owner_id, "int")
+    sheet.field("Currency", s.currency)
+    sheet.field("Generated at (UTC)", s.generated_at, "datetime")
+    sheet.next()
+    header_row = sheet.header(_PERIOD_COLS)
+    for p in s.periods:
+        sheet.line(
+            _PERIOD_COLS,
+            [
+                p.period_id,
+                p.period_name,
+                p.start_date,
+                p.end_date,
+                p.status,
+                p.opening_balance,
+                p.charges,
+                p.payments,
+                p.closing_balance,
+            ],
+        )
+    t = s.totals
+    sheet.line(
+        _PERIOD_COLS,
+        ["", "Total", "", "", "", "", t.charges, t.payments, t.closing_balance],
+        bold=True,
+    )
+    ws.freeze_panes = f"A{header_row + 1}"
+    sheet.finish()
+
+    inv_ws = wb.create_sheet("Invoices")
+    inv = _Sheet(inv_ws, s.currency)
+    inv.header(_INVOICE_COLS)
+    for i in s.invoices:
+        inv.line(
+            _INVOICE_COLS,
+            [i.id, i.period_id, i.period_name, i.issued_at, i.amount, i.paid, i.pending, i.status],
+        )
+    inv.line(_INVOICE_COLS, ["", "", "Total", "", t.invoiced, t.paid, t.pending, ""], bold=True)
+    inv_ws.freeze_panes = "A2"
+    inv.finish()
+    return _workbook_bytes(wb)
+
+
+_LINE_COLS = (
+    _Col("Owner id", "int"),
+    _Col("Owner", "text"),
+    _Col("Opening balance", "amount"),
+    _Col("Charges", "amount"),
+    _Col("Payments", "amount"),
+    _Col("Closing balance", "amount"),
+    _Col("Invoice amount", "amount"),
+    _Col("Invoice status", "text"),
+)
+
+
+def period_statement_xlsx(s: PeriodStatementOut) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Statement"
+    sheet = _Sheet(ws, s.currency)
+    sheet.title("Period statement")
+    sheet.field("Community", s.community_name)
+    sheet.field("Period", s.period_name)
+    sheet.field("Period id", s.period_id, "int")
+    sheet.field("Start date", s.start_date, "date")
+    sheet.field("End date", s.end_date, "date")
+    sheet.field("Status", s.status)
+    sheet.field("Currency", s.currency)
+    sheet.field("Generated at (UTC)", s.generated_at, "datetime")
+    sheet.next()
+    header_row = sheet.header(_LINE_COLS)
+    for line in s.lines:
+        sheet.line(
+            _LINE_COLS,
+            [
+                line.owner_id,
+                line.owner_name or "",
+                line.opening_balance,
+                line.charges,
+                line.payments,
+                line.closing_balance,
+                line.invoice_amount or "",
+                line.invoice_status or "",
+            ],
+        )
+    t = s.totals
+    sheet.line(
+        _LINE_COLS,
+        [
+            "",
+            "Total",
+            t.get("opening_balance", ""),
+            t.get("charges", ""),
+            t.get("payments", ""),
+            t.get("closing_balance", ""),
+            t.get("invoiced", ""),
+            "",
+        ],
+        bold=True,
+    )
+    sheet.next()
+    sheet.put(1, "Invoices", bold=True)
+    sheet.next()
+    for status in INVOICE_STATUSES:
+        sheet.field(status, s.invoice_counts.get(status, 0), "int")
+    ws.freeze_panes = f"A{header_row + 1}"
+    sheet.finish()
+    return _workbook_bytes(wb)
+
+
+# --------------------------------------------------------------------------------------------
+# PDF
+
+_FONT_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",  # Debian, Ubuntu: fonts-dejavu-core
+    "/usr/share/fonts/dejavu",  # Fedora, Alpine
+    "/usr/share/fonts/TTF",  # Arch
+    "/usr/local/share/fonts",
+    "/usr/share/fonts/truetype",
+)
+_FAMILY = "DejaVu"
+# For the core-font fallback: typographic punctuation outside latin-1.
+_LATIN1_PUNCTUATION = str.maketrans(
+    {"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "„": '"', "…": "...", "№": "No."}
+)
+_GREY = (110, 110, 110)
+_VOID_GREY = (150, 150, 150)
+
+
+@lru_cache(maxsize=1)
+def unicode_font_files() -> tuple[Path, Path] | None:
+    """(regular, bold) DejaVu Sans files, or None when no such font is installed.
+
+    ``KOPILKA_PDF_FONT_DIR`` names another directory holding DejaVuSans.ttf and
+    DejaVuSans-Bold.ttf.
+    """
+    extra = os.environ.get("KOPILKA_PDF_FONT_DIR")
+    dirs = ((extra,) if extra else ()) + _FONT_DIRS
+    for directory in dirs:
+        regular = Path(directory) / "DejaVuSans.ttf"
+        bold = Path(directory) / "DejaVuSans-Bold.ttf"
+        if regular.is_file():
+            return regular, bold if bold.is_file() else regular
+    return None
+
+
+class _StatementPdf(FPDF):
+    def __init__(self, footer_text: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.footer_text = footer_text
+        fonts = unicode_font_files()
+        self.unicode = fonts is not None
+        if fonts is not None:
+            self.add_font(_FAMILY, "", str(fonts[0]))
+            self.add_font(_FAMILY, "B", str(fonts[1]))
+            self.family_name = _FAMILY
+        else:
+            self.family_name = "helvetica"
+        self.set_margins(15, 15, 15)
+        self.set_auto_page_break(auto=True, margin=18)
+        self.set_font(self.family_name, size=10)
+
+    def t(self, text: str) -> str:
+        """Text the current font can draw: as is with DejaVu, else transliterated latin-1."""
+        text = "".join(ch for ch in text if ch.isprintable())
+        if self.unicode:
+            return text
+        text = transliterate(text).translate(_LATIN1_PUNCTUATION)
+        return text.encode("latin-1", "replace").decode("latin-1")
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.family_name, size=8)
+        self.set_text_color(*_GREY)
+        self.cell(0, 5, self.t(self.footer_text), align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+        self.set_text_color(0, 0, 0)
+
+    def heading(self, text: str, size: float = 12) -> None:
+        self.set_font(self.family_name, "B", size)
+        self.multi_cell(0, size * 0.5, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family_name, size=10)
+
+    def fields(self, items: Sequence[tuple[str, str]]) -> None:
+        label_width = 32
+        for label, value in items:
+            self.set_font(self.family_name, "B", 10)
+            self.set_text_color(*_GREY)
+            self.cell(label_width, 6, self.t(label))
+            self.set_font(self.family_name, size=10)
+            self.set_text_color(0, 0, 0)
+            self.multi_cell(0, 6, self.t(value), new_x="LMARGIN", new_y="NEXT")
+
+    def grid(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        widths: Sequence[float],
+        aligns: Sequence[str],
+        *,
+        row_colors: Sequence[tuple[int, int, int] | None] | None = None,
+        bold_last: bool = False,
+        width: float | None = None,
+        table_align: str = "LEFT",
+        first_row_as_headings: bool = True,
+    ) -> None:
+        self.set_font(self.family_name, size=8)
+        headings = FontFace(emphasis="BOLD", fill_color=(232, 232, 232))
+        with self.table(
+            width=width if width is not None else self.epw,
+            col_widths=tuple(widths),
+            text_align=tuple(aligns),
+            align=table_align,
+            headings_style=headings,
+            first_row_as_headings=first_row_as_headings,
+            borders_layout="HORIZONTAL_LINES",
+            line_height=self.font_size * 1.45,
+            padding=(0.8, 1.2),
+            v_align="MIDDLE",
+        ) as table:
+            if first_row_as_headings:
+                table.row([self.t(h) for h in headers])
+            for index, cells in enumerate(rows):
+                color = row_colors[index] if row_colors else None
+                bold = bold_last and index == len(rows) - 1
+                style = None
+                if color is not None or bold:
+                    style = FontFace(emphasis="BOLD" if bold else None, color=color)
+                table.row([self.t(c) for c in cells], style=style)
+        self.set_font(self.family_name, size=10)
+
+    def note(self, text: str) -> None:
+        self.set_font(self.family_name, size=9)
+        self.set_text_color(*_GREY)
+        self.multi_cell(0, 5, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_text_color(0, 0, 0)
+        self.set_font(self.family_name, size=10)
+
+    def bytes(self) -> bytes:
+        return bytes(self.output())
+
+
+def _balance_label(label: str, value: str) -> str:
+    amount = _amount(value)
+    if amount > 0:
+        return f"{label} (credit)"
+    if amount < 0:
+        return f"{label} (debt)"
+    return label
+
+
+def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
+    pdf = _StatementPdf(f"Kopilka · {s.community_name} · owner {s.owner_id}")
+    pdf.set_title(pdf.t(f"Account statement: {_owner_label(s.owner_name, s.owner_id)}"))
+    pdf.set_author("Kopilka")
+    pdf.set_creation_date(s.generated_at)
+    pdf.add_page()
+
+    pdf.heading("Account statement", 18)
+    pdf.ln(2)
+    pdf.fields(
+        [
+            ("Community", s.community_name),
+            ("Owner", _owner_label(s.owner_name, s.owner_id)),
+            ("Currency", s.currency),
+            ("Generated", _utc_text(s.generated_at)),
+        ]
+    )
+    pdf.ln(4)
+
+    pdf.heading("Periods")
+    pdf.ln(1)
+    if s.periods:
+        pdf.grid(
+            ["Period", "From", "To", "Status", "Opening", "Charges", "Payments", "Closing"],
+            [
+                [
+                    p.period_name,
+                    p.start_date.isoformat(),
+                    p.end_date.isoformat(),
+                    _status_label(p.status),
+                    p.opening_balance,
+                    p.charges,
+                    p.payments,
+                    p.closing_balance,
+                ]
+                for p in s.periods
+            ],
+            widths=(28, 20, 20, 15, 24.25, 24.25, 24.25, 24.25),
+            aligns=("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        )
+    else:
+        pdf.note("No periods yet.")
+    pdf.ln(5)
+
+    pdf.heading("Invoices")
+    pdf.ln(1)
+    if s.invoices:
+        pdf.grid(
+            ["Invoice", "Period", "Issued", "Status", "Amount", "Paid", "Pending"],
+            [
+                [
+                    f"#{i.id}",
+                    i.period_name,
+                    _utc(i.issued_at).date().isoformat(),
+                    _status_label(i.status),
+                    i.amount,
+                    i.paid,
+                    i.pending,
+                ]
+                for i in s.invoices
+            ],
+            widths=(14, 34, 20, 20, 30.5, 30.5, 31),
+            aligns=("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+            row_colors=[_VOID_GREY if i.status == "VOID" else None for i in s.invoices],
+        )
+        if any(i.status == "VOID" for i in s.invoices):
+            pdf.ln(1)
+            pdf.note("Void invoices (grey) belong to a reopened period and are not payable.")
+    else:
+        pdf.note("No invoices yet.")
+    pdf.ln(5)
+
+    t = s.totals
+    if pdf.will_page_break(62):
+        pdf.add_page()
+    pdf.heading(f"Totals ({s.currency})")
+    pdf.ln(1)
+    pdf.grid(
+        [],
+        [
+            ["Charges", t.charges],
+            ["Payments", t.payments],
+            ["Invoiced", t.invoiced],
+            ["Paid", t.paid],
+            ["Pending", t.pending],
+            [_balance_label("Closing balance", t.closing_balance), t.closing_balance],
+        ],
+        widths=(60, 30),
+        aligns=("LEFT", "RIGHT"),
+        bold_last=True,
+        width=90,
+        first_row_as_headings=False,
+    )
+    pdf.ln(3)
+    pdf.note(
+        "A positive balance is a credit, a negative one a debt. Payments pay the oldest "
+        "invoices first."
+    )
+    return pdf.bytes()
+
+
+def period_statement_pdf(s: PeriodStatementOut) -> bytes:
+    pdf = _StatementPdf(f"Kopilka · {s.community_name} · period {s.period_name}")
+    pdf.set_title(pdf.t(f"Period statement: {s.period_name}"))
+    pdf.set_author("Kopilka")
+    pdf.set_creation_date(s.generated_at)
+    pdf.add_page()
+    pdf.heading("Period statement", 18)
+    pdf.ln(2)
+    pdf.fields(
+        [
+            ("Community", s.community_name),
+            ("Period", f"{s.period_name} ({s.start_date.isoformat()} – {s.end_date.isoformat()})"),
+            ("Status", _status_label(s.status)),
+            ("Currency", s.currency),
+            ("Generated", _utc_text(s.generated_at)),
+        ]
+    )
+    pdf.ln(4)
+    pdf.heading("Owners")
+    pdf.ln(1)
+    t = s.totals
+    rows = [
+        [
+            str(line.owner_id),
+            line.owner_name or "",
+            line.opening_balance,
+            line.charges,
+            line.payments,
+            line.closing_balance,
+            line.invoice_amount or "",
+            _status_label(line.invoice_status) if line.invoice_status else "",
+        ]
+        for line in s.lines
+    ]
+    rows.append(
+        [
+            "Total",
+            "",
+            t.get("opening_balance", ""),
+            t.get("charges", ""),
+            t.get("payments", ""),
+            t.get("closing_balance", ""),
+            t.get("invoiced", ""),
+            "",
+        ]
+    )
+    pdf.grid(
+        ["Owner id", "Owner", "Opening", "Charges", "Payments", "Closing", "Invoice", "Status"],
+        rows,
+        widths=(18, 35, 22, 22, 22, 22, 22, 17),
+        aligns=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
+        bold_last=True,
+    )
+    pdf.ln(4)
+    counts = ", ".join(
+        f"{_status_label(k).lower()} {s.invoice_counts.get(k, 0)}" for k in INVOICE_STATUSES
+    )
+    pdf.note(f"Invoices: {counts}.")
+    return pdf.bytes()
+
+
+# --------------------------------------------------------------------------------------------
+# dispatch
+
+_OWNER_RENDERERS: dict[str, Callable[[OwnerStatementOut], bytes]] = {
+    "csv": owner_statement_csv,
+    "xlsx": owner_statement_xlsx,
+    "pdf": owner_statement_pdf,
+}
+_PERIOD_RENDERERS: dict[str, Callable[[PeriodStatementOut], bytes]] = {
+    "csv": period_statement_csv,
+    "xlsx": period_statement_xlsx,
+    "pdf": period_statement_pdf,
+}
+
+
+def _renderer(table: dict[str, Any], fmt: str) -> Any:
+    try:
+        return table[fmt]
+    except KeyError:
+        raise ValidationFailed(
+            f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}"
+        ) from None
+
+
+def render_owner_statement(s: OwnerStatementOut, fmt: str) -> bytes:
+    """The owner's statement in ``fmt`` ("csv", "xlsx" or "pdf")."""
+    renderer: Callable[[OwnerStatementOut], bytes] = _renderer(_OWNER_RENDERERS, fmt)
+    return renderer(s)
+
+
+def render_period_statement(s: PeriodStatementOut, fmt: str) -> bytes:
+    """The period's statement in ``fmt`` ("csv", "xlsx" or "pdf")."""
+    renderer: Callable[[PeriodStatementOut], bytes] = _renderer(_PERIOD_RENDERERS, fmt)
+    return renderer(s)
