@@ -155,9 +155,17 @@ def create_app() -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    from kopilka_api.routes import balances, communities, jobs, ledger, owners, periods
+    from kopilka_api.routes import (
+        balances,
+        communities,
+        jobs,
+        ledger,
+        owners,
+        period_jobs,
+        periods,
+    )
 
-    for module in (communities, periods, ledger, balances, owners, jobs):
+    for module in (communities, period_jobs, periods, ledger, balances, owners, jobs):
         app.include_router(module.router)
     return app
 

@@ -75,8 +75,11 @@ def get_session() -> Iterator[Session]:
     """One transaction per request, committed when the route returns, before the answer."""
     session = session_factory()()
     try:
-        with session.begin():
-            yield session
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     finally:
         session.close()
 

@@ -1,0 +1,26 @@
+"""``python -m kopilka_worker [worker|beat|relay]``."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    what = sys.argv[1] if len(sys.argv) > 1 else "worker"
+    if what == "relay":
+        from kopilka_worker.relay import main as relay
+
+        relay()
+        return
+    from kopilka_worker.app import celery_app
+
+    if what == "beat":
+        celery_app.start(["beat", "--loglevel=INFO", "--schedule=/tmp/kopilka-beat-schedule"])
+    else:
+        celery_app.start(
+            ["worker", "--loglevel=INFO", "--concurrency=2", "-Q", "kopilka", *sys.argv[2:]]
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""Jobs: a row in PostgreSQL first, written in the transaction of the request that causes it.
+
+Celery only delivers the id. ``run`` makes any delivery safe: it takes a session-level advisory
+lock for the job (so two deliveries never run it at once, and a crashed worker's lock vanishes
+with its connection), counts the attempt, and runs the handler in ONE transaction that also marks
+the job SUCCEEDED, so the work and its status commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from kopilka.config import get_settings
+from kopilka.context import Actor, Ctx
+from kopilka.db import get_engine, session_factory
+from kopilka.errors import KopilkaError, NotFound
+from kopilka.jobs.schemas import JobOut
+from kopilka.logging import get_logger
+from kopilka.models import Job
+
+log = get_logger("kopilka.jobs")
+
+PENDING, RUNNING, SUCCEEDED, FAILED = "PENDING", "RUNNING", "SUCCEEDED", "FAILED"
+TERMINAL = (SUCCEEDED, FAILED)
+JOB_LOCK_NS = 71510
+NOTIFY_CHANNEL = "kopilka_jobs"
+
+Handler = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
+Compensation = Callable[[Ctx, dict[str, Any], str], None]
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        result=job.result,
+        error=job.error,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def enqueue(
+    session: Session,
+    *,
+    community_id: int | None,
+    kind: str,
+    payload: dict[str, Any],
+    actor: str,
+    request_id: str | None = None,
+    dedupe_key: str | None = None,
+) -> Job | None:
+    """Write the job row (and wake the relay when the transaction commits). With a dedupe key
+    an existing job of that key wins and None is returned."""
+    stmt = (
+        insert(Job)
+        .values(
+            community_id=community_id,
+            kind=kind,
+            status=PENDING,
+            payload=payload,
+            actor=actor,
+            request_id=request_id,
+            dedupe_key=dedupe_key,
+            max_attempts=get_settings().job_max_attempts,
+            attempts=0,
+        )
+        .returning(Job.id)
+    )
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["dedupe_key"], index_where=text("dedupe_key IS NOT NULL")
+        )
+    job_id = session.execute(stmt).scalar()
+    if job_id is None:
+        return None
+    session.execute(text("SELECT pg_notify(:ch, :id)"), {"ch": NOTIFY_CHANNEL, "id": str(job_id)})
+    return session.get(Job, job_id)
+
+
+def get_job(ctx: Ctx, job_id: int) -> Job:
+    job = ctx.session.get(Job, job_id)
+    if job is None or job.community_id != ctx.actor.community_id:
+        raise NotFound(f"Job {job_id} not found")
+    return job
+
+
+def wait_for(job_id: int, seconds: float, engine: Engine | None = None) -> Job | None:
+    """Poll the job until it ends or the time is up; the finished job, else None."""
+    deadline = time.monotonic() + seconds
+    factory = session_factory(engine)
+    delay = 0.05
+    while True:
+        with factory() as s:
+            job = s.get(Job, job_id)
+            if job is not None and job.status in TERMINAL:
+                s.expunge(job)
+                return job
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.5)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40001", "40P01", "55P03")
+
+
+def run(
+    job_id: int,
+    handlers: dict[str, Handler],
+    compensations: dict[str, Compensation] | None = None,
+    engine: Engine | None = None,
+) -> str:
+    """Run one delivery of a job. Returns what happened (for logs and tests)."""
+    engine = engine or get_engine()
+    factory = session_factory(engine)
+    lock_conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        got = lock_conn.execute(
+            text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": JOB_LOCK_NS, "id": job_id}
+        ).scalar()
+        if not got:
+            return "busy"  # another delivery holds it
+        with factory() as s, s.begin():
+            job = s.get(Job, job_id, with_for_update=True)
+            if job is None:
+                return "missing"
+            if job.status in TERMINAL:
+                return "done-already"
+            if job.attempts >= job.max_attempts:
+                job.status = FAILED
+                job.error = f"gave up after {job.attempts} attempts (the worker kept stopping)"
+                job.finished_at = text("now()")  # type: ignore[assignment]
+                _compensate(s, job, compensations, job.error)
+                return "gave-up"
+            job.attempts += 1
+            job.status = RUNNING
+            job.started_at = text("now()")  # type: ignore[assignment]
+            kind, payload, community_id = job.kind, dict(job.payload), job.community_id
+            actor = Actor.system(f"job:{job.id}", community_id)
+        handler = handlers.get(kind)
+        if handler is None:
+            return _fail(factory, job_id, f"unknown job kind {kind!r}", compensations)
+        for attempt in range(5):
+            try:
+                with factory() as s, s.begin():
+                    s.execute(text("SET LOCAL lock_timeout = '30s'"))
+                    ctx = Ctx(session=s, actor=actor, request_id=f"job-{job_id}")
+                    result = handler(ctx, payload)
+                    job = s.get(Job, job_id, with_for_update=True)
+                    assert job is not None
+                    job.status = SUCCEEDED
+                    job.result = result
+                    job.error = None
+                    job.finished_at = text("now()")  # type: ignore[assignment]
+                log.info("job_succeeded", job_id=job_id, kind=kind)
+                return "succeeded"
+            except KopilkaError as exc:
+                log.info("job_failed", job_id=job_id, kind=kind, error=exc.detail)
+                return _fail(factory, job_id, exc.detail, compensations)
+            except (OperationalError, DBAPIError) as exc:
+                if _is_retryable(exc) and attempt < 4:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise
+        raise RuntimeError("unreachable")
+    finally:
+        try:
+            lock_conn.execute(
+                text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": JOB_LOCK_NS, "id": job_id}
+            )
+        except Exception:  # the connection may be gone; the lock went with it
+            pass
+        lock_conn.close()
+
+
+def _compensate(
+    s: Session, job: Job, compensations: dict[str, Compensation] | None, error: str
+) -> None:
+    comp = (compensations or {}).get(job.kind)
+    if comp is not None:
+        comp(
+            Ctx(session=s, actor=Actor.system(f"job:{job.id}", job.community_id)),
+            dict(job.payload),
+            error,
+        )
+
+
+def _fail(
+    factory: Any, job_id: int, error: str, compensations: dict[str, Compensation] | None
+) -> str:
+    with factory() as s, s.begin():
+        job = s.get(Job, job_id, with_for_update=True)
+        if job is None or job.status in TERMINAL:
+            return "done-already"
+        job.status = FAILED
+        job.error = error
+        job.finished_at = text("now()")
+        _compensate(s, job, compensations, error)
+    return "failed"
+
+
+# ---------------------------------------------------------------- relay (outbox)
+
+
+def due_for_delivery(session: Session, *, republish_after: float, limit: int = 200) -> list[int]:
+    """Jobs to (re)publish: never published; published but not started for a while (the message
+    may be lost: Redis restarted); or RUNNING with nobody holding its lock (the worker died)."""
+    rows = session.execute(
+        text(
+            """
+            SELECT id, status FROM jobs
+            WHERE (status = 'PENDING' AND (published_at IS NULL
+                       OR published_at < now() - make_interval(secs => :after)))
+               OR (status = 'RUNNING' AND coalesce(published_at, started_at)
+                       < now() - make_interval(secs => :after))
+            ORDER BY id
+            LIMIT :limit
+            FOR UPDATE SKIP LOCKED
+            """
+        ),
+        {"after": republish_after, "limit": limit},
+    ).all()
+    out: list[int] = []
+    for job_id, status in rows:
+        if status == RUNNING:
+            free = session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:ns, :id)"),
+                {"ns": JOB_LOCK_NS, "id": job_id},
+            ).scalar()
+            if not free:
+                continue  # a live worker is on it
+        out.append(job_id)
+    return out
+
+
+def mark_published(session: Session, job_ids: list[int]) -> None:
+    if job_ids:
+        session.execute(
+            text("UPDATE jobs SET published_at = now() WHERE id = ANY(:ids)"), {"ids": job_ids}
+        )
+
+
+def relay_once(
+    publish: Callable[[int], None], *, republish_after: float, engine: Engine | None = None
+) -> int:
+    """Publish what is due; a job is marked published only once the broker took it."""
+    factory = session_factory(engine)
+    with factory() as s, s.begin():
+        ids = due_for_delivery(s, republish_after=republish_after)
+        sent = []
+        for job_id in ids:
+            try:
+                publish(job_id)
+            except Exception as exc:
+                log.warning("relay_publish_failed", job_id=job_id, error=str(exc)[:200])
+                break
+            sent.append(job_id)
+        mark_published(s, sent)
+    return len(sent)
+
+
+def job_exists(session: Session, job_id: int) -> bool:
+    return session.scalar(select(Job.id).where(Job.id == job_id)) is not None

@@ -1,0 +1,580 @@
+"""Closing, reopening and carrying balances forward.
+
+The request side (``request_close``, ``request_carry_forward``, ``reopen``) runs in the API's
+transaction; the job side (``close_job``, ``carry_forward_job``, ``rollover_job``) runs in the
+worker, in one transaction with the job's own status, so a crash leaves nothing half-written.
+Bulk writes are set-based SQL (INSERT ... SELECT), not loops of ORM calls.
+
+Lock order: the period (FOR UPDATE), then later periods of its carry-forward chain in date order.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from kopilka.audit.service import record
+from kopilka.balances.service import Sheet, live_sheet
+from kopilka.context import Ctx
+from kopilka.errors import Conflict, NotFound, ValidationFailed
+from kopilka.jobs import service as jobs
+from kopilka.models import Allocation, CarryForward, Community, Job, Period, PeriodBalance
+from kopilka.periods.service import CLOSED, CLOSING, OPEN, get_period
+
+CLOSE, CARRY_FORWARD, ROLLOVER = "close_period", "carry_forward", "rollover_period"
+
+
+# ---------------------------------------------------------------- requests (API side)
+
+
+def request_close(ctx: Ctx, period_id: int) -> Job:
+    """Set CLOSING now, so nothing slips in; the worker does the rest."""
+    ctx.require_admin()
+    period = get_period(ctx, period_id, lock="update")
+    if period.status != OPEN:
+        raise Conflict(
+            f"Period '{period.name}' (id {period.id}) is {period.status}: only an OPEN period "
+            "can be closed",
+            period_id=period.id,
+            period_status=period.status,
+        )
+    period.status = CLOSING
+    period.version += 1
+    record(ctx, "period.close_requested", "period", period.id, after={"status": CLOSING})
+    job = jobs.enqueue(
+        ctx.session,
+        community_id=ctx.community_id,
+        kind=CLOSE,
+        payload={"period_id": period.id},
+        actor=ctx.actor.label,
+        request_id=ctx.request_id,
+    )
+    assert job is not None
+    return job
+
+
+def reopen(ctx: Ctx, period_id: int) -> Period:
+    """CLOSED -> OPEN for corrections: the stored sheet goes, its invoices are voided."""
+    ctx.require_admin()
+    period = get_period(ctx, period_id, lock="update")
+    if period.status != CLOSED:
+        raise Conflict(
+            f"Period '{period.name}' (id {period.id}) is {period.status}: only a CLOSED period "
+            "can be reopened",
+            period_id=period.id,
+            period_status=period.status,
+        )
+    voided = _clear_stored(ctx.session, period)
+    period.status = OPEN
+    period.closed_at = None
+    period.version += 1
+    record(
+        ctx,
+        "period.reopen",
+        "period",
+        period.id,
+        before={"status": CLOSED},
+        after={"status": OPEN, "invoices_voided": voided},
+    )
+    return period
+
+
+def request_carry_forward(ctx: Ctx, from_period_id: int, to_period_id: int) -> Job:
+    ctx.require_admin()
+    if from_period_id == to_period_id:
+        raise ValidationFailed("from_period_id and to_period_id must be different periods")
+    first, second = sorted([from_period_id, to_period_id])
+    locked = {p: get_period(ctx, p, lock="update") for p in (first, second)}
+    source, target = locked[from_period_id], locked[to_period_id]
+    if target.start_date <= source.end_date:
+        raise ValidationFailed(
+            f"Carry-forward goes to a later period: '{target.name}' starts {target.start_date}, "
+            f"before '{source.name}' ends ({source.end_date})"
+        )
+    if source.status != CLOSED:
+        raise Conflict(
+            f"Source period '{source.name}' (id {source.id}) is {source.status}: it must be CLOSED",
+            period_id=source.id,
+            period_status=source.status,
+        )
+    if target.status != OPEN:
+        raise Conflict(
+            f"Target period '{target.name}' (id {target.id}) is {target.status}: it must be OPEN",
+            period_id=target.id,
+            period_status=target.status,
+        )
+    existing = ctx.session.scalar(
+        select(CarryForward).where(CarryForward.from_period_id == source.id)
+    )
+    if existing is not None and existing.to_period_id != target.id:
+        raise Conflict(
+            f"Period '{source.name}' was already carried forward into period "
+            f"{existing.to_period_id}; a period carries into one next period"
+        )
+    record(
+        ctx,
+        "period.carry_forward_requested",
+        "period",
+        source.id,
+        after={"to_period_id": target.id},
+    )
+    job = jobs.enqueue(
+        ctx.session,
+        community_id=ctx.community_id,
+        kind=CARRY_FORWARD,
+        payload={"from_period_id": source.id, "to_period_id": target.id},
+        actor=ctx.actor.label,
+        request_id=ctx.request_id,
+    )
+    assert job is not None
+    return job
+
+
+# ---------------------------------------------------------------- jobs (worker side)
+
+
+def _job_id(ctx: Ctx) -> int:
+    return int((ctx.request_id or "job-0").removeprefix("job-"))
+
+
+def _community(ctx: Ctx, period: Period) -> Community:
+    community = ctx.session.get(Community, period.community_id)
+    assert community is not None
+    return community
+
+
+def _lock(session: Session, period_id: int) -> Period:
+    period = session.scalar(
+        select(Period)
+        .where(Period.id == period_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if period is None:
+        raise NotFound(f"Period {period_id} not found")
+    return period
+
+
+def close_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    period = _lock(ctx.session, int(payload["period_id"]))
+    if period.status != CLOSING:
+        raise Conflict(f"Period '{period.name}' is {period.status}, not CLOSING: nothing to close")
+    result = _finalize(ctx, period, notify=True)
+    result["recomputed_periods"] = _recompute_downstream(ctx, period)
+    return result
+
+
+def compensate_close(ctx: Ctx, payload: dict[str, Any], error: str) -> None:
+    """A close that cannot complete leaves the period OPEN again, with the reason audited."""
+    period = _lock(ctx.session, int(payload["period_id"]))
+    if period.status == CLOSING:
+        period.status = OPEN
+        period.version += 1
+        record(
+            ctx,
+            "period.close_failed",
+            "period",
+            period.id,
+            after={"status": OPEN, "error": error},
+            community_id=period.community_id,
+        )
+
+
+def carry_forward_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    ids = sorted([int(payload["from_period_id"]), int(payload["to_period_id"])])
+    locked = {i: _lock(ctx.session, i) for i in ids}
+    source, target = locked[int(payload["from_period_id"])], locked[int(payload["to_period_id"])]
+    if source.status != CLOSED or target.status != OPEN:
+        raise Conflict(
+            f"Carry-forward needs '{source.name}' CLOSED (it is {source.status}) and "
+            f"'{target.name}' OPEN (it is {target.status})"
+        )
+    return _carry_forward(ctx, source, target, notify=True)
+
+
+def rollover_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    """Close a period past its end and carry its balances into the next one, atomically."""
+    period = _lock(ctx.session, int(payload["period_id"]))
+    result: dict[str, Any] = {"period_id": period.id}
+    if period.status == CLOSING:
+        result["close"] = _finalize(ctx, period, notify=True)
+    elif period.status != CLOSED:
+        raise Conflict(f"Period '{period.name}' is {period.status}: the rollover expected CLOSING")
+    target = _lock(ctx.session, int(payload["next_period_id"]))
+    if target.status == OPEN:
+        result["carry_forward"] = _carry_forward(ctx, period, target, notify=True)
+    return result
+
+
+# ---------------------------------------------------------------- the work
+
+
+def _clear_stored(session: Session, period: Period) -> int:
+    session.execute(text("DELETE FROM allocations WHERE period_id = :p"), {"p": period.id})
+    session.execute(text("DELETE FROM period_balances WHERE period_id = :p"), {"p": period.id})
+    period.closing_summary = None
+    voided = session.execute(
+        text("UPDATE invoices SET voided_at = now() WHERE period_id = :p AND voided_at IS NULL"),
+        {"p": period.id},
+    ).rowcount
+    return int(voided or 0)
+
+
+def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
+    """Store the final allocations and balances, issue the invoices, set CLOSED."""
+    s = ctx.session
+    s.flush()
+    community = _community(ctx, period)
+    sheet: Sheet = live_sheet(s, community, period, strict=True)
+    alloc_rows = [
+        {
+            "period_id": period.id,
+            "owner_pk": pk,
+            "pool": pool.key,
+            "strategy": pool.strategy,
+            "amount_minor": amount,
+        }
+        for pool in sheet.allocation.pools
+        for pk, amount in pool.shares.items()
+    ]
+    if alloc_rows:
+        s.execute(insert(Allocation), alloc_rows)
+    balance_rows = [
+        {
+            "period_id": period.id,
+            "owner_pk": r.owner_pk,
+            "opening_balance": r.opening_balance,
+            "total_contributions": r.contributions,
+            "total_paid_expenses": r.paid_expenses,
+            "total_allocated": r.allocated,
+            "total_service_charges": r.service_charges,
+            "net_settlements": r.net_settlements,
+            "balance": r.balance,
+        }
+        for r in sheet.rows
+    ]
+    if balance_rows:
+        s.execute(insert(PeriodBalance), balance_rows)
+    invoices = s.execute(
+        text(
+            """
+            INSERT INTO invoices (community_id, period_id, owner_pk, amount_minor)
+            SELECT :c, :p, owner_pk, sum(amount) FROM (
+                SELECT owner_pk, amount_minor AS amount FROM allocations WHERE period_id = :p
+                UNION ALL
+                SELECT owner_pk, amount_minor FROM ledger_entries
+                WHERE period_id = :p AND kind = 'SERVICE_CHARGE'
+            ) charges
+            GROUP BY owner_pk HAVING sum(amount) > 0
+            """
+        ),
+        {"c": community.id, "p": period.id},
+    ).rowcount
+    period.closing_summary = {
+        "total_expenses": sheet.total_expenses,
+        "pools": [
+            {
+                "pool": p.key,
+                "payment_type": p.payment_type,
+                "strategy": p.strategy,
+                "amount_minor": p.amount,
+                "expense_id": p.expense_id,
+                "reason": p.reason,
+            }
+            for p in sheet.allocation.pools
+        ],
+    }
+    period.status = CLOSED
+    period.closed_at = text("now()")  # type: ignore[assignment]
+    period.version += 1
+    notified = 0
+    if notify:
+        notified = s.execute(
+            text(
+                """
+                INSERT INTO notifications
+                    (community_id, owner_pk, kind, dedupe_key, payload, status, attempts)
+                SELECT :c, pb.owner_pk, 'period_closed',
+                       'period_closed:' || :job || ':' || pb.owner_pk,
+                       jsonb_build_object('period_id', :p, 'period_name', CAST(:name AS text),
+                           'balance_minor', pb.balance, 'currency', CAST(:cur AS text),
+                           'invoice_amount_minor', i.amount_minor),
+                       'PENDING', 0
+                FROM period_balances pb
+                JOIN owners o ON o.id = pb.owner_pk
+                LEFT JOIN invoices i ON i.period_id = pb.period_id AND i.owner_pk = pb.owner_pk
+                     AND i.voided_at IS NULL
+                WHERE pb.period_id = :p AND o.telegram_id IS NOT NULL
+                  AND o.telegram_blocked_at IS NULL
+                ON CONFLICT (dedupe_key) DO NOTHING
+                """
+            ),
+            {
+                "c": community.id,
+                "p": period.id,
+                "job": _job_id(ctx),
+                "name": period.name,
+                "cur": community.currency,
+            },
+        ).rowcount
+    allocated = sum(r.allocated for r in sheet.rows)
+    record(
+        ctx,
+        "period.close",
+        "period",
+        period.id,
+        after={"status": CLOSED, "owners": len(sheet.rows), "total_allocated_minor": allocated},
+        community_id=community.id,
+    )
+    return {
+        "period_id": period.id,
+        "owners": len(sheet.rows),
+        "total_expenses_minor": sheet.total_expenses,
+        "total_allocated_minor": allocated,
+        "invoices_issued": int(invoices or 0),
+        "notifications": int(notified or 0),
+    }
+
+
+def _carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) -> dict[str, Any]:
+    """Replace the target's opening entries from this source with the source's closing balances:
+    a credit becomes an opening contribution, a debt an opening service charge."""
+    s = ctx.session
+    s.flush()
+    params = {
+        "c": source.community_id,
+        "s": source.id,
+        "t": target.id,
+        "actor": ctx.actor.label,
+        "day": target.start_date,
+        "note": f"Opening balance from {source.name}",
+        "job": _job_id(ctx),
+    }
+    for table, source_type in (
+        ("contributions", "contribution"),
+        ("service_charges", "service_charge"),
+    ):
+        s.execute(
+            text(
+                f"""
+                INSERT INTO ledger_entries
+                    (community_id, period_id, owner_pk, kind, amount_minor, source_type, source_id)
+                SELECT le.community_id, le.period_id, le.owner_pk, le.kind, -sum(le.amount_minor),
+                       le.source_type, le.source_id
+                FROM ledger_entries le
+                JOIN {table} d ON d.id = le.source_id
+                WHERE le.source_type = :st AND d.period_id = :t AND d.opening_from_period_id = :s
+                  AND d.deleted_at IS NULL
+                GROUP BY le.community_id, le.period_id, le.owner_pk, le.kind, le.source_type, le.source_id
+                HAVING sum(le.amount_minor) <> 0
+                """
+            ),
+            {**params, "st": source_type},
+        )
+        s.execute(
+            text(
+                f"""
+                UPDATE {table} SET deleted_at = now(), deleted_by = :actor, version = version + 1
+                WHERE period_id = :t AND opening_from_period_id = :s AND deleted_at IS NULL
+                """
+            ),
+            params,
+        )
+    credits = s.execute(
+        text(
+            """
+            WITH new AS (
+                INSERT INTO contributions (community_id, period_id, owner_pk, amount_minor, date,
+                    comment, opening_from_period_id, created_by, version)
+                SELECT :c, :t, owner_pk, balance, :day, :note, :s, :actor, 1
+                FROM period_balances WHERE period_id = :s AND balance > 0
+                RETURNING id, owner_pk, amount_minor
+            )
+            INSERT INTO ledger_entries
+                (community_id, period_id, owner_pk, kind, amount_minor, source_type, source_id)
+            SELECT :c, :t, owner_pk, 'OPENING_CREDIT', amount_minor, 'contribution', id FROM new
+            """
+        ),
+        params,
+    ).rowcount
+    debts = s.execute(
+        text(
+            """
+            WITH new AS (
+                INSERT INTO service_charges (community_id, period_id, owner_pk, amount_minor, date,
+                    description, opening_from_period_id, created_by, version)
+                SELECT :c, :t, owner_pk, -balance, :day, :note, :s, :actor, 1
+                FROM period_balances WHERE period_id = :s AND balance < 0
+                RETURNING id, owner_pk, amount_minor
+            )
+            INSERT INTO ledger_entries
+                (community_id, period_id, owner_pk, kind, amount_minor, source_type, source_id)
+            SELECT :c, :t, owner_pk, 'OPENING_DEBT', amount_minor, 'service_charge', id FROM new
+            """
+        ),
+        params,
+    ).rowcount
+    s.execute(
+        text(
+            """
+            INSERT INTO carry_forwards (community_id, from_period_id, to_period_id)
+            VALUES (:c, :s, :t)
+            ON CONFLICT (from_period_id) DO UPDATE SET to_period_id = :t, updated_at = now()
+            """
+        ),
+        params,
+    )
+    total = s.execute(
+        text("SELECT coalesce(sum(balance), 0) FROM period_balances WHERE period_id = :s"), params
+    ).scalar()
+    notified = 0
+    if notify:
+        community = _community(ctx, source)
+        notified = s.execute(
+            text(
+                """
+                INSERT INTO notifications
+                    (community_id, owner_pk, kind, dedupe_key, payload, status, attempts)
+                SELECT :c, pb.owner_pk, 'opening_balance',
+                       'opening_balance:' || :job || ':' || pb.owner_pk,
+                       jsonb_build_object('period_id', :t, 'period_name', CAST(:tname AS text),
+                           'from_period_name', CAST(:sname AS text), 'opening_minor', pb.balance,
+                           'currency', CAST(:cur AS text)),
+                       'PENDING', 0
+                FROM period_balances pb JOIN owners o ON o.id = pb.owner_pk
+                WHERE pb.period_id = :s AND pb.balance <> 0 AND o.telegram_id IS NOT NULL
+                  AND o.telegram_blocked_at IS NULL
+                ON CONFLICT (dedupe_key) DO NOTHING
+                """
+            ),
+            {**params, "tname": target.name, "sname": source.name, "cur": community.currency},
+        ).rowcount
+    record(
+        ctx,
+        "period.carry_forward",
+        "period",
+        source.id,
+        after={"to_period_id": target.id, "credits": credits, "debts": debts},
+        community_id=source.community_id,
+    )
+    return {
+        "from_period_id": source.id,
+        "to_period_id": target.id,
+        "opening_credits": int(credits or 0),
+        "opening_debts": int(debts or 0),
+        "total_carried_minor": int(total or 0),
+        "notifications": int(notified or 0),
+    }
+
+
+def _recompute_downstream(ctx: Ctx, period: Period) -> list[int]:
+    """After a (re)close, every later period that received this one's carry-forward gets its
+    opening entries replaced; a CLOSED one also gets its balances and invoices reissued; and so
+    on down the chain, in order."""
+    recomputed: list[int] = []
+    current = period
+    seen = {period.id}
+    while True:
+        link = ctx.session.scalar(
+            select(CarryForward).where(CarryForward.from_period_id == current.id)
+        )
+        if link is None or link.to_period_id in seen:
+            return recomputed
+        target = _lock(ctx.session, link.to_period_id)
+        seen.add(target.id)
+        was_closed = target.status == CLOSED
+        if was_closed:
+            _clear_stored(ctx.session, target)
+            target.status = CLOSING
+        _carry_forward(ctx, current, target, notify=False)
+        if was_closed:
+            _finalize(ctx, target, notify=False)
+        recomputed.append(target.id)
+        if not was_closed:
+            return recomputed
+        current = target
+
+
+# ---------------------------------------------------------------- reads and checks
+
+
+def opening_transactions(ctx: Ctx, period_id: int) -> dict[str, Any]:
+    from kopilka.ledger.service import charge_out, contribution_out
+    from kopilka.models import Contribution, Owner, ServiceCharge
+
+    period = get_period(ctx, period_id)
+    contributions = ctx.session.execute(
+        select(Contribution, Owner.owner_id)
+        .join(Owner, Owner.id == Contribution.owner_pk)
+        .where(
+            Contribution.period_id == period.id,
+            Contribution.opening_from_period_id.is_not(None),
+            Contribution.deleted_at.is_(None),
+        )
+        .order_by(Owner.owner_id)
+    ).all()
+    charges = ctx.session.execute(
+        select(ServiceCharge, Owner.owner_id)
+        .join(Owner, Owner.id == ServiceCharge.owner_pk)
+        .where(
+            ServiceCharge.period_id == period.id,
+            ServiceCharge.opening_from_period_id.is_not(None),
+            ServiceCharge.deleted_at.is_(None),
+        )
+        .order_by(Owner.owner_id)
+    ).all()
+    link = ctx.session.scalar(select(CarryForward).where(CarryForward.to_period_id == period.id))
+    return {
+        "period_id": period.id,
+        "from_period_id": link.from_period_id if link else None,
+        "opening_contributions": [contribution_out(ctx, c, oid) for c, oid in contributions],
+        "opening_charges": [charge_out(ctx, c, oid) for c, oid in charges],
+    }
+
+
+def check_stored(session: Session, period: Period) -> list[str]:
+    """A CLOSED period's stored balances must equal what its rows give (ledger + allocations)."""
+    rows = session.execute(
+        text(
+            """
+            WITH l AS (
+                SELECT owner_pk,
+                  sum(amount_minor) FILTER (WHERE kind IN ('CONTRIBUTION','OPENING_CREDIT')) AS contrib,
+                  sum(amount_minor) FILTER (WHERE kind = 'EXPENSE_PAID') AS paid,
+                  sum(amount_minor) FILTER (WHERE kind IN ('SERVICE_CHARGE','OPENING_DEBT')) AS charges,
+                  sum(CASE WHEN kind = 'SETTLEMENT_PAID' THEN amount_minor
+                           WHEN kind = 'SETTLEMENT_RECEIVED' THEN -amount_minor ELSE 0 END) AS settle
+                FROM ledger_entries WHERE period_id = :p GROUP BY owner_pk
+            ), a AS (
+                SELECT owner_pk, sum(amount_minor) AS alloc FROM allocations
+                WHERE period_id = :p GROUP BY owner_pk
+            )
+            SELECT pb.owner_pk FROM period_balances pb
+            LEFT JOIN l ON l.owner_pk = pb.owner_pk LEFT JOIN a ON a.owner_pk = pb.owner_pk
+            WHERE pb.period_id = :p AND (
+                pb.total_contributions <> coalesce(l.contrib, 0)
+                OR pb.total_paid_expenses <> coalesce(l.paid, 0)
+                OR pb.total_service_charges <> coalesce(l.charges, 0)
+                OR pb.net_settlements <> coalesce(l.settle, 0)
+                OR pb.total_allocated <> coalesce(a.alloc, 0)
+                OR pb.balance <> pb.total_contributions + pb.total_paid_expenses + pb.net_settlements
+                                 - pb.total_allocated - pb.total_service_charges)
+            """
+        ),
+        {"p": period.id},
+    ).all()
+    return [f"owner_pk {r[0]}: stored balance differs from the rows" for r in rows]
+
+
+def next_dates(period: Period, rollover: str) -> tuple[date, date]:
+    from calendar import monthrange
+
+    start = period.end_date.toordinal() + 1
+    first = date.fromordinal(start)
+    months = 3 if rollover == "QUARTERLY" else 1
+    y, m = first.year, first.month + months - 1
+    y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
+    return first, date(y, m, monthrange(y, m)[1])
