@@ -126,3 +126,35 @@ def period(client: Any, admin: dict[str, str]) -> dict[str, Any]:
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+# ---------------------------------------------------------------- real processes
+
+os.environ.setdefault("KOPILKA_QUEUE", f"kopilka-{TEST_DB}")
+os.environ.setdefault("KOPILKA_REPUBLISH_AFTER", "2")
+os.environ.setdefault("KOPILKA_RELAY_INTERVAL", "0.2")
+
+
+@pytest.fixture(scope="session")
+def worker_stack(database: str) -> Iterator[dict[str, Any]]:
+    """A real Celery worker and the outbox relay on the machine's Redis (a queue of our own)."""
+    from tests.support.processes import base_env, start_relay, start_worker
+
+    env = base_env()
+    relay = start_relay(env)
+    worker = start_worker(env)
+    yield {"env": env, "worker": worker, "relay": relay}
+    worker.stop()
+    relay.stop()
+
+
+@pytest.fixture
+def wait_job(client: Any) -> Any:
+    """Wait for a job through the API (Prefer: wait) and return its final JSON."""
+
+    def wait(job_id: int, headers: dict[str, str], timeout: int = 60) -> dict[str, Any]:
+        r = client.get(f"/api/jobs/{job_id}", headers={**headers, "Prefer": f"wait={timeout}"})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    return wait

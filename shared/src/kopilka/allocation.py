@@ -413,6 +413,8 @@ def _check_participants(ids: list[int], active: Collection[int]) -> tuple[int, .
         if i in seen:
             raise ValidationFailed(f"split: owner {i} is named more than once")
         seen.add(i)
+    if not isinstance(active, (set, frozenset)):
+        active = frozenset(active)
     unknown = sorted(i for i in ids if i not in active)
     if unknown:
         who = "owner" if len(unknown) == 1 else "owners"

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     write_rate_limit: str = Field(default="120/minute", alias="KOPILKA_WRITE_RATE_LIMIT")
 
     # Jobs
+    celery_queue: str = Field(default="kopilka", alias="KOPILKA_QUEUE")
+    republish_after_seconds: float = Field(default=30.0, alias="KOPILKA_REPUBLISH_AFTER")
     job_max_attempts: int = Field(default=5, alias="KOPILKA_JOB_MAX_ATTEMPTS")
     job_visibility_timeout: int = Field(default=3600, alias="KOPILKA_JOB_VISIBILITY_TIMEOUT")
     relay_interval_seconds: float = Field(default=1.0, alias="KOPILKA_RELAY_INTERVAL")

@@ -12,13 +12,20 @@ def main() -> None:
 
         relay()
         return
-    from kopilka_worker.app import celery_app
+    from kopilka_worker.app import celery_app, settings
 
     if what == "beat":
         celery_app.start(["beat", "--loglevel=INFO", "--schedule=/tmp/kopilka-beat-schedule"])
     else:
         celery_app.start(
-            ["worker", "--loglevel=INFO", "--concurrency=2", "-Q", "kopilka", *sys.argv[2:]]
+            [
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "-Q",
+                settings.celery_queue,
+                *sys.argv[2:],
+            ]
         )
 
 

@@ -22,7 +22,7 @@ celery_app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    task_default_queue="kopilka",
+    task_default_queue=settings.celery_queue,
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
     broker_transport_options={"visibility_timeout": settings.job_visibility_timeout},
@@ -35,7 +35,7 @@ celery_app.conf.update(
 
 
 def publish_job(job_id: int) -> None:
-    celery_app.send_task("kopilka.run_job", args=[job_id], queue="kopilka")
+    celery_app.send_task("kopilka.run_job", args=[job_id], queue=settings.celery_queue)
 
 
 __all__: list[Any] = ["celery_app", "publish_job"]

@@ -7,7 +7,6 @@ worker died (nobody holds their advisory lock). Run: ``python -m kopilka_worker.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from typing import Any
@@ -32,7 +31,7 @@ def _listen() -> Any:
 
 def main() -> None:
     settings = get_settings()
-    republish_after = float(os.environ.get("KOPILKA_REPUBLISH_AFTER", "30"))
+    republish_after = settings.republish_after_seconds
     interval = settings.relay_interval_seconds
     stop = False
 
