@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -270,7 +270,7 @@ def test_rollover_sweep_twice_and_concurrently_runs_once(client, wait_job):
     admin = c["headers"]
     p1 = mkperiod(client, admin, "October 2025", "2025-10-01", "2025-10-31")
     seed(client, admin, p1)
-    now = datetime(2025, 11, 2, 12, tzinfo=timezone.utc)
+    now = datetime(2025, 11, 2, 12, tzinfo=UTC)
     threads = [threading.Thread(target=sweep, args=(now,)) for _ in range(3)]
     for t in threads:
         t.start()
