@@ -1,0 +1,14 @@
+# One image for every Kopilka service; the compose file picks the command.
+FROM python:3.11-slim
+ENV UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system PYTHONUNBUFFERED=1 \
+    PATH="/app/.venv/bin:$PATH"
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* && pip install --no-cache-dir uv
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+COPY shared shared
+COPY services services
+RUN uv sync --frozen --all-packages --no-dev
+COPY scripts scripts
+EXPOSE 8000
+CMD ["uvicorn", "kopilka_api.main:app", "--host", "0.0.0.0", "--port", "8000"]
