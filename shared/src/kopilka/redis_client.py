@@ -10,7 +10,7 @@ from kopilka.config import get_settings
 
 
 @lru_cache(maxsize=1)
-def get_redis() -> redis.Redis:
+def get_redis() -> redis.Redis[bytes]:
     return redis.Redis.from_url(
         get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2
     )

@@ -209,10 +209,10 @@ def write(
                 raise IdempotencyMismatch(
                     "This Idempotency-Key was used with another request body; use a new key"
                 )
-            headers = dict(prior.response_headers or {})
-            headers["Idempotent-Replayed"] = "true"
+            replay = dict(prior.response_headers or {})
+            replay["Idempotent-Replayed"] = "true"
             return JSONResponse(
-                prior.response_body, status_code=prior.response_status, headers=headers
+                prior.response_body, status_code=prior.response_status, headers=replay
             )
     result = produce()
     payload = jsonable_encoder(result)

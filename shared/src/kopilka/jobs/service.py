@@ -63,7 +63,7 @@ def enqueue(
 ) -> Job | None:
     """Write the job row (and wake the relay when the transaction commits). With a dedupe key
     an existing job of that key wins and None is returned."""
-    stmt = (
+    base = (
         insert(Job)
         .values(
             community_id=community_id,
@@ -76,12 +76,12 @@ def enqueue(
             max_attempts=get_settings().job_max_attempts,
             attempts=0,
         )
-        .returning(Job.id)
     )
     if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(
+        base = base.on_conflict_do_nothing(
             index_elements=["dedupe_key"], index_where=text("dedupe_key IS NOT NULL")
         )
+    stmt = base.returning(Job.id)
     job_id = session.execute(stmt).scalar()
     if job_id is None:
         return None

@@ -212,7 +212,7 @@ def rollover_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the work
 
 
-def _clear_stored(session: Session, period: Period) -> int:
+def _clear_stored(session: Any, period: Period) -> int:
     session.execute(text("DELETE FROM allocations WHERE period_id = :p"), {"p": period.id})
     session.execute(text("DELETE FROM period_balances WHERE period_id = :p"), {"p": period.id})
     period.closing_summary = None
@@ -225,7 +225,7 @@ def _clear_stored(session: Session, period: Period) -> int:
 
 def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
     """Store the final allocations and balances, issue the invoices, set CLOSED."""
-    s = ctx.session
+    s: Any = ctx.session  # set-based statements: .rowcount is read
     s.flush()
     community = _community(ctx, period)
     sheet: Sheet = live_sheet(s, community, period, strict=True)
@@ -342,7 +342,7 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
 def _carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) -> dict[str, Any]:
     """Replace the target's opening entries from this source with the source's closing balances:
     a credit becomes an opening contribution, a debt an opening service charge."""
-    s = ctx.session
+    s: Any = ctx.session  # set-based statements: .rowcount is read
     s.flush()
     params = {
         "c": source.community_id,

@@ -17,7 +17,7 @@ from kopilka_api.routes.jobs import accepted
 
 router = api_router(prefix="/api/payments/periods", tags=["periods"])
 
-ASYNC = {
+ASYNC: dict[int | str, dict[str, Any]] = {
     202: {"model": JobOut, "description": "Accepted: the job, with Location"},
     200: {"model": JobOut, "description": "With Prefer: wait=N, the finished job"},
 }
