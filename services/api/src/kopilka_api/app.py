@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -11,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kopilka.config import get_settings
@@ -29,6 +31,8 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 TAGS = [
     {"name": "periods", "description": "Accounting periods, closing, carry-forward"},
@@ -73,7 +77,11 @@ def create_app() -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
-        return problem(exc.status_code, "Error", detail)
+        try:
+            title = HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            title = "Error"
+        return problem(exc.status_code, title, detail)
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError) -> Response:
@@ -81,6 +89,13 @@ def create_app() -> FastAPI:
         return problem(
             409, "Conflict", "The change conflicts with the current state; read and retry"
         )
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold (an id beyond BIGINT, a NUL in a text): invalid input.
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "invalid value"
+        log.info("data_error", error=reason[:300])
+        return problem(400, "Invalid input", f"A value cannot be stored: {reason[:200]}")
 
     @app.exception_handler(DBAPIError)
     async def db_error(request: Request, exc: DBAPIError) -> Response:
@@ -94,7 +109,9 @@ def create_app() -> FastAPI:
     async def observe(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        rid = request.headers.get("X-Request-ID") or new_request_id()
+        given = request.headers.get("X-Request-ID", "")
+        # A client's id is kept when it is a plain token; anything else gets a fresh one.
+        rid = given if REQUEST_ID.fullmatch(given) else new_request_id()
         request.state.request_id = rid
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=rid)
@@ -160,13 +177,30 @@ def create_app() -> FastAPI:
         communities,
         jobs,
         ledger,
+        miniapp,
         owners,
         period_jobs,
         periods,
+        recurring,
+        statements,
+        telegram,
     )
 
-    for module in (communities, period_jobs, periods, ledger, balances, owners, jobs):
+    for module in (
+        communities,
+        period_jobs,
+        periods,
+        ledger,
+        balances,
+        owners,
+        statements,
+        telegram,
+        recurring,
+        miniapp,
+        jobs,
+    ):
         app.include_router(module.router)
+    app.include_router(miniapp.pages)
     return app
 
 

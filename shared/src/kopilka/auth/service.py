@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import any_, or_, select
 from sqlalchemy.orm import Session
 
 from kopilka.auth.keys import hash_key, same_secret
@@ -67,7 +67,7 @@ def _telegram_actor(
     admin_of = set(
         session.scalars(
             select(Community.id).where(
-                or_(Community.admin_telegram_ids.any(tg))  # type: ignore[arg-type]
+                or_(tg == any_(Community.admin_telegram_ids))
             )
         )
     )

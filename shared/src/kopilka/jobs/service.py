@@ -90,9 +90,11 @@ def enqueue(
 
 
 def get_job(ctx: Ctx, job_id: int) -> Job:
+    """A job of this community; jobs (closes, carry-forwards) are the admins' business."""
     job = ctx.session.get(Job, job_id)
     if job is None or job.community_id != ctx.actor.community_id:
         raise NotFound(f"Job {job_id} not found")
+    ctx.require_admin()
     return job
 
 

@@ -505,6 +505,7 @@ def opening_transactions(ctx: Ctx, period_id: int) -> dict[str, Any]:
     from kopilka.ledger.service import charge_out, contribution_out
     from kopilka.models import Contribution, Owner, ServiceCharge
 
+    ctx.require_admin()  # every owner's opening balance: the treasurer's view
     period = get_period(ctx, period_id)
     contributions = ctx.session.execute(
         select(Contribution, Owner.owner_id)

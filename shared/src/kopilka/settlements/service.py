@@ -12,6 +12,7 @@ from kopilka.settlements.schemas import SuggestedSettlementsOut, TransferOut
 
 
 def suggest(ctx: Ctx, period_id: int, *, via: int | None = None) -> SuggestedSettlementsOut:
+    ctx.require_admin()  # the plan shows every owner's balance
     period = get_period(ctx, period_id)
     sheet = sheet_for(ctx.session, ctx.community, period)
     balances = {r.owner_id: r.balance for r in sheet.rows}

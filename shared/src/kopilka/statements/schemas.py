@@ -23,6 +23,8 @@ class InvoiceOut(BaseModel):
     pending: str
     status: InvoiceStatus
     issued_at: datetime
+    # set when the invoice's period was reopened (status VOID)
+    voided_at: datetime | None = None
 
 
 class StatementPeriodOut(BaseModel):

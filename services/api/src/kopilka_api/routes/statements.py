@@ -1,0 +1,99 @@
+"""Statements (SPEC §4a): an owner's across periods, a period's across owners, as JSON or as a
+file (``?format=csv|xlsx|pdf``), and the owner's invoices.
+
+The renderers are CPU-bound, so these are plain ``def`` routes (FastAPI runs them in its
+threadpool)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import Depends, Query, Request, Response
+
+from kopilka.context import Ctx
+from kopilka.invoices import service as invoices
+from kopilka.statements import service
+from kopilka.statements.export import (
+    MEDIA_TYPES,
+    export_filename,
+    render_owner_statement,
+    render_period_statement,
+)
+from kopilka.statements.schemas import InvoiceOut, OwnerStatementOut, PeriodStatementOut
+from kopilka_api.http import CtxDep, Page, api_router, paged
+
+router = api_router(tags=["owners"])
+
+OwnerFormat = Literal["json", "csv", "xlsx", "pdf"]
+PeriodFormat = Literal["json", "csv", "xlsx", "pdf"]
+
+
+def _file_responses(*formats: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {MEDIA_TYPES[f].split(";")[0]: {} for f in formats}}}
+
+
+def _attachment(content: bytes, fmt: str, filename: str) -> Response:
+    return Response(
+        content=content,
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/api/payments/owners/{owner_id}/statement",
+    response_model=OwnerStatementOut,
+    summary="The owner's account statement across periods (JSON, CSV, XLSX or PDF)",
+    responses=_file_responses("csv", "xlsx", "pdf"),
+)
+def owner_statement(
+    owner_id: int,
+    ctx: Ctx = CtxDep,
+    format: OwnerFormat = Query(default="json", description="json, csv, xlsx or pdf"),
+) -> Any:
+    statement = service.owner_statement(ctx, owner_id)
+    if format == "json":
+        return statement
+    name = export_filename(
+        "owner", statement.community_name, str(statement.owner_id), format, on=ctx.today()
+    )
+    return _attachment(render_owner_statement(statement, format), format, name)
+
+
+@router.get(
+    "/api/payments/periods/{period_id}/statement",
+    response_model=PeriodStatementOut,
+    summary="The period's statement: every owner's line, totals, invoices by status",
+    responses=_file_responses("csv", "xlsx", "pdf"),
+)
+def period_statement(
+    period_id: int,
+    ctx: Ctx = CtxDep,
+    format: PeriodFormat = Query(default="json", description="json, csv, xlsx or pdf"),
+) -> Any:
+    statement = service.period_statement(ctx, period_id)
+    if format == "json":
+        return statement
+    name = export_filename(
+        "period", statement.community_name, statement.period_name, format, on=ctx.today()
+    )
+    return _attachment(render_period_statement(statement, format), format, name)
+
+
+@router.get(
+    "/api/payments/owners/{owner_id}/invoices",
+    response_model=list[InvoiceOut],
+    summary="The owner's invoices, oldest first, with what is paid and pending",
+)
+def owner_invoices(
+    request: Request,
+    response: Response,
+    owner_id: int,
+    ctx: Ctx = CtxDep,
+    page: Page = Depends(),
+) -> list[InvoiceOut]:
+    items = invoices.owner_invoices(ctx, owner_id, after=page.after, limit=page.limit)
+    return paged(request, response, items, page, lambda i: i.id)

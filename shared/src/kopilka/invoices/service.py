@@ -1,0 +1,231 @@
+"""Invoices (SPEC §4a): issued at close, paid oldest first by the owner's payments.
+
+What an invoice has paid is derived, never stored: the close stores only the amount (the period's
+own allocations plus its service charges, not the opening debt) and a reopen stores only
+``voided_at``. Everything below is computed from the invoices and the ledger on every read.
+
+**Payments** of an owner are, over every period of the community whatever its status (an OPEN
+period's payments count at once)::
+
+    CONTRIBUTION + EXPENSE_PAID + SETTLEMENT_PAID - SETTLEMENT_RECEIVED
+
+A settlement received is money another owner handed over to settle this owner's credit: it takes
+back part of what this owner had paid, so it counts negatively. The opening entries of a
+carry-forward (OPENING_CREDIT, OPENING_DEBT) are left out: they only move an earlier period's
+balance, whose payments and invoice are already counted in that period.
+
+**Oldest first**: the owner's live invoices are ordered by their period's start date, then by
+invoice id, and the payments fill them in that order; each invoice is ISSUED (nothing paid),
+PARTIAL or PAID. A voided invoice (its period was reopened) is listed as VOID with nothing paid
+and nothing pending, and counts in no total. With P the owner's payments and I the sum of the
+live invoices, the total paid is min(P, I) and the total pending max(0, I - P).
+
+**The invariant** "total pending = minus the latest closing balance when that is a debt" holds
+when (1) every period the owner has money in belongs to one carry-forward chain that starts from
+a zero opening balance, (2) every period of the chain is CLOSED, or the later OPEN one has no
+charges yet (an OPEN period's charges are not invoiced before its close), and (3) the owner's
+payments are not negative in total (they received more in settlements than they ever paid).
+Then the latest closing balance is P - I, and pending is max(0, I - P).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from kopilka.context import Ctx
+from kopilka.models import Owner
+from kopilka.money import format_minor
+from kopilka.statements.schemas import InvoiceOut
+
+ISSUED, PARTIAL, PAID, VOID = "ISSUED", "PARTIAL", "PAID", "VOID"
+STATUSES = (ISSUED, PARTIAL, PAID, VOID)
+PAYMENT_KINDS = ("CONTRIBUTION", "EXPENSE_PAID", "SETTLEMENT_PAID", "SETTLEMENT_RECEIVED")
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    """An invoice with what the owner's payments have paid of it (oldest first)."""
+
+    id: int
+    community_id: int
+    period_id: int
+    period_name: str
+    period_start: date
+    owner_pk: int
+    amount_minor: int
+    paid_minor: int
+    issued_at: datetime
+    voided_at: datetime | None
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def pending_minor(self) -> int:
+        return 0 if self.is_void else self.amount_minor - self.paid_minor
+
+    @property
+    def status(self) -> str:
+        if self.is_void:
+            return VOID
+        if self.paid_minor <= 0:
+            return ISSUED
+        if self.paid_minor < self.amount_minor:
+            return PARTIAL
+        return PAID
+
+
+@dataclass(frozen=True)
+class InvoiceTotals:
+    """Sums over the live invoices (VOID ones are left out)."""
+
+    invoiced: int
+    paid: int
+    pending: int
+
+
+# The payments of the owners in scope, then their invoices with the running sum of the live ones
+# (oldest first); an invoice gets what the payments leave after every older live invoice.
+_VIEWS_SQL = """
+WITH scope AS (
+    SELECT o.id AS owner_pk FROM owners o WHERE o.community_id = :c AND {owner_filter}
+), community_periods AS (
+    SELECT id FROM periods WHERE community_id = :c
+), pay AS (
+    SELECT le.owner_pk,
+           sum(CASE WHEN le.kind = 'SETTLEMENT_RECEIVED' THEN -le.amount_minor
+                    ELSE le.amount_minor END) AS paid
+    FROM ledger_entries le
+    JOIN scope s ON s.owner_pk = le.owner_pk
+    WHERE le.period_id IN (SELECT id FROM community_periods)
+      AND le.kind IN ('CONTRIBUTION', 'EXPENSE_PAID', 'SETTLEMENT_PAID', 'SETTLEMENT_RECEIVED')
+    GROUP BY le.owner_pk
+), inv AS (
+    SELECT i.id, i.community_id, i.period_id, p.name AS period_name, p.start_date,
+           i.owner_pk, i.amount_minor, i.issued_at, i.voided_at,
+           sum(CASE WHEN i.voided_at IS NULL THEN i.amount_minor ELSE 0 END) OVER (
+               PARTITION BY i.owner_pk ORDER BY p.start_date, i.id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+           ) AS through
+    FROM invoices i
+    JOIN periods p ON p.id = i.period_id
+    JOIN scope s ON s.owner_pk = i.owner_pk
+    WHERE i.community_id = :c
+)
+SELECT inv.id, inv.community_id, inv.period_id, inv.period_name, inv.start_date, inv.owner_pk,
+       inv.amount_minor, inv.issued_at, inv.voided_at,
+       CASE WHEN inv.voided_at IS NOT NULL THEN 0
+            ELSE greatest(0, least(inv.amount_minor,
+                                   coalesce(pay.paid, 0) - (inv.through - inv.amount_minor)))
+       END AS paid
+FROM inv LEFT JOIN pay ON pay.owner_pk = inv.owner_pk
+ORDER BY inv.owner_pk, inv.start_date, inv.id
+"""
+
+
+def _views(
+    session: Session, community_id: int, owner_filter: str, params: dict[str, Any]
+) -> list[InvoiceView]:
+    rows = session.execute(
+        text(_VIEWS_SQL.format(owner_filter=owner_filter)), {"c": community_id, **params}
+    ).all()
+    return [
+        InvoiceView(
+            id=r.id,
+            community_id=r.community_id,
+            period_id=r.period_id,
+            period_name=r.period_name,
+            period_start=r.start_date,
+            owner_pk=r.owner_pk,
+            amount_minor=int(r.amount_minor),
+            paid_minor=int(r.paid),
+            issued_at=r.issued_at,
+            voided_at=r.voided_at,
+        )
+        for r in rows
+    ]
+
+
+def invoice_status_for_owner(
+    session: Session, owner_pk: int, *, community_id: int | None = None
+) -> list[InvoiceView]:
+    """The owner's invoices, oldest first (period start date, then id), VOID ones included."""
+    if community_id is None:
+        owner = session.get(Owner, owner_pk)
+        if owner is None:
+            return []
+        community_id = owner.community_id
+    session.flush()
+    return _views(session, community_id, "o.id = :o", {"o": owner_pk})
+
+
+def invoices_of_period(session: Session, community_id: int, period_id: int) -> list[InvoiceView]:
+    """Every invoice of the period (live and VOID), each with its owner-wide oldest-first paid."""
+    session.flush()
+    views = _views(
+        session,
+        community_id,
+        "o.id IN (SELECT owner_pk FROM invoices WHERE period_id = :p)",
+        {"p": period_id},
+    )
+    return [v for v in views if v.period_id == period_id]
+
+
+def status_counts(views: list[InvoiceView]) -> dict[str, int]:
+    """How many invoices have each status; every status is a key."""
+    counted = Counter(v.status for v in views)
+    return {s: counted.get(s, 0) for s in STATUSES}
+
+
+def period_invoice_counts(session: Session, community_id: int, period_id: int) -> dict[str, int]:
+    """The period's invoices counted by status: ISSUED, PARTIAL, PAID, VOID."""
+    return status_counts(invoices_of_period(session, community_id, period_id))
+
+
+def totals(views: list[InvoiceView]) -> InvoiceTotals:
+    live = [v for v in views if not v.is_void]
+    return InvoiceTotals(
+        invoiced=sum(v.amount_minor for v in live),
+        paid=sum(v.paid_minor for v in live),
+        pending=sum(v.pending_minor for v in live),
+    )
+
+
+def invoice_out(view: InvoiceView, currency: str) -> InvoiceOut:
+    return InvoiceOut(
+        id=view.id,
+        period_id=view.period_id,
+        period_name=view.period_name,
+        amount=format_minor(view.amount_minor, currency),
+        paid=format_minor(view.paid_minor, currency),
+        pending=format_minor(view.pending_minor, currency),
+        status=view.status,  # type: ignore[arg-type]
+        issued_at=view.issued_at,
+        voided_at=view.voided_at,
+    )
+
+
+def owner_invoices(
+    ctx: Ctx, owner_id: int, *, after: int | None = None, limit: int | None = None
+) -> list[InvoiceOut]:
+    """The owner's invoices oldest first; an owner-role actor sees only their own (404).
+
+    ``after`` is the id of the last invoice of the previous page; one extra item beyond
+    ``limit`` is returned so the caller can tell a next page exists."""
+    from kopilka.owners.service import get_owner
+
+    owner = get_owner(ctx, owner_id)
+    views = invoice_status_for_owner(ctx.session, owner.id, community_id=ctx.community_id)
+    if after is not None:
+        index = next((i for i, v in enumerate(views) if v.id == after), None)
+        views = views[index + 1 :] if index is not None else []
+    if limit is not None:
+        views = views[: limit + 1]
+    return [invoice_out(v, ctx.currency) for v in views]

@@ -1,0 +1,1 @@
+"""Recurring charge templates and their generation into OPEN periods (SPEC §4a)."""

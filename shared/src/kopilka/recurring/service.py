@@ -1,0 +1,396 @@
+"""Recurring charges (SPEC §4a): templates, and their generation into each OPEN period once.
+
+A template charges every active owner of its community, once per OPEN period:
+
+- ``PER_OWNER``: ``amount`` to each active owner;
+- ``PER_SHARE_WEIGHT``: ``amount`` per unit of share weight, so an owner of weight 1.5 is charged
+  1.5 x amount, rounded to the currency's minor unit half to even (banker's rounding, as Python's
+  Decimal). No allocation: each owner's charge depends on their weight only, like a tariff; an
+  owner whose charge rounds to zero gets none.
+
+**Charge date** in a period: the first ``day_of_month`` on or after the period's start date, or
+the period's end date when the period ends before it (a period shorter than a month still gets
+its charge). For a calendar month that is simply that day of the month.
+
+**Due**: a template is due in a period when the template is active, the period is OPEN, the
+charge date lies within [start_date, end_date] of the template and is not after today in the
+community's time zone. So the sweep catches up after downtime (a charge date that passed while
+nothing ran is still due as long as the period is OPEN), a period that began before the template
+starts gets it only if its charge date is on or after the template's start, and a CLOSED or
+CLOSING period gets nothing.
+
+**Once**: ``recurring_charge_runs`` is unique per (template, period) and is inserted first with
+ON CONFLICT DO NOTHING: a second sweep, or a concurrent one (it waits on the first one's
+uncommitted row, then finds it), skips the pair. The charges themselves are also unique per
+(template, period, owner) while not deleted. An admin may delete a generated charge; it is not
+generated again for that period. Generation holds the period's row lock in share mode, as every
+writer does, so a close request (which takes it exclusively) is either before it (the period is
+no longer OPEN, or still locked: skipped until the next sweep) or after it (the close sees the
+charges).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CursorResult, func, select, text
+from sqlalchemy.orm import Session
+
+from kopilka.audit.service import record, snapshot
+from kopilka.context import Actor, Ctx
+from kopilka.errors import NotFound, ValidationFailed
+from kopilka.logging import get_logger
+from kopilka.models import RecurringChargeRun, RecurringChargeTemplate
+from kopilka.money import format_minor, to_minor
+from kopilka.recurring.schemas import (
+    RecurringChargeCreate,
+    RecurringChargeOut,
+    RecurringChargePatch,
+)
+
+log = get_logger("kopilka.recurring")
+
+PER_OWNER, PER_SHARE_WEIGHT = "PER_OWNER", "PER_SHARE_WEIGHT"
+ENTITY = "recurring_charge"
+
+# ---------------------------------------------------------------- templates (admin CRUD)
+
+
+def _positive(ctx: Ctx, value: object) -> int:
+    minor = to_minor(value, ctx.currency, "amount")
+    if minor <= 0:
+        raise ValidationFailed("amount: must be greater than zero")
+    return minor
+
+
+def _check_dates(start: date, end: date | None) -> None:
+    if end is not None and end < start:
+        raise ValidationFailed(f"end_date ({end}) must not be before start_date ({start})")
+
+
+def template_out(
+    ctx: Ctx, t: RecurringChargeTemplate, runs: int | None = None
+) -> RecurringChargeOut:
+    if runs is None:
+        runs = _run_counts(ctx.session, [t.id]).get(t.id, 0)
+    return RecurringChargeOut(
+        id=t.id,
+        description=t.description,
+        amount=format_minor(t.amount_minor, ctx.currency),
+        basis=t.basis,  # type: ignore[arg-type]
+        day_of_month=t.day_of_month,
+        start_date=t.start_date,
+        end_date=t.end_date,
+        active=t.active,
+        created_by=t.created_by,
+        created_at=t.created_at,
+        periods_generated=runs,
+    )
+
+
+def _run_counts(session: Session, template_ids: list[int]) -> dict[int, int]:
+    if not template_ids:
+        return {}
+    rows = session.execute(
+        select(RecurringChargeRun.template_id, func.count())
+        .where(RecurringChargeRun.template_id.in_(template_ids))
+        .group_by(RecurringChargeRun.template_id)
+    ).all()
+    return {tid: int(n) for tid, n in rows}
+
+
+def create_template(ctx: Ctx, data: RecurringChargeCreate) -> RecurringChargeTemplate:
+    ctx.require_admin()
+    amount = _positive(ctx, data.amount)
+    description = data.description.strip()
+    if not description:
+        raise ValidationFailed("description: must not be blank")
+    start = data.start_date or ctx.today()
+    _check_dates(start, data.end_date)
+    t = RecurringChargeTemplate(
+        community_id=ctx.community_id,
+        description=description,
+        amount_minor=amount,
+        basis=data.basis,
+        day_of_month=data.day_of_month,
+        start_date=start,
+        end_date=data.end_date,
+        active=True,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(t)
+    ctx.session.flush()
+    ctx.session.refresh(t)
+    record(ctx, f"{ENTITY}.create", ENTITY, t.id, after=snapshot(t))
+    return t
+
+
+def get_template(ctx: Ctx, template_id: int, *, lock: bool = False) -> RecurringChargeTemplate:
+    ctx.require_admin()
+    q = select(RecurringChargeTemplate).where(
+        RecurringChargeTemplate.id == template_id,
+        RecurringChargeTemplate.community_id == ctx.community_id,
+    )
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    t = ctx.session.scalar(q)
+    if t is None:
+        raise NotFound(f"Recurring charge {template_id} not found")
+    return t
+
+
+def list_templates(
+    ctx: Ctx, *, active: bool | None, after: int | None, limit: int
+) -> list[RecurringChargeTemplate]:
+    ctx.require_admin()
+    q = select(RecurringChargeTemplate).where(
+        RecurringChargeTemplate.community_id == ctx.community_id
+    )
+    if active is not None:
+        q = q.where(RecurringChargeTemplate.active.is_(active))
+    if after is not None:
+        q = q.where(RecurringChargeTemplate.id > after)
+    return list(ctx.session.scalars(q.order_by(RecurringChargeTemplate.id).limit(limit + 1)))
+
+
+def templates_out(ctx: Ctx, templates: list[RecurringChargeTemplate]) -> list[RecurringChargeOut]:
+    runs = _run_counts(ctx.session, [t.id for t in templates])
+    return [template_out(ctx, t, runs.get(t.id, 0)) for t in templates]
+
+
+def patch_template(
+    ctx: Ctx, template_id: int, data: RecurringChargePatch
+) -> RecurringChargeTemplate:
+    """Change a template; what it already generated stays as it is (edit those charges one by
+    one), the change applies to the periods it generates into from now on."""
+    t = get_template(ctx, template_id, lock=True)
+    before = snapshot(t)
+    changes = data.model_dump(exclude_unset=True)
+    for key in ("description", "amount", "basis", "day_of_month", "start_date", "active"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed(f"{key}: may not be null")
+    if "description" in changes:
+        description = (data.description or "").strip()
+        if not description:
+            raise ValidationFailed("description: must not be blank")
+        t.description = description
+    if "amount" in changes:
+        t.amount_minor = _positive(ctx, data.amount)
+    if "basis" in changes:
+        assert data.basis is not None
+        t.basis = data.basis
+    if "day_of_month" in changes:
+        assert data.day_of_month is not None
+        t.day_of_month = data.day_of_month
+    if "start_date" in changes:
+        assert data.start_date is not None
+        t.start_date = data.start_date
+    if "end_date" in changes:
+        t.end_date = data.end_date
+    if "active" in changes:
+        assert data.active is not None
+        t.active = data.active
+    _check_dates(t.start_date, t.end_date)
+    ctx.session.flush()
+    record(ctx, f"{ENTITY}.update", ENTITY, t.id, before=before, after=snapshot(t))
+    return t
+
+
+def deactivate_template(ctx: Ctx, template_id: int) -> RecurringChargeTemplate:
+    """DELETE: the template stops generating; it and its charges stay (money is never deleted
+    silently). Deactivating an inactive template changes nothing."""
+    t = get_template(ctx, template_id, lock=True)
+    if t.active:
+        before = snapshot(t)
+        t.active = False
+        ctx.session.flush()
+        record(ctx, f"{ENTITY}.deactivate", ENTITY, t.id, before=before, after=snapshot(t))
+    return t
+
+
+# ---------------------------------------------------------------- generation (the sweep)
+
+
+def charge_date(period_start: date, period_end: date, day_of_month: int) -> date:
+    """The first ``day_of_month`` on or after the period's start, at the latest its end."""
+    day = period_start.replace(day=day_of_month)
+    if day < period_start:
+        # day_of_month <= 28: the same day of the next month always exists
+        first_next = (period_start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        day = first_next.replace(day=day_of_month)
+    return min(day, period_end)
+
+
+@dataclass(frozen=True)
+class _Due:
+    template_id: int
+    community_id: int
+    period_id: int
+    day: date
+    amount_minor: int
+    basis: str
+    description: str
+
+
+def _today(now: datetime, timezone: str) -> date:
+    aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(timezone)).date()
+
+
+def due_charges(session: Session, now: datetime | None = None) -> list[_Due]:
+    """Every (template, OPEN period) pair that is due and has no run yet, in period, then
+    template order (the order the sweep locks them in)."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(
+        text(
+            """
+            SELECT t.id AS template_id, t.community_id, t.amount_minor, t.basis, t.description,
+                   t.day_of_month, t.start_date AS t_start, t.end_date AS t_end,
+                   p.id AS period_id, p.start_date AS p_start, p.end_date AS p_end,
+                   c.timezone
+            FROM recurring_charge_templates t
+            JOIN communities c ON c.id = t.community_id
+            JOIN periods p ON p.community_id = t.community_id AND p.status = 'OPEN'
+            WHERE t.active
+              AND p.end_date >= t.start_date
+              AND (t.end_date IS NULL OR p.start_date <= t.end_date)
+              AND NOT EXISTS (
+                  SELECT 1 FROM recurring_charge_runs r
+                  WHERE r.template_id = t.id AND r.period_id = p.id
+              )
+            ORDER BY p.id, t.id
+            """
+        )
+    ).all()
+    due: list[_Due] = []
+    for r in rows:
+        day = charge_date(r.p_start, r.p_end, r.day_of_month)
+        if day < r.t_start or (r.t_end is not None and day > r.t_end):
+            continue
+        if day > _today(now, r.timezone):
+            continue
+        due.append(
+            _Due(
+                template_id=r.template_id,
+                community_id=r.community_id,
+                period_id=r.period_id,
+                day=day,
+                amount_minor=int(r.amount_minor),
+                basis=r.basis,
+                description=r.description,
+            )
+        )
+    return due
+
+
+# amount x weight rounded half to even: round() on numeric rounds half away from zero, so an
+# exact half above an even floor goes down instead (the amounts are positive).
+_PER_WEIGHT_MINOR = """
+    CASE WHEN x - floor(x) = 0.5 AND mod(floor(x), 2) = 0 THEN floor(x) ELSE round(x) END
+"""
+
+_GENERATE_SQL = """
+WITH exact AS (
+    SELECT o.id AS owner_pk, {exact} AS x
+    FROM owners o
+    WHERE o.community_id = :c AND o.is_active
+), charged AS (
+    SELECT owner_pk, CAST({minor} AS bigint) AS amount FROM exact
+), new AS (
+    INSERT INTO service_charges (community_id, period_id, owner_pk, amount_minor, description,
+        date, recurring_template_id, created_by, version)
+    SELECT :c, :p, owner_pk, amount, :description, :day, :t, :actor, 1
+    FROM charged WHERE amount > 0
+    ORDER BY owner_pk
+    ON CONFLICT (recurring_template_id, period_id, owner_pk)
+        WHERE recurring_template_id IS NOT NULL AND deleted_at IS NULL
+        DO NOTHING
+    RETURNING id, owner_pk, amount_minor
+)
+INSERT INTO ledger_entries
+    (community_id, period_id, owner_pk, kind, amount_minor, source_type, source_id)
+SELECT :c, :p, owner_pk, 'SERVICE_CHARGE', amount_minor, 'service_charge', id FROM new
+"""
+
+
+def _generate_one(session: Session, due: _Due) -> int | None:
+    """Generate one (template, period) pair; None when another run got it first or the period
+    is no longer OPEN."""
+    # SKIP LOCKED: a period held exclusively (being closed, reopened or carried into) is left
+    # for the next sweep instead of stalling this one.
+    locked = session.execute(
+        text("SELECT id FROM periods WHERE id = :p AND status = 'OPEN' FOR SHARE SKIP LOCKED"),
+        {"p": due.period_id},
+    ).scalar()
+    if locked is None:
+        return None
+    run_id = session.execute(
+        text(
+            """
+            INSERT INTO recurring_charge_runs (template_id, period_id, charges_created)
+            VALUES (:t, :p, 0)
+            ON CONFLICT (template_id, period_id) DO NOTHING
+            RETURNING id
+            """
+        ),
+        {"t": due.template_id, "p": due.period_id},
+    ).scalar()
+    if run_id is None:
+        return None
+    if due.basis == PER_SHARE_WEIGHT:
+        exact, minor = "CAST(:amount AS numeric) * o.share_weight", _PER_WEIGHT_MINOR
+    else:
+        exact, minor = "CAST(:amount AS numeric)", "x"
+    actor = Actor.system("recurring", due.community_id)
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            text(_GENERATE_SQL.format(exact=exact, minor=minor)),
+            {
+                "c": due.community_id,
+                "p": due.period_id,
+                "t": due.template_id,
+                "amount": due.amount_minor,
+                "description": due.description,
+                "day": due.day,
+                "actor": actor.label,
+            },
+        ),
+    )
+    created = int(result.rowcount or 0)
+    session.execute(
+        text("UPDATE recurring_charge_runs SET charges_created = :n WHERE id = :r"),
+        {"n": created, "r": run_id},
+    )
+    record(
+        Ctx(session=session, actor=actor),
+        f"{ENTITY}.generate",
+        ENTITY,
+        due.template_id,
+        after={
+            "run_id": run_id,
+            "period_id": due.period_id,
+            "date": due.day.isoformat(),
+            "charges_created": created,
+        },
+    )
+    return created
+
+
+def generate_due_charges(session: Session, now: datetime | None = None) -> int:
+    """Put every due template's charges into the OPEN periods that lack them; the number of
+    charges created. Any number of runs, sequential or concurrent, create each charge once."""
+    created = 0
+    runs = 0
+    for due in due_charges(session, now):
+        n = _generate_one(session, due)
+        if n is not None:
+            runs += 1
+            created += n
+    session.flush()
+    if runs:
+        log.info("recurring_charges_generated", runs=runs, charges=created)
+    return created
