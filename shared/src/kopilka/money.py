@@ -12,7 +12,13 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+    list_currencies,
+)
 from pydantic import BeforeValidator
 
 from kopilka.errors import ValidationFailed
@@ -67,17 +73,27 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
     return d
 
 
+def decimal_places(d: Decimal) -> int:
+    """Decimals of a finite ``d`` ignoring trailing zeros ("1.50" has 1); no context arithmetic,
+    so an exponent such as 1e-999999999 cannot underflow."""
+    _, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    significant = "".join(map(str, digits)).rstrip("0")
+    if exponent >= 0 or not significant:
+        return 0
+    return max(0, -(exponent + len(digits) - len(significant)))
+
+
 def to_minor(value: object, currency: str, field: str = "amount") -> int:
     """Exact conversion to minor units; more decimals than the currency has is a 400."""
     d = parse_decimal(value, field)
     exp = currency_exponent(currency)
-    scaled = d.scaleb(exp)
-    if scaled != scaled.to_integral_value():
+    if decimal_places(d) > exp:
         raise ValidationFailed(f"{field}: {value} has more decimals than {currency} allows ({exp})")
-    minor = int(scaled)
-    if abs(minor) > MAX_MINOR:
+    # Compared before any scaling: 1e999999999 must be a 400, not a decimal.Overflow.
+    if d.copy_abs() > Decimal(MAX_MINOR).scaleb(-exp):
         raise ValidationFailed(f"{field}: {value} is too large")
-    return minor
+    return int(d.scaleb(exp))
 
 
 def format_minor(minor: int, currency: str) -> str:
@@ -93,7 +109,11 @@ def format_minor(minor: int, currency: str) -> str:
 def human(minor: int, currency: str, locale: str = "en") -> str:
     """A person's rendering, with the currency sign and grouping: "1,000.00 ₽" / "1 000,00 ₽"."""
     exp = currency_exponent(currency)
-    return str(format_currency(Decimal(minor).scaleb(-exp), currency, locale=locale))
+    amount = Decimal(minor).scaleb(-exp)
+    if get_currency_symbol(currency, locale=locale) == currency:
+        # No sign in this locale (RUB in English): "1,000.00 RUB" reads better than "RUB1,000.00".
+        return f"{format_decimal(amount, format='#,##0' + ('.' + '0' * exp if exp else ''), locale=locale)} {currency}"
+    return str(format_currency(amount, currency, locale=locale))
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,9 +33,8 @@ def _extra_steps() -> list[tuple[str, Any]]:
         from kopilka.notifications.reminders import queue_debt_reminders
 
         def reminders(session: Any, now: datetime | None) -> int:
-            from datetime import date
-
-            return int(queue_debt_reminders(session, (now.date() if now else date.today())))
+            # None: each community's own local date
+            return int(queue_debt_reminders(session, now.date() if now else None))
 
         steps.append(("debt_reminders", reminders))
     except ImportError:
