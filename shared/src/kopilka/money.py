@@ -112,7 +112,8 @@ def human(minor: int, currency: str, locale: str = "en") -> str:
     amount = Decimal(minor).scaleb(-exp)
     if get_currency_symbol(currency, locale=locale) == currency:
         # No sign in this locale (RUB in English): "1,000.00 RUB" reads better than "RUB1,000.00".
-        return f"{format_decimal(amount, format='#,##0' + ('.' + '0' * exp if exp else ''), locale=locale)} {currency}"
+        pattern = "#,##0" + ("." + "0" * exp if exp else "")
+        return f"{format_decimal(amount, format=pattern, locale=locale)} {currency}"
     return str(format_currency(amount, currency, locale=locale))
 
 

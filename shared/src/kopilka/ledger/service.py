@@ -121,6 +121,13 @@ def _date(ctx: Ctx, period: Period, value: date | datetime | None) -> date:
     return day
 
 
+def _not_null(changes: dict[str, Any], *keys: str) -> None:
+    """A PATCH may leave a field out, but may not blank one that every document has."""
+    for key in keys:
+        if key in changes and changes[key] is None:
+            raise ValidationFailed(f"{key}: may not be null")
+
+
 def _owner_ids(session: Session, pks: Sequence[int | None]) -> dict[int, int]:
     wanted = {pk for pk in pks if pk is not None}
     if not wanted:
@@ -194,8 +201,10 @@ def delete_document(ctx: Ctx, model: type[Any], doc_id: int, if_match: int | Non
     doc.deleted_by = ctx.actor.label
     doc.version += 1
     ctx.session.flush()
+    ctx.session.refresh(doc)
     _reverse(ctx, period, kind.entity, doc.id)
-    record(ctx, f"{kind.entity}.delete", kind.entity, doc.id, before=before)
+    # "after" is the deleted document: who deleted it and when stay in the audit log.
+    record(ctx, f"{kind.entity}.delete", kind.entity, doc.id, before=before, after=snapshot(doc))
 
 
 def _live(model: type[Doc], ctx: Ctx, period_id: int) -> Any:
@@ -231,24 +240,28 @@ def contribution_out(ctx: Ctx, c: Contribution, owner_id: int | None = None) -> 
     )
 
 
-def _self_only(ctx: Ctx, owner: Owner) -> None:
-    if ctx.actor.role == Role.OWNER and owner.id != ctx.actor.owner_pk:
-        raise Forbidden("An owner may record only their own contributions")
+def _own_owner(ctx: Ctx) -> Owner | None:
+    """For an owner-role actor, their own Owner row; None for anyone else."""
+    if ctx.actor.role != Role.OWNER:
+        return None
+    owner = ctx.session.get(Owner, ctx.actor.owner_pk)
+    if owner is None or owner.community_id != ctx.community_id:
+        raise Forbidden("This Telegram user is not an owner of the community")
+    return owner
 
 
 def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) -> Contribution:
     if ctx.actor.role not in (Role.ADMIN, Role.SYSTEM, Role.OWNER):
         raise Forbidden("Only admins and owners record contributions")
+    # Who may record for whom comes first: an owner naming someone else is 403 whatever the
+    # amount or the period's state.
+    own = _own_owner(ctx)
+    if own is not None and data.owner_id != own.owner_id:
+        raise Forbidden("An owner may record only their own contributions")
     amount = positive_amount(ctx, data.amount)
     period = open_period_for_write(ctx, period_id)
     day = _date(ctx, period, data.date)
-    if ctx.actor.role == Role.OWNER:
-        owner = ctx.session.get(Owner, ctx.actor.owner_pk)
-        assert owner is not None
-        if data.owner_id != owner.owner_id:
-            raise Forbidden("An owner may record only their own contributions")
-    else:
-        owner = resolve_owner(ctx, data.owner_id)
+    owner = own if own is not None else resolve_owner(ctx, data.owner_id)
     c = Contribution(
         community_id=ctx.community_id,
         period_id=period.id,
@@ -286,6 +299,7 @@ def patch_contribution(
     c, period = _load_for_edit(ctx, Contribution, doc_id, if_match)
     before = snapshot(c)
     changes = data.model_dump(exclude_unset=True)
+    _not_null(changes, "owner_id", "amount", "date")
     if changes.get("amount") is not None:
         c.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
     if changes.get("date") is not None:
@@ -394,6 +408,7 @@ def patch_expense(
     e, period = _load_for_edit(ctx, Expense, doc_id, if_match)
     before = snapshot(e)
     changes = data.model_dump(exclude_unset=True)
+    _not_null(changes, "amount", "payment_type", "date")
     if changes.get("amount") is not None:
         e.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
     if changes.get("payment_type") is not None:
@@ -423,6 +438,9 @@ def patch_expense(
 def list_expenses(
     ctx: Ctx, period_id: int, *, paid_by: int | None, after: int | None, limit: int
 ) -> list[tuple[Expense, int | None]]:
+    # Who paid what to which vendor is the treasurer's book; owners see the period's totals
+    # (the balance sheet's pools and the budget items), not the expense list.
+    ctx.require_admin()
     get_period(ctx, period_id)
     q = _live(Expense, ctx, period_id).outerjoin(Owner, Owner.id == Expense.paid_by_owner_pk)
     q = q.add_columns(Owner.owner_id)
@@ -480,6 +498,7 @@ def patch_charge(
     c, period = _load_for_edit(ctx, ServiceCharge, doc_id, if_match)
     before = snapshot(c)
     changes = data.model_dump(exclude_unset=True)
+    _not_null(changes, "owner_id", "amount", "date")
     if changes.get("amount") is not None:
         c.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
     if "description" in changes:
@@ -557,18 +576,21 @@ def list_settlements(
     ctx: Ctx, period_id: int, *, after: int | None, limit: int
 ) -> list[Settlement]:
     get_period(ctx, period_id)
-    return list(
-        ctx.session.scalars(_page(_live(Settlement, ctx, period_id), Settlement, after, limit))
-    )
+    q = _live(Settlement, ctx, period_id)
+    if ctx.actor.role == Role.OWNER:  # an owner sees the transfers they paid or received
+        q = q.where(
+            (Settlement.from_owner_pk == ctx.actor.owner_pk)
+            | (Settlement.to_owner_pk == ctx.actor.owner_pk)
+        )
+    return list(ctx.session.scalars(_page(q, Settlement, after, limit)))
 
 
 # ---------------------------------------------------------------- meter readings
 
 
 def _reading(value: Decimal) -> str:
-    return (
-        format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
-    )
+    # The same text whether the value came from the request or from NUMERIC(20, 4): "29.5".
+    return format(value.normalize(), "f")
 
 
 def reading_out(ctx: Ctx, r: MeterReading, owner_id: int | None = None) -> s.MeterReadingOut:
@@ -627,8 +649,12 @@ def patch_reading(
     r, period = _load_for_edit(ctx, MeterReading, doc_id, if_match)
     before = snapshot(r)
     changes = data.model_dump(exclude_unset=True)
+    _not_null(changes, "meter_type", "start_reading", "end_reading", "date")
     if changes.get("meter_type") is not None:
-        r.meter_type = (data.meter_type or "").strip().upper()
+        meter_type = (data.meter_type or "").strip().upper()
+        if not meter_type:
+            raise ValidationFailed("meter_type: must not be blank")
+        r.meter_type = meter_type
     if changes.get("start_reading") is not None:
         r.start_reading = data.start_reading  # type: ignore[assignment]
     if changes.get("end_reading") is not None:
@@ -646,6 +672,8 @@ def list_readings(
     get_period(ctx, period_id)
     q = _live(MeterReading, ctx, period_id).join(Owner, Owner.id == MeterReading.owner_pk)
     q = q.add_columns(Owner.owner_id)
+    if ctx.actor.role == Role.OWNER:  # an owner sees their own readings
+        q = q.where(MeterReading.owner_pk == ctx.actor.owner_pk)
     if owner_id is not None:
         q = q.where(Owner.owner_id == owner_id)
     return [(r, oid) for r, oid in ctx.session.execute(_page(q, MeterReading, after, limit))]
@@ -746,6 +774,7 @@ def patch_budget_item(
     b, period = _load_for_edit(ctx, BudgetItem, doc_id, if_match)
     before = snapshot(b)
     changes = data.model_dump(exclude_unset=True)
+    _not_null(changes, "payment_type", "budgeted_amount", "allocation_strategy")
     if changes.get("budgeted_amount") is not None:
         amount = to_minor(data.budgeted_amount, ctx.currency, "budgeted_amount")
         if amount < 0:

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx, Role
-from kopilka.errors import Conflict, NotFound, ValidationFailed
+from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from kopilka.models import Owner
 from kopilka.owners.schemas import OwnerCreate, OwnerOut, OwnerPatch
 
@@ -86,10 +86,15 @@ def create_owner(ctx: Ctx, data: OwnerCreate) -> Owner:
     return owner
 
 
-def patch_owner(ctx: Ctx, owner_id: int, data: OwnerPatch) -> Owner:
+def patch_owner(ctx: Ctx, owner_id: int, data: OwnerPatch, if_match: int | None = None) -> Owner:
     ctx.require_admin()
     owner = get_owner(ctx, owner_id)
     ctx.session.refresh(owner, with_for_update=True)
+    if if_match is not None and if_match != owner.version:
+        raise PreconditionFailed(
+            f"Owner {owner_id} has changed (version {owner.version}, you sent {if_match}); "
+            "read it again and retry"
+        )
     before = snapshot(owner)
     changes = data.model_dump(exclude_unset=True)
     for key in ("share_weight", "language", "is_active"):

@@ -6,7 +6,7 @@ from sqlalchemy import and_, func, select
 
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx
-from kopilka.errors import Conflict, NotFound, ValidationFailed
+from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from kopilka.models import Period
 from kopilka.periods.schemas import PeriodCreate, PeriodOut, PeriodPatch
 
@@ -118,9 +118,16 @@ def create_period(ctx: Ctx, data: PeriodCreate) -> Period:
     return period
 
 
-def patch_period(ctx: Ctx, period_id: int, data: PeriodPatch) -> Period:
+def patch_period(
+    ctx: Ctx, period_id: int, data: PeriodPatch, if_match: int | None = None
+) -> Period:
     ctx.require_admin()
     period = get_period(ctx, period_id, lock="update")
+    if if_match is not None and if_match != period.version:
+        raise PreconditionFailed(
+            f"Period {period_id} has changed (version {period.version}, you sent {if_match}); "
+            "read it again and retry"
+        )
     before = snapshot(period)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes:

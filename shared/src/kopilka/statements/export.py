@@ -33,7 +33,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kopilka.errors import ValidationFailed
 from kopilka.money import currency_exponent
-from kopilka.statements.schemas import OwnerStatementOut, PeriodStatementOut
+from kopilka.statements.schemas import (
+    InvoiceOut,
+    OwnerStatementOut,
+    PeriodStatementOut,
+    StatementPeriodOut,
+)
 
 FORMATS = ("csv", "xlsx", "pdf")
 MEDIA_TYPES: dict[str, str] = {
@@ -578,6 +583,7 @@ class _StatementPdf(FPDF):
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=True, margin=18)
         self.set_font(self.family_name, size=10)
+        self._scratch: _StatementPdf | None = None
 
     def t(self, text: str) -> str:
         """Text the current font can draw: as is with DejaVu, else transliterated latin-1."""
@@ -656,6 +662,92 @@ class _StatementPdf(FPDF):
         self.set_text_color(0, 0, 0)
         self.set_font(self.family_name, size=10)
 
+    def keep_together(self, draw: str, *args: Any) -> None:
+        """``self.<draw>(*args)``, on a new page when it would not fit on the rest of this one.
+
+        The block is measured by drawing it first on a scratch document. One taller than a whole
+        page still starts at the top of one and breaks where it must (tables repeat headings).
+        """
+        if self._scratch is None:
+            self._scratch = _StatementPdf(self.footer_text)
+        scratch = self._scratch
+        scratch.add_page()
+        top_page, top_y = scratch.page, scratch.y
+        getattr(scratch, draw)(*args)
+        height = scratch.y - top_y + (scratch.page - top_page) * scratch.eph
+        if self.will_page_break(height) and self.y > self.t_margin + 1:
+            self.add_page()
+        getattr(self, draw)(*args)
+
+    def period_block(
+        self, p: StatementPeriodOut, invoices: Sequence[InvoiceOut], currency: str
+    ) -> None:
+        """One period: a heading, its balance table, then its invoice(s)."""
+        dates = f"{p.start_date.isoformat()} – {p.end_date.isoformat()}"
+        self.heading(f"{p.period_name} · {dates} · {_status_label(p.status)}", 11)
+        self.ln(1)
+        self.grid(
+            ["Balance", currency],
+            [
+                ["Opening balance", p.opening_balance],
+                ["Charges", p.charges],
+                ["Payments", p.payments],
+                [_balance_label("Closing balance", p.closing_balance), p.closing_balance],
+            ],
+            widths=(62, 30),
+            aligns=("LEFT", "RIGHT"),
+            bold_last=True,
+            width=92,
+        )
+        self.ln(2)
+        if invoices:
+            self.grid(
+                ["Invoice", "Issued", "Status", "Amount", "Paid", "Pending"],
+                [
+                    [
+                        f"#{i.id}",
+                        _utc(i.issued_at).date().isoformat(),
+                        _invoice_status_text(i),
+                        i.amount,
+                        i.paid,
+                        i.pending,
+                    ]
+                    for i in invoices
+                ],
+                widths=(16, 22, 36, 24, 24, 24),
+                aligns=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+                row_colors=[_VOID_GREY if i.status == "VOID" else None for i in invoices],
+                width=146,
+            )
+            if any(i.status == "VOID" for i in invoices):
+                self.ln(1)
+                self.note("Void invoices (grey) were replaced when the period was reopened.")
+        else:
+            self.note("No invoice for this period.")
+
+    def other_invoices_block(self, invoices: Sequence[InvoiceOut]) -> None:
+        """Invoices of periods the statement does not list (kept so that no invoice is lost)."""
+        self.heading("Other invoices", 11)
+        self.ln(1)
+        self.grid(
+            ["Invoice", "Period", "Issued", "Status", "Amount", "Paid", "Pending"],
+            [
+                [
+                    f"#{i.id}",
+                    i.period_name,
+                    _utc(i.issued_at).date().isoformat(),
+                    _invoice_status_text(i),
+                    i.amount,
+                    i.paid,
+                    i.pending,
+                ]
+                for i in invoices
+            ],
+            widths=(16, 34, 22, 36, 24, 24, 24),
+            aligns=("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+            row_colors=[_VOID_GREY if i.status == "VOID" else None for i in invoices],
+        )
+
     def bytes(self) -> bytes:
         return bytes(self.output())
 
@@ -666,6 +758,13 @@ def _balance_label(label: str, value: str) -> str:
         return f"{label} (credit)"
     if amount < 0:
         return f"{label} (debt)"
+    return label
+
+
+def _invoice_status_text(inv: InvoiceOut) -> str:
+    label = _status_label(inv.status)
+    if inv.status == "VOID" and inv.voided_at is not None:
+        return f"{label} since {_utc(inv.voided_at).date().isoformat()}"
     return label
 
 
@@ -688,58 +787,24 @@ def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
     )
     pdf.ln(4)
 
-    pdf.heading("Periods")
-    pdf.ln(1)
-    if s.periods:
-        pdf.grid(
-            ["Period", "From", "To", "Status", "Opening", "Charges", "Payments", "Closing"],
-            [
-                [
-                    p.period_name,
-                    p.start_date.isoformat(),
-                    p.end_date.isoformat(),
-                    _status_label(p.status),
-                    p.opening_balance,
-                    p.charges,
-                    p.payments,
-                    p.closing_balance,
-                ]
-                for p in s.periods
-            ],
-            widths=(28, 20, 20, 15, 24.25, 24.25, 24.25, 24.25),
-            aligns=("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
-        )
-    else:
+    known = {p.period_id for p in s.periods}
+    by_period: dict[int, list[InvoiceOut]] = {}
+    for inv in s.invoices:
+        by_period.setdefault(inv.period_id, []).append(inv)
+    if not s.periods:
+        pdf.heading("Periods")
+        pdf.ln(1)
         pdf.note("No periods yet.")
-    pdf.ln(5)
-
-    pdf.heading("Invoices")
-    pdf.ln(1)
-    if s.invoices:
-        pdf.grid(
-            ["Invoice", "Period", "Issued", "Status", "Amount", "Paid", "Pending"],
-            [
-                [
-                    f"#{i.id}",
-                    i.period_name,
-                    _utc(i.issued_at).date().isoformat(),
-                    _status_label(i.status),
-                    i.amount,
-                    i.paid,
-                    i.pending,
-                ]
-                for i in s.invoices
-            ],
-            widths=(14, 34, 20, 20, 30.5, 30.5, 31),
-            aligns=("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-            row_colors=[_VOID_GREY if i.status == "VOID" else None for i in s.invoices],
-        )
-        if any(i.status == "VOID" for i in s.invoices):
-            pdf.ln(1)
-            pdf.note("Void invoices (grey) belong to a reopened period and are not payable.")
-    else:
-        pdf.note("No invoices yet.")
-    pdf.ln(5)
+        if not s.invoices:
+            pdf.note("No invoices yet.")
+        pdf.ln(5)
+    for period in s.periods:
+        pdf.keep_together("period_block", period, by_period.get(period.period_id, []), s.currency)
+        pdf.ln(6)
+    others = [i for i in s.invoices if i.period_id not in known]
+    if others:
+        pdf.keep_together("other_invoices_block", others)
+        pdf.ln(6)
 
     t = s.totals
     if pdf.will_page_break(62):

@@ -6,7 +6,16 @@ from fastapi.responses import JSONResponse
 from kopilka.context import Ctx
 from kopilka.owners import service
 from kopilka.owners.schemas import OwnerCreate, OwnerOut, OwnerPatch
-from kopilka_api.http import CtxDep, Page, RawBodyDep, api_router, etag, paged, write
+from kopilka_api.http import (
+    CtxDep,
+    IfMatchDep,
+    Page,
+    RawBodyDep,
+    api_router,
+    etag,
+    paged,
+    write,
+)
 
 router = api_router(prefix="/api/payments/owners", tags=["owners"])
 
@@ -46,7 +55,13 @@ def get_owner(owner_id: int, response: Response, ctx: Ctx = CtxDep) -> OwnerOut:
 
 
 @router.patch("/{owner_id}", response_model=OwnerOut)
-def patch_owner(owner_id: int, data: OwnerPatch, response: Response, ctx: Ctx = CtxDep) -> OwnerOut:
-    o = service.patch_owner(ctx, owner_id, data)
+def patch_owner(
+    owner_id: int,
+    data: OwnerPatch,
+    response: Response,
+    ctx: Ctx = CtxDep,
+    version: int | None = IfMatchDep,
+) -> OwnerOut:
+    o = service.patch_owner(ctx, owner_id, data, version)
     etag(response, o.version)
     return service.owner_out(o)

@@ -6,7 +6,16 @@ from fastapi.responses import JSONResponse
 from kopilka.context import Ctx
 from kopilka.periods import service
 from kopilka.periods.schemas import PeriodCreate, PeriodList, PeriodOut, PeriodPatch
-from kopilka_api.http import CtxDep, Page, RawBodyDep, api_router, etag, paged, write
+from kopilka_api.http import (
+    CtxDep,
+    IfMatchDep,
+    Page,
+    RawBodyDep,
+    api_router,
+    etag,
+    paged,
+    write,
+)
 
 router = api_router(prefix="/api/payments/periods", tags=["periods"])
 
@@ -47,8 +56,12 @@ def get_period(period_id: int, response: Response, ctx: Ctx = CtxDep) -> PeriodO
 
 @router.patch("/{period_id}", response_model=PeriodOut, summary="Rename or re-describe")
 def patch_period(
-    period_id: int, data: PeriodPatch, response: Response, ctx: Ctx = CtxDep
+    period_id: int,
+    data: PeriodPatch,
+    response: Response,
+    ctx: Ctx = CtxDep,
+    version: int | None = IfMatchDep,
 ) -> PeriodOut:
-    p = service.patch_period(ctx, period_id, data)
+    p = service.patch_period(ctx, period_id, data, version)
     etag(response, p.version)
     return service.period_out(p)
