@@ -17,8 +17,19 @@ def main() -> int:
     settings = get_settings()
     py = sys.executable
     services: list[tuple[str, list[str]]] = [
-        ("api", [py, "-m", "uvicorn", "kopilka_api.main:app", "--host", "0.0.0.0",
-                 "--port", str(settings.port)]),
+        (
+            "api",
+            [
+                py,
+                "-m",
+                "uvicorn",
+                "kopilka_api.main:app",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(settings.port),
+            ],
+        ),
     ]
     if importlib.util.find_spec("kopilka_worker.app"):
         services += [
@@ -31,7 +42,10 @@ def main() -> int:
 
     print(f"Kopilka on http://127.0.0.1:{settings.port}  (docs: /docs, Mini App: /app)")
     if settings.operator_key == DEV_OPERATOR_KEY:
-        print(f"Development operator key (set KOPILKA_OPERATOR_KEY in production): {settings.operator_key}")
+        print(
+            "Development operator key (set KOPILKA_OPERATOR_KEY in production):",
+            settings.operator_key,
+        )
     if not settings.telegram_bot_token:
         print("No TELEGRAM_BOT_TOKEN: the bot logs what it would send instead of sending it.")
     print("Starting:", ", ".join(name for name, _ in services), flush=True)

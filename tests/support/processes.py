@@ -3,6 +3,7 @@ private Redis server for tests that stop it. Each runs with the test environment
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -70,10 +71,8 @@ class Proc:
     def kill9(self) -> None:
         """SIGKILL the whole process group (the Celery parent and its pool children)."""
         if self.proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(timeout=10)
 
     def stop(self, timeout: float = 10) -> None:

@@ -7,6 +7,7 @@ worker died (nobody holds their advisory lock). Run: ``python -m kopilka_worker.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from typing import Any
@@ -55,10 +56,8 @@ def main() -> None:
         except Exception as exc:
             log.warning("relay_error", error=str(exc)[:300])
             if conn is not None:
-                try:
+                with contextlib.suppress(Exception):
                     conn.close()
-                except Exception:
-                    pass
                 conn = None
             time.sleep(min(interval, 1.0))
     log.info("relay_stopped")

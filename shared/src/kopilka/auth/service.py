@@ -65,11 +65,7 @@ def _telegram_actor(
         )
     }
     admin_of = set(
-        session.scalars(
-            select(Community.id).where(
-                or_(tg == any_(Community.admin_telegram_ids))
-            )
-        )
+        session.scalars(select(Community.id).where(or_(tg == any_(Community.admin_telegram_ids))))
     )
     communities = set(owners) | admin_of
     if wanted is None:

@@ -8,10 +8,12 @@ the job SUCCEEDED, so the work and its status commit together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -63,19 +65,16 @@ def enqueue(
 ) -> Job | None:
     """Write the job row (and wake the relay when the transaction commits). With a dedupe key
     an existing job of that key wins and None is returned."""
-    base = (
-        insert(Job)
-        .values(
-            community_id=community_id,
-            kind=kind,
-            status=PENDING,
-            payload=payload,
-            actor=actor,
-            request_id=request_id,
-            dedupe_key=dedupe_key,
-            max_attempts=get_settings().job_max_attempts,
-            attempts=0,
-        )
+    base = insert(Job).values(
+        community_id=community_id,
+        kind=kind,
+        status=PENDING,
+        payload=payload,
+        actor=actor,
+        request_id=request_id,
+        dedupe_key=dedupe_key,
+        max_attempts=get_settings().job_max_attempts,
+        attempts=0,
     )
     if dedupe_key is not None:
         base = base.on_conflict_do_nothing(
@@ -148,6 +147,9 @@ def run(
                 job.finished_at = text("now()")  # type: ignore[assignment]
                 _compensate(s, job, compensations, job.error)
                 return "gave-up"
+            structlog.contextvars.bind_contextvars(
+                request_id=job.request_id or f"job-{job.id}", job_id=job.id
+            )
             job.attempts += 1
             job.status = RUNNING
             job.started_at = text("now()")  # type: ignore[assignment]
@@ -180,12 +182,11 @@ def run(
                 raise
         raise RuntimeError("unreachable")
     finally:
-        try:
+        # The connection may be gone; then the lock went with it.
+        with contextlib.suppress(Exception):
             lock_conn.execute(
                 text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": JOB_LOCK_NS, "id": job_id}
             )
-        except Exception:  # the connection may be gone; the lock went with it
-            pass
         lock_conn.close()
 
 

@@ -368,7 +368,8 @@ def _carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) ->
                 JOIN {table} d ON d.id = le.source_id
                 WHERE le.source_type = :st AND d.period_id = :t AND d.opening_from_period_id = :s
                   AND d.deleted_at IS NULL
-                GROUP BY le.community_id, le.period_id, le.owner_pk, le.kind, le.source_type, le.source_id
+                GROUP BY le.community_id, le.period_id, le.owner_pk, le.kind,
+                         le.source_type, le.source_id
                 HAVING sum(le.amount_minor) <> 0
                 """
             ),
@@ -543,11 +544,14 @@ def check_stored(session: Session, period: Period) -> list[str]:
             """
             WITH l AS (
                 SELECT owner_pk,
-                  sum(amount_minor) FILTER (WHERE kind IN ('CONTRIBUTION','OPENING_CREDIT')) AS contrib,
+                  sum(amount_minor) FILTER (
+                      WHERE kind IN ('CONTRIBUTION','OPENING_CREDIT')) AS contrib,
                   sum(amount_minor) FILTER (WHERE kind = 'EXPENSE_PAID') AS paid,
-                  sum(amount_minor) FILTER (WHERE kind IN ('SERVICE_CHARGE','OPENING_DEBT')) AS charges,
+                  sum(amount_minor) FILTER (
+                      WHERE kind IN ('SERVICE_CHARGE','OPENING_DEBT')) AS charges,
                   sum(CASE WHEN kind = 'SETTLEMENT_PAID' THEN amount_minor
-                           WHEN kind = 'SETTLEMENT_RECEIVED' THEN -amount_minor ELSE 0 END) AS settle
+                           WHEN kind = 'SETTLEMENT_RECEIVED' THEN -amount_minor
+                           ELSE 0 END) AS settle
                 FROM ledger_entries WHERE period_id = :p GROUP BY owner_pk
             ), a AS (
                 SELECT owner_pk, sum(amount_minor) AS alloc FROM allocations
@@ -561,8 +565,9 @@ def check_stored(session: Session, period: Period) -> list[str]:
                 OR pb.total_service_charges <> coalesce(l.charges, 0)
                 OR pb.net_settlements <> coalesce(l.settle, 0)
                 OR pb.total_allocated <> coalesce(a.alloc, 0)
-                OR pb.balance <> pb.total_contributions + pb.total_paid_expenses + pb.net_settlements
-                                 - pb.total_allocated - pb.total_service_charges)
+                OR pb.balance <> pb.total_contributions + pb.total_paid_expenses
+                                 + pb.net_settlements - pb.total_allocated
+                                 - pb.total_service_charges)
             """
         ),
         {"p": period.id},
