@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -383,6 +384,149 @@ def test_owner_pdf_has_cyrillic_names_periods_and_totals() -> None:
         "Closing balance (debt)",
     ):
         assert expected in text, expected
+
+
+def heading(p: StatementPeriodOut, status: str) -> str:
+    return f"{p.period_name} · {p.start_date.isoformat()} – {p.end_date.isoformat()} · {status}"
+
+
+def three_periods() -> OwnerStatementOut:
+    s = owner_statement()
+    s.invoices[1].voided_at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    s.periods.append(
+        StatementPeriodOut(
+            period_id=3,
+            period_name="Декабрь 2026",
+            start_date=date(2026, 12, 1),
+            end_date=date(2026, 12, 31),
+            status="OPEN",
+            opening_balance="-1120.50",
+            charges="0.00",
+            payments="0.00",
+            closing_balance="-1120.50",
+        )
+    )
+    return s
+
+
+def test_owner_pdf_has_a_table_per_period_with_its_own_figures() -> None:
+    s = three_periods()
+    lines = pdf_text(owner_statement_pdf(s)).splitlines()
+    october, november, december = s.periods
+    starts = [
+        lines.index(heading(october, "Closed")),
+        lines.index(heading(november, "Closed")),
+        lines.index(heading(december, "Open")),
+        lines.index("Totals (RUB)"),
+    ]
+    assert starts == sorted(starts)
+    sections = [lines[a + 1 : b] for a, b in itertools.pairwise(starts)]
+    assert sections[0] == [
+        "Balance RUB",
+        "Opening balance 0.00",
+        "Charges 1500.00",
+        "Payments 1500.00",
+        "Closing balance 0.00",
+        "Invoice Issued Status Amount Paid Pending",
+        "#10 2026-11-01 Paid 1500.00 1500.00 0.00",
+    ]
+    assert sections[1] == [
+        "Balance RUB",
+        "Opening balance 0.00",
+        "Charges 2620.50",
+        "Payments 1500.00",
+        "Closing balance (debt) -1120.50",
+        "Invoice Issued Status Amount Paid Pending",
+        "#11 2026-12-01 Void since 2026-12-02 2400.00 0.00 0.00",
+        "#12 2026-12-02 Partly paid 2620.50 1500.00 1120.50",
+        "Void invoices (grey) were replaced when the period was reopened.",
+    ]
+    assert sections[2] == [
+        "Balance RUB",
+        "Opening balance -1120.50",
+        "Charges 0.00",
+        "Payments 0.00",
+        "Closing balance (debt) -1120.50",
+        "No invoice for this period.",
+    ]
+    totals = lines[starts[3] + 1 :]
+    assert totals[:6] == [
+        "Charges 4120.50",
+        "Payments 3000.00",
+        "Invoiced 4120.50",
+        "Paid 3000.00",
+        "Pending 1120.50",
+        "Closing balance (debt) -1120.50",
+    ]
+    # the header comes first
+    assert lines.index("Owner Иван Петров (id 123456789)") < starts[0]
+    assert lines.index("Currency RUB") < starts[0]
+
+
+def test_owner_pdf_keeps_each_period_table_with_its_heading() -> None:
+    s = owner_statement()
+    s.periods, s.invoices = [], []
+    for k in range(30):
+        year, month = 2024 + k // 12, k % 12 + 1
+        name = f"Период {month:02d}/{year}"
+        if k == 11:  # a heading on two lines
+            name = "Целевой взнос на ремонт дороги и освещение улицы Сосновой, вторая очередь"
+        s.periods.append(
+            StatementPeriodOut(
+                period_id=100 + k,
+                period_name=name,
+                start_date=date(year, month, 1),
+                end_date=date(year, month, 28),
+                status="CLOSED",
+                opening_balance="0.00",
+                charges="1500.00",
+                payments="1500.00",
+                closing_balance="0.00",
+            )
+        )
+        for n in range(1 + (k % 5 == 3)):
+            s.invoices.append(
+                InvoiceOut(
+                    id=1000 + 100 * n + k,
+                    period_id=100 + k,
+                    period_name=name,
+                    amount="1500.00",
+                    paid="0.00" if n else "1500.00",
+                    pending="0.00",
+                    status="VOID" if n else "PAID",
+                    issued_at=datetime(year, month, 28, tzinfo=UTC),
+                )
+            )
+    reader = PdfReader(io.BytesIO(owner_statement_pdf(s)))
+    pages = [page.extract_text().splitlines() for page in reader.pages]
+    assert len(pages) >= 4
+
+    def page_of(prefix: str) -> int:
+        found = [i for i, lines in enumerate(pages) if any(x.startswith(prefix) for x in lines)]
+        assert len(found) == 1, (prefix, found)
+        return found[0]
+
+    for k, p in enumerate(s.periods):
+        page = page_of(p.period_name[:30])
+        lines = pages[page]
+        first = next(i for i, x in enumerate(lines) if x.startswith(p.period_name[:30]))
+        after = lines[first:]
+        assert "Balance RUB" in after[:3], (p.period_name, after[:3])
+        assert page_of(f"#{1000 + k} ") == page, p.period_name
+        if k % 5 == 3:
+            assert page_of(f"#{1100 + k} ") == page, p.period_name
+    assert page_of("Totals (RUB)") == len(pages) - 1
+
+
+def test_owner_pdf_lists_invoices_of_unlisted_periods() -> None:
+    s = owner_statement()
+    s.invoices[0] = s.invoices[0].model_copy(update={"period_id": 99, "period_name": "Old"})
+    lines = pdf_text(owner_statement_pdf(s)).splitlines()
+    others = lines.index("Other invoices")
+    assert lines.index("Totals (RUB)") > others > lines.index(heading(s.periods[1], "Closed"))
+    assert "#10 Old 2026-11-01 Paid 1500.00 1500.00 0.00" in lines[others:]
+    october = lines[lines.index(heading(s.periods[0], "Closed")) : others]
+    assert "No invoice for this period." in october
 
 
 def test_owner_pdf_many_periods_spans_pages() -> None:

@@ -15,7 +15,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,6 +38,7 @@ from kopilka.statements.schemas import (
     OwnerStatementOut,
     PeriodStatementOut,
     StatementPeriodOut,
+    StatementTotalsOut,
 )
 
 FORMATS = ("csv", "xlsx", "pdf")
@@ -549,6 +550,11 @@ _LATIN1_PUNCTUATION = str.maketrans(
 )
 _GREY = (110, 110, 110)
 _VOID_GREY = (150, 150, 150)
+# owner statement: per-period tables (mm); "Amount" ends where the balance table's amounts do
+_STATUS_WIDTH = 38
+_AMOUNT_WIDTH = 24
+_INVOICE_WIDTHS = (14, 20, _STATUS_WIDTH, _AMOUNT_WIDTH, _AMOUNT_WIDTH, _AMOUNT_WIDTH)
+_PERIOD_HEADING_SIZE = 11
 
 
 @lru_cache(maxsize=1)
@@ -583,7 +589,8 @@ class _StatementPdf(FPDF):
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=True, margin=18)
         self.set_font(self.family_name, size=10)
-        self._scratch: _StatementPdf | None = None
+        self._scratch: _StatementPdf | None = None  # for keep_together's measurements
+        self._heights: dict[tuple[str, Hashable], float] = {}
 
     def t(self, text: str) -> str:
         """Text the current font can draw: as is with DejaVu, else transliterated latin-1."""
@@ -604,7 +611,7 @@ class _StatementPdf(FPDF):
 
     def heading(self, text: str, size: float = 12) -> None:
         self.set_font(self.family_name, "B", size)
-        self.multi_cell(0, size * 0.5, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, size * 0.5, self.t(text), align="L", new_x="LMARGIN", new_y="NEXT")
         self.set_font(self.family_name, size=10)
 
     def fields(self, items: Sequence[tuple[str, str]]) -> None:
@@ -615,7 +622,7 @@ class _StatementPdf(FPDF):
             self.cell(label_width, 6, self.t(label))
             self.set_font(self.family_name, size=10)
             self.set_text_color(0, 0, 0)
-            self.multi_cell(0, 6, self.t(value), new_x="LMARGIN", new_y="NEXT")
+            self.multi_cell(0, 6, self.t(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def grid(
         self,
@@ -658,33 +665,63 @@ class _StatementPdf(FPDF):
     def note(self, text: str) -> None:
         self.set_font(self.family_name, size=9)
         self.set_text_color(*_GREY)
-        self.multi_cell(0, 5, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 5, self.t(text), align="L", new_x="LMARGIN", new_y="NEXT")
         self.set_text_color(0, 0, 0)
         self.set_font(self.family_name, size=10)
 
-    def keep_together(self, draw: str, *args: Any) -> None:
+    def keep_together(self, draw: str, *args: Any, shape: Hashable | None = None) -> None:
         """``self.<draw>(*args)``, on a new page when it would not fit on the rest of this one.
 
-        The block is measured by drawing it first on a scratch document. One taller than a whole
+        The block is measured by drawing it first on a scratch document, once per ``shape``
+        (blocks of one shape have one height) when one is given. A block taller than a whole
         page still starts at the top of one and breaks where it must (tables repeat headings).
         """
-        if self._scratch is None:
-            self._scratch = _StatementPdf(self.footer_text)
-        scratch = self._scratch
-        scratch.add_page()
-        top_page, top_y = scratch.page, scratch.y
-        getattr(scratch, draw)(*args)
-        height = scratch.y - top_y + (scratch.page - top_page) * scratch.eph
+        key = (draw, shape)
+        height = self._heights.get(key) if shape is not None else None
+        if height is None:
+            if self._scratch is None:
+                self._scratch = _StatementPdf(self.footer_text)
+            scratch = self._scratch
+            scratch.add_page()
+            top_page, top_y = scratch.page, scratch.y
+            getattr(scratch, draw)(*args)
+            height = scratch.y - top_y + (scratch.page - top_page) * scratch.eph
+            if shape is not None:
+                self._heights[key] = height
         if self.will_page_break(height) and self.y > self.t_margin + 1:
             self.add_page()
         getattr(self, draw)(*args)
+
+    def _lines(self, text: str, size: float, style: str = "") -> int:
+        """How many lines ``heading``/``note`` text of this size takes on the full width."""
+        self.set_font(self.family_name, style, size)
+        lines = self.multi_cell(0, 5, self.t(text), align="L", dry_run=True, output="LINES")
+        self.set_font(self.family_name, size=10)
+        assert isinstance(lines, list)
+        return len(lines)
+
+    def _fits(self, texts: Iterable[str], width: float) -> bool:
+        """Whether each text fits on one line of a grid column ``width`` wide (bold, 8 pt)."""
+        self.set_font(self.family_name, "B", 8)
+        fits = all(self.get_string_width(self.t(text)) <= width - 3 for text in texts)
+        self.set_font(self.family_name, size=10)
+        return fits
+
+    def period_shape(self, p: StatementPeriodOut, invoices: Sequence[InvoiceOut]) -> Hashable:
+        """What the height of ``period_block(p, invoices, ...)`` depends on; None: measure it."""
+        amounts = [p.opening_balance, p.charges, p.payments, p.closing_balance]
+        amounts += [a for i in invoices for a in (i.amount, i.paid, i.pending)]
+        statuses = [_invoice_status_text(i) for i in invoices]
+        if not (self._fits(amounts, _AMOUNT_WIDTH) and self._fits(statuses, _STATUS_WIDTH)):
+            return None
+        heading = self._lines(_period_heading(p), _PERIOD_HEADING_SIZE, "B")
+        return heading, len(invoices), any(i.status == "VOID" for i in invoices)
 
     def period_block(
         self, p: StatementPeriodOut, invoices: Sequence[InvoiceOut], currency: str
     ) -> None:
         """One period: a heading, its balance table, then its invoice(s)."""
-        dates = f"{p.start_date.isoformat()} – {p.end_date.isoformat()}"
-        self.heading(f"{p.period_name} · {dates} · {_status_label(p.status)}", 11)
+        self.heading(_period_heading(p), _PERIOD_HEADING_SIZE)
         self.ln(1)
         self.grid(
             ["Balance", currency],
@@ -694,10 +731,11 @@ class _StatementPdf(FPDF):
                 ["Payments", p.payments],
                 [_balance_label("Closing balance", p.closing_balance), p.closing_balance],
             ],
-            widths=(62, 30),
+            # the amounts line up with the invoices' "Amount" column below
+            widths=(_INVOICE_WIDTHS[0] + _INVOICE_WIDTHS[1] + _STATUS_WIDTH, _AMOUNT_WIDTH),
             aligns=("LEFT", "RIGHT"),
             bold_last=True,
-            width=92,
+            width=sum(_INVOICE_WIDTHS[:4]),
         )
         self.ln(2)
         if invoices:
@@ -714,10 +752,10 @@ class _StatementPdf(FPDF):
                     ]
                     for i in invoices
                 ],
-                widths=(16, 22, 36, 24, 24, 24),
+                widths=_INVOICE_WIDTHS,
                 aligns=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
                 row_colors=[_VOID_GREY if i.status == "VOID" else None for i in invoices],
-                width=146,
+                width=sum(_INVOICE_WIDTHS),
             )
             if any(i.status == "VOID" for i in invoices):
                 self.ln(1)
@@ -727,7 +765,7 @@ class _StatementPdf(FPDF):
 
     def other_invoices_block(self, invoices: Sequence[InvoiceOut]) -> None:
         """Invoices of periods the statement does not list (kept so that no invoice is lost)."""
-        self.heading("Other invoices", 11)
+        self.heading("Other invoices", _PERIOD_HEADING_SIZE)
         self.ln(1)
         self.grid(
             ["Invoice", "Period", "Issued", "Status", "Amount", "Paid", "Pending"],
@@ -743,9 +781,34 @@ class _StatementPdf(FPDF):
                 ]
                 for i in invoices
             ],
-            widths=(16, 34, 22, 36, 24, 24, 24),
+            widths=(14, 36, 20, _STATUS_WIDTH, _AMOUNT_WIDTH, _AMOUNT_WIDTH, _AMOUNT_WIDTH),
             aligns=("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
             row_colors=[_VOID_GREY if i.status == "VOID" else None for i in invoices],
+        )
+
+    def totals_block(self, t: StatementTotalsOut, currency: str) -> None:
+        self.heading(f"Totals ({currency})")
+        self.ln(1)
+        self.grid(
+            [],
+            [
+                ["Charges", t.charges],
+                ["Payments", t.payments],
+                ["Invoiced", t.invoiced],
+                ["Paid", t.paid],
+                ["Pending", t.pending],
+                [_balance_label("Closing balance", t.closing_balance), t.closing_balance],
+            ],
+            widths=(sum(_INVOICE_WIDTHS[:3]), _AMOUNT_WIDTH),
+            aligns=("LEFT", "RIGHT"),
+            bold_last=True,
+            width=sum(_INVOICE_WIDTHS[:4]),
+            first_row_as_headings=False,
+        )
+        self.ln(3)
+        self.note(
+            "A positive balance is a credit, a negative one a debt. Payments pay the oldest "
+            "invoices first."
         )
 
     def bytes(self) -> bytes:
@@ -766,6 +829,11 @@ def _invoice_status_text(inv: InvoiceOut) -> str:
     if inv.status == "VOID" and inv.voided_at is not None:
         return f"{label} since {_utc(inv.voided_at).date().isoformat()}"
     return label
+
+
+def _period_heading(p: StatementPeriodOut) -> str:
+    dates = f"{p.start_date.isoformat()} – {p.end_date.isoformat()}"
+    return f"{p.period_name} · {dates} · {_status_label(p.status)}"
 
 
 def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
@@ -799,39 +867,16 @@ def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
             pdf.note("No invoices yet.")
         pdf.ln(5)
     for period in s.periods:
-        pdf.keep_together("period_block", period, by_period.get(period.period_id, []), s.currency)
+        invoices = by_period.get(period.period_id, [])
+        shape = pdf.period_shape(period, invoices)
+        pdf.keep_together("period_block", period, invoices, s.currency, shape=shape)
         pdf.ln(6)
     others = [i for i in s.invoices if i.period_id not in known]
     if others:
         pdf.keep_together("other_invoices_block", others)
         pdf.ln(6)
 
-    t = s.totals
-    if pdf.will_page_break(62):
-        pdf.add_page()
-    pdf.heading(f"Totals ({s.currency})")
-    pdf.ln(1)
-    pdf.grid(
-        [],
-        [
-            ["Charges", t.charges],
-            ["Payments", t.payments],
-            ["Invoiced", t.invoiced],
-            ["Paid", t.paid],
-            ["Pending", t.pending],
-            [_balance_label("Closing balance", t.closing_balance), t.closing_balance],
-        ],
-        widths=(60, 30),
-        aligns=("LEFT", "RIGHT"),
-        bold_last=True,
-        width=90,
-        first_row_as_headings=False,
-    )
-    pdf.ln(3)
-    pdf.note(
-        "A positive balance is a credit, a negative one a debt. Payments pay the oldest "
-        "invoices first."
-    )
+    pdf.keep_together("totals_block", s.totals, s.currency)
     return pdf.bytes()
 
 
