@@ -181,10 +181,14 @@ def write(
     *,
     status_code: int = 201,
     location: Callable[[Any], str] | None = None,
+    secret: str | None = None,
 ) -> JSONResponse:
     """Run a money POST once per ``Idempotency-Key``: the same key and body replay the first
     answer; another body is 422; a request with the key still in flight is 409. Keys are scoped
-    to the community. The record is stored in the same transaction as the write."""
+    to the community. The record is stored in the same transaction as the write.
+
+    ``secret`` names a field of the answer that is shown once (an API key): it is never stored
+    in the idempotency record, so a replay of such a request is 409 instead of the answer."""
     key = request.headers.get("Idempotency-Key")
     scope = ctx.actor.community_id or 0
     digest = None
@@ -210,6 +214,12 @@ def write(
                     "This Idempotency-Key was used with another request body; use a new key"
                 )
             replay = dict(prior.response_headers or {})
+            if secret is not None:
+                where = f" ({replay['Location']})" if "Location" in replay else ""
+                raise Conflict(
+                    f"This request already succeeded{where}; the {secret} it issued was shown "
+                    "once and is not kept, so the answer cannot be replayed"
+                )
             replay["Idempotent-Replayed"] = "true"
             return JSONResponse(
                 prior.response_body, status_code=prior.response_status, headers=replay
@@ -220,13 +230,16 @@ def write(
     if location is not None:
         headers["Location"] = location(payload)
     if key is not None and digest is not None:
+        stored = payload
+        if secret is not None and isinstance(payload, dict) and secret in payload:
+            stored = {**payload, secret: None}
         ctx.session.add(
             IdempotencyRecord(
                 community_id=ctx.actor.community_id,
                 key=key,
                 request_hash=digest,
                 response_status=status_code,
-                response_body=payload,
+                response_body=stored,
                 response_headers=headers,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -46,8 +47,14 @@ def community_out(c: Community) -> CommunityOut:
     )
 
 
+@cache
+def _timezones() -> frozenset[str]:
+    # available_timezones() walks the tz database on disk at every call: read it once.
+    return frozenset(available_timezones())
+
+
 def _check_tz(tz: str) -> str:
-    if tz not in available_timezones():
+    if tz not in _timezones():
         raise ValidationFailed(f"timezone: {tz!r} is not an IANA time zone such as Europe/Moscow")
     ZoneInfo(tz)
     return tz

@@ -31,6 +31,7 @@ def create_community(
         body,
         lambda: service.create_community(ctx, data),
         location=lambda p: f"/api/communities/{p['id']}",
+        secret="admin_api_key",
     )
 
 
@@ -71,7 +72,13 @@ def issue_key(
     ctx: Ctx = CtxDep,
     body: bytes = RawBodyDep,
 ) -> JSONResponse:
-    return write(request, ctx, body, lambda: service.issue_api_key(ctx, community_id, data))
+    return write(
+        request,
+        ctx,
+        body,
+        lambda: service.issue_api_key(ctx, community_id, data),
+        secret="api_key",
+    )
 
 
 @router.get("/{community_id}/api-keys", response_model=list[ApiKeyOut])
