@@ -180,6 +180,15 @@ def _load_for_edit(
     return doc, period
 
 
+def _insert(ctx: Ctx, period: Period, doc: Any) -> None:
+    """Store a new document, post its money to the ledger and audit its creation."""
+    kind = KINDS[type(doc)]
+    ctx.session.add(doc)
+    ctx.session.flush()
+    _post(ctx, period, kind.entity, doc.id, _postings(doc))
+    record(ctx, f"{kind.entity}.create", kind.entity, doc.id, after=snapshot(doc))
+
+
 def _finish_edit(ctx: Ctx, doc: Any, period: Period, before: dict[str, Any]) -> None:
     kind = KINDS[type(doc)]
     doc.version += 1
@@ -271,10 +280,7 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
         comment=data.comment,
         created_by=ctx.actor.label,
     )
-    ctx.session.add(c)
-    ctx.session.flush()
-    _post(ctx, period, "contribution", c.id, _postings(c))
-    record(ctx, "contribution.create", "contribution", c.id, after=snapshot(c))
+    _insert(ctx, period, c)
     notifications.enqueue(
         ctx.session,
         owner,
@@ -394,10 +400,7 @@ def record_expense(ctx: Ctx, period_id: int, data: s.ExpenseCreate) -> Expense:
         split=split,
         created_by=ctx.actor.label,
     )
-    ctx.session.add(e)
-    ctx.session.flush()
-    _post(ctx, period, "expense", e.id, _postings(e))
-    record(ctx, "expense.create", "expense", e.id, after=snapshot(e))
+    _insert(ctx, period, e)
     return e
 
 
@@ -484,10 +487,7 @@ def record_charge(ctx: Ctx, period_id: int, data: s.ChargeCreate) -> ServiceChar
         date=day,
         created_by=ctx.actor.label,
     )
-    ctx.session.add(c)
-    ctx.session.flush()
-    _post(ctx, period, "service_charge", c.id, _postings(c))
-    record(ctx, "service_charge.create", "service_charge", c.id, after=snapshot(c))
+    _insert(ctx, period, c)
     return c
 
 
@@ -565,10 +565,7 @@ def record_settlement(ctx: Ctx, period_id: int, data: s.SettlementCreate) -> Set
         comment=data.comment,
         created_by=ctx.actor.label,
     )
-    ctx.session.add(t)
-    ctx.session.flush()
-    _post(ctx, period, "settlement", t.id, _postings(t))
-    record(ctx, "settlement.create", "settlement", t.id, after=snapshot(t))
+    _insert(ctx, period, t)
     return t
 
 
@@ -636,9 +633,7 @@ def record_reading(ctx: Ctx, period_id: int, data: s.MeterReadingCreate) -> Mete
         date=day,
         created_by=ctx.actor.label,
     )
-    ctx.session.add(r)
-    ctx.session.flush()
-    record(ctx, "meter_reading.create", "meter_reading", r.id, after=snapshot(r))
+    _insert(ctx, period, r)
     return r
 
 
@@ -761,9 +756,7 @@ def record_budget_item(ctx: Ctx, period_id: int, data: s.BudgetItemCreate) -> Bu
         description=data.description,
         created_by=ctx.actor.label,
     )
-    ctx.session.add(b)
-    ctx.session.flush()
-    record(ctx, "budget_item.create", "budget_item", b.id, after=snapshot(b))
+    _insert(ctx, period, b)
     return b
 
 
