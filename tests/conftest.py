@@ -143,9 +143,10 @@ def worker_stack(database: str) -> Iterator[dict[str, Any]]:
     env = base_env()
     relay = start_relay(env)
     worker = start_worker(env)
-    yield {"env": env, "worker": worker, "relay": relay}
-    worker.stop()
-    relay.stop()
+    stack = {"env": env, "worker": worker, "relay": relay}
+    yield stack  # tests that must own job delivery may swap these processes
+    stack["worker"].stop()
+    stack["relay"].stop()
 
 
 @pytest.fixture

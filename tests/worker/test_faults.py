@@ -25,7 +25,11 @@ OWNERS = 1500
 
 
 @pytest.fixture
-def private_stack() -> Iterator[dict[str, Any]]:
+def private_stack(worker_stack: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Our own Redis, relay and worker. The session's shared relay and worker read the same
+    job table, so they are paused meanwhile: only the processes under test deliver jobs."""
+    worker_stack["worker"].stop()
+    worker_stack["relay"].stop()
     redis = PrivateRedis()
     redis.start()
     env = base_env(
@@ -40,6 +44,8 @@ def private_stack() -> Iterator[dict[str, Any]]:
     stack["worker"].stop()
     relay.stop()
     redis.stop()
+    worker_stack["relay"] = start_relay(worker_stack["env"])
+    worker_stack["worker"] = start_worker(worker_stack["env"])
 
 
 def seeded_period(client: Any) -> tuple[dict[str, Any], int]:
