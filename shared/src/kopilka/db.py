@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,3 +34,18 @@ def transaction(engine: Engine | None = None) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+def copy_rows(
+    session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """Bulk-load rows with COPY inside the session's transaction (far faster than INSERTs)."""
+    session.flush()
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    count = 0
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count

@@ -22,11 +22,9 @@ from sqlalchemy.orm import Session
 
 from kopilka import allocation
 from kopilka.balances.schemas import (
-    AllocationPoolOut,
     BalanceEntryOut,
     BalanceSheetOut,
     OwnerBalanceOut,
-    UnallocatedOut,
 )
 from kopilka.errors import ValidationFailed
 from kopilka.models import (
@@ -86,6 +84,7 @@ class OwnerRow:
     allocated: int = 0
     service_charges: int = 0
     net_settlements: int = 0
+    opening_debt: int = 0  # inside service_charges; not invoiced again
 
     @property
     def balance(self) -> int:
@@ -271,15 +270,23 @@ def _lookup_pks(session: Session, community_id: int, owner_ids: Any) -> dict[int
 # ---------------------------------------------------------------- ledger sums
 
 
+LEDGER_KINDS = CREDIT_KINDS + DEBIT_KINDS
+
+
 def ledger_sums(session: Session, period_id: int) -> dict[int, dict[str, int]]:
+    """Per owner, the sum of each ledger kind: one row per owner (pivoted in SQL)."""
+    columns = [
+        func.coalesce(func.sum(LedgerEntry.amount_minor).filter(LedgerEntry.kind == kind), 0)
+        for kind in LEDGER_KINDS
+    ]
     rows = session.execute(
-        select(LedgerEntry.owner_pk, LedgerEntry.kind, func.sum(LedgerEntry.amount_minor))
+        select(LedgerEntry.owner_pk, *columns)
         .where(LedgerEntry.period_id == period_id)
-        .group_by(LedgerEntry.owner_pk, LedgerEntry.kind)
+        .group_by(LedgerEntry.owner_pk)
     ).all()
-    out: dict[int, dict[str, int]] = defaultdict(dict)
-    for pk, kind, total in rows:
-        out[pk][kind] = int(total)
+    out: dict[int, dict[str, int]] = {}
+    for pk, *totals in rows:
+        out[pk] = {kind: int(v) for kind, v in zip(LEDGER_KINDS, totals, strict=True) if v}
     return out
 
 
@@ -322,6 +329,7 @@ def live_sheet(
                 allocated=allocated.get(pk, 0),
                 service_charges=k.get("SERVICE_CHARGE", 0) + k.get("OPENING_DEBT", 0),
                 net_settlements=k.get("SETTLEMENT_PAID", 0) - k.get("SETTLEMENT_RECEIVED", 0),
+                opening_debt=k.get("OPENING_DEBT", 0),
             )
         )
     return Sheet(period, community.currency, rows, result, _total_expenses(session, period.id))
@@ -380,64 +388,75 @@ def sheet_for(session: Session, community: Community, period: Period) -> Sheet:
 # ---------------------------------------------------------------- output
 
 
-def entry_out(row: OwnerRow, currency: str) -> BalanceEntryOut:
+def entry_dict(row: OwnerRow, currency: str) -> dict[str, Any]:
+    """One owner's line as JSON-ready data (the fields of BalanceEntryOut)."""
     f = format_minor
-    return BalanceEntryOut(
-        owner_id=row.owner_id,
-        name=row.name,
-        opening_balance=f(row.opening_balance, currency),
-        total_contributions=f(row.contributions, currency),
-        total_paid_expenses=f(row.paid_expenses, currency),
-        total_allocated=f(row.allocated, currency),
-        total_service_charges=f(row.service_charges, currency),
-        total_charges=f(row.allocated + row.service_charges, currency),
-        net_settlements=f(row.net_settlements, currency),
-        balance=f(row.balance, currency),
-    )
+    return {
+        "owner_id": row.owner_id,
+        "name": row.name,
+        "opening_balance": f(row.opening_balance, currency),
+        "total_contributions": f(row.contributions, currency),
+        "total_paid_expenses": f(row.paid_expenses, currency),
+        "total_allocated": f(row.allocated, currency),
+        "total_service_charges": f(row.service_charges, currency),
+        "total_charges": f(row.allocated + row.service_charges, currency),
+        "net_settlements": f(row.net_settlements, currency),
+        "balance": f(row.balance, currency),
+    }
 
 
-def sheet_out(sheet: Sheet) -> BalanceSheetOut:
+def entry_out(row: OwnerRow, currency: str) -> BalanceEntryOut:
+    return BalanceEntryOut(**entry_dict(row, currency))
+
+
+def sheet_dict(sheet: Sheet) -> dict[str, Any]:
+    """The sheet as JSON-ready data (the fields of BalanceSheetOut), built without per-line
+    model validation: a sheet of 10,000 owners is answered as it is computed."""
     c = sheet.currency
     f = format_minor
     rows = sheet.rows
     unallocated = sheet.allocation.unallocated
-    return BalanceSheetOut(
-        period_id=sheet.period.id,
-        period_name=sheet.period.name,
-        status=sheet.period.status,
-        currency=c,
-        entries=[entry_out(r, c) for r in rows],
-        total_opening_balance=f(sum(r.opening_balance for r in rows), c),
-        total_contributions=f(sum(r.contributions for r in rows), c),
-        total_paid_expenses=f(sum(r.paid_expenses for r in rows), c),
-        total_allocated=f(sum(r.allocated for r in rows), c),
-        total_service_charges=f(sum(r.service_charges for r in rows), c),
-        total_charges=f(sum(r.allocated + r.service_charges for r in rows), c),
-        net_settlements=f(sum(r.net_settlements for r in rows), c),
-        total_period_balance=f(sum(r.balance for r in rows), c),
-        total_expenses=f(sheet.total_expenses, c),
-        total_unallocated=f(sum(p.amount - sum(p.shares.values()) for p in unallocated), c),
-        unallocated=[
-            UnallocatedOut(
-                pool=p.key,
-                payment_type=p.payment_type,
-                expense_id=p.expense_id,
-                amount=f(p.amount - sum(p.shares.values()), c),
-                reason=p.reason or "",
-            )
+    return {
+        "period_id": sheet.period.id,
+        "period_name": sheet.period.name,
+        "status": sheet.period.status,
+        "currency": c,
+        "entries": [entry_dict(r, c) for r in rows],
+        "total_opening_balance": f(sum(r.opening_balance for r in rows), c),
+        "total_contributions": f(sum(r.contributions for r in rows), c),
+        "total_paid_expenses": f(sum(r.paid_expenses for r in rows), c),
+        "total_allocated": f(sum(r.allocated for r in rows), c),
+        "total_service_charges": f(sum(r.service_charges for r in rows), c),
+        "total_charges": f(sum(r.allocated + r.service_charges for r in rows), c),
+        "net_settlements": f(sum(r.net_settlements for r in rows), c),
+        "total_period_balance": f(sum(r.balance for r in rows), c),
+        "total_expenses": f(sheet.total_expenses, c),
+        "total_unallocated": f(sum(p.amount - sum(p.shares.values()) for p in unallocated), c),
+        "unallocated": [
+            {
+                "pool": p.key,
+                "payment_type": p.payment_type,
+                "expense_id": p.expense_id,
+                "amount": f(p.amount - sum(p.shares.values()), c),
+                "reason": p.reason or "",
+            }
             for p in unallocated
         ],
-        pools=[
-            AllocationPoolOut(
-                pool=p.key,
-                payment_type=p.payment_type,
-                strategy=p.strategy,
-                amount=f(p.amount, c),
-                allocated=f(sum(p.shares.values()), c),
-            )
+        "pools": [
+            {
+                "pool": p.key,
+                "payment_type": p.payment_type,
+                "strategy": p.strategy,
+                "amount": f(p.amount, c),
+                "allocated": f(sum(p.shares.values()), c),
+            }
             for p in sheet.allocation.pools
         ],
-    )
+    }
+
+
+def sheet_out(sheet: Sheet) -> BalanceSheetOut:
+    return BalanceSheetOut.model_validate(sheet_dict(sheet))
 
 
 def owner_balance_out(
@@ -460,16 +479,17 @@ def owner_balance_out(
 # ---------------------------------------------------------------- use cases
 
 
-def balance_sheet(ctx: Any, period_id: int) -> BalanceSheetOut:
-    """The period's sheet; an owner sees their own line and the period's totals."""
+def balance_sheet(ctx: Any, period_id: int) -> dict[str, Any]:
+    """The period's sheet (JSON-ready, shaped as BalanceSheetOut); an owner sees their own line
+    and the period's totals."""
     from kopilka.context import Role
     from kopilka.periods.service import get_period
 
     period = get_period(ctx, period_id)
-    out = sheet_out(sheet_for(ctx.session, ctx.community, period))
+    out = sheet_dict(sheet_for(ctx.session, ctx.community, period))
     if ctx.actor.role == Role.OWNER:
         owner = ctx.session.get(Owner, ctx.actor.owner_pk)
-        out.entries = [e for e in out.entries if owner and e.owner_id == owner.owner_id]
+        out["entries"] = [e for e in out["entries"] if owner and e["owner_id"] == owner.owner_id]
     return out
 
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kopilka.audit.service import record
 from kopilka.balances.service import Sheet, live_sheet
 from kopilka.context import Ctx
+from kopilka.db import copy_rows
 from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.jobs import service as jobs
-from kopilka.models import Allocation, CarryForward, Community, Job, Period, PeriodBalance
+from kopilka.models import CarryForward, Community, Job, Period
 from kopilka.periods.service import CLOSED, CLOSING, OPEN, get_period
 
 CLOSE, CARRY_FORWARD, ROLLOVER = "close_period", "carry_forward", "rollover_period"
@@ -229,50 +230,57 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
     s.flush()
     community = _community(ctx, period)
     sheet: Sheet = live_sheet(s, community, period, strict=True)
-    alloc_rows = [
-        {
-            "period_id": period.id,
-            "owner_pk": pk,
-            "pool": pool.key,
-            "strategy": pool.strategy,
-            "amount_minor": amount,
-        }
-        for pool in sheet.allocation.pools
-        for pk, amount in pool.shares.items()
-    ]
-    if alloc_rows:
-        s.execute(insert(Allocation), alloc_rows)
-    balance_rows = [
-        {
-            "period_id": period.id,
-            "owner_pk": r.owner_pk,
-            "opening_balance": r.opening_balance,
-            "total_contributions": r.contributions,
-            "total_paid_expenses": r.paid_expenses,
-            "total_allocated": r.allocated,
-            "total_service_charges": r.service_charges,
-            "net_settlements": r.net_settlements,
-            "balance": r.balance,
-        }
-        for r in sheet.rows
-    ]
-    if balance_rows:
-        s.execute(insert(PeriodBalance), balance_rows)
-    invoices = s.execute(
-        text(
-            """
-            INSERT INTO invoices (community_id, period_id, owner_pk, amount_minor)
-            SELECT :c, :p, owner_pk, sum(amount) FROM (
-                SELECT owner_pk, amount_minor AS amount FROM allocations WHERE period_id = :p
-                UNION ALL
-                SELECT owner_pk, amount_minor FROM ledger_entries
-                WHERE period_id = :p AND kind = 'SERVICE_CHARGE'
-            ) charges
-            GROUP BY owner_pk HAVING sum(amount) > 0
-            """
+    copy_rows(
+        s,
+        "allocations",
+        ("period_id", "owner_pk", "pool", "strategy", "amount_minor"),
+        (
+            (period.id, pk, pool.key, pool.strategy, amount)
+            for pool in sheet.allocation.pools
+            for pk, amount in pool.shares.items()
         ),
-        {"c": community.id, "p": period.id},
-    ).rowcount
+    )
+    copy_rows(
+        s,
+        "period_balances",
+        (
+            "period_id",
+            "owner_pk",
+            "opening_balance",
+            "total_contributions",
+            "total_paid_expenses",
+            "total_allocated",
+            "total_service_charges",
+            "net_settlements",
+            "balance",
+        ),
+        (
+            (
+                period.id,
+                r.owner_pk,
+                r.opening_balance,
+                r.contributions,
+                r.paid_expenses,
+                r.allocated,
+                r.service_charges,
+                r.net_settlements,
+                r.balance,
+            )
+            for r in sheet.rows
+        ),
+    )
+    # The invoice: the period's own allocations and service charges (not the opening debt,
+    # which an earlier invoice holds).
+    invoices = copy_rows(
+        s,
+        "invoices",
+        ("community_id", "period_id", "owner_pk", "amount_minor"),
+        (
+            (community.id, period.id, r.owner_pk, amount)
+            for r in sheet.rows
+            if (amount := r.allocated + r.service_charges - r.opening_debt) > 0
+        ),
+    )
     period.closing_summary = {
         "total_expenses": sheet.total_expenses,
         "pools": [
@@ -334,7 +342,7 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
         "owners": len(sheet.rows),
         "total_expenses_minor": sheet.total_expenses,
         "total_allocated_minor": allocated,
-        "invoices_issued": int(invoices or 0),
+        "invoices_issued": invoices,
         "notifications": int(notified or 0),
     }
 

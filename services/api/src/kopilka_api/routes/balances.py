@@ -18,8 +18,9 @@ router = api_router(prefix="/api/payments/periods/{period_id}", tags=["balances"
 @router.get(
     "/balance-sheet", response_model=BalanceSheetOut, summary="Per-owner balances (live for OPEN)"
 )
-def balance_sheet(period_id: int, ctx: Ctx = CtxDep) -> BalanceSheetOut:
-    return service.balance_sheet(ctx, period_id)
+def balance_sheet(period_id: int, ctx: Ctx = CtxDep) -> JSONResponse:
+    # Built as plain data (shaped as BalanceSheetOut): no per-line re-validation of big sheets.
+    return JSONResponse(service.balance_sheet(ctx, period_id))
 
 
 @router.get("/balances/{owner_id}", response_model=OwnerBalanceOut, summary="One owner's balance")
