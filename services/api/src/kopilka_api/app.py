@@ -20,7 +20,9 @@ from kopilka.config import get_settings
 from kopilka.db import get_engine
 from kopilka.errors import KopilkaError
 from kopilka.logging import configure_logging, get_logger
+from kopilka_api import ratelimit
 from kopilka_api.http import BodyLimit, ExactRoute, new_request_id, problem
+from kopilka_api.problems import PROBLEM_RESPONSES
 
 log = get_logger("kopilka.api")
 
@@ -63,6 +65,8 @@ def create_app() -> FastAPI:
             "exact allocation, periods, balances. Amounts are decimal strings."
         ),
         openapi_tags=TAGS,
+        # every operation documents its problem+json errors (and not FastAPI's unused 422)
+        responses=PROBLEM_RESPONSES,
     )
     app.router.route_class = ExactRoute
 
@@ -139,6 +143,7 @@ def create_app() -> FastAPI:
         return response
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    ratelimit.install(app)  # 429 problem+json with Retry-After
 
     @app.get("/health", tags=["jobs"], summary="The process is up")
     def health() -> dict[str, str]:
@@ -199,7 +204,8 @@ def create_app() -> FastAPI:
         miniapp,
         jobs,
     ):
-        app.include_router(module.router)
+        # per-actor write budget (POST/PUT/PATCH/DELETE); reads pass through
+        app.include_router(module.router, dependencies=[ratelimit.WRITE_LIMIT])
     app.include_router(miniapp.pages)
     return app
 

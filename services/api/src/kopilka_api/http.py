@@ -164,12 +164,14 @@ async def raw_body(request: Request) -> bytes:
 RawBodyDep = Depends(raw_body)
 
 
-def _request_hash(request: Request, body: bytes) -> str:
+def _request_hash(request: Request, body: bytes, actor: str) -> str:
     try:
         canonical = json.dumps(json.loads(body, parse_float=Decimal), sort_keys=True, default=str)
     except ValueError:
         canonical = body.decode("utf-8", "replace")
-    text = f"{request.method} {request.url.path}\n{canonical}"
+    # The caller is part of the request: another actor reusing a key is never handed the
+    # first one's answer (that would show one owner's contribution to another, unchecked).
+    text = f"{actor}\n{request.method} {request.url.path}\n{canonical}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -201,7 +203,7 @@ def write(
         )
         if not got:
             raise Conflict("A request with this Idempotency-Key is still in flight; retry later")
-        digest = _request_hash(request, body)
+        digest = _request_hash(request, body, ctx.actor.label)
         prior = ctx.session.scalar(
             select(IdempotencyRecord).where(
                 func.coalesce(IdempotencyRecord.community_id, 0) == scope,
@@ -271,24 +273,38 @@ class BodyLimit:
             await _send_problem(send, PayloadTooLarge(f"Request body over {self.max_bytes} bytes"))
             return
         seen = 0
+        too_large = False
+        started = False
 
         async def limited() -> Any:
-            nonlocal seen
+            # Over the limit the app is told the client went away (an exception raised here
+            # would be turned into FastAPI's 400 "error parsing the body"); whatever it answers
+            # then is dropped below and 413 is sent instead.
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded(message: Any) -> None:
+            nonlocal started
+            if too_large and not started:
+                return
+            started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not too_large or started:
+                raise
+        if too_large and not started:
             await _send_problem(send, PayloadTooLarge(f"Request body over {self.max_bytes} bytes"))
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _send_problem(send: Send, err: PayloadTooLarge) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import any_, or_, select
+from sqlalchemy import BigInteger, any_, literal, select
 from sqlalchemy.orm import Session
 
 from kopilka.auth.keys import hash_key, same_secret
@@ -65,7 +65,12 @@ def _telegram_actor(
         )
     }
     admin_of = set(
-        session.scalars(select(Community.id).where(or_(tg == any_(Community.admin_telegram_ids))))
+        session.scalars(
+            # :tg = ANY(admin_telegram_ids): the community lists this Telegram user as an admin
+            select(Community.id).where(
+                literal(tg, BigInteger) == any_(Community.admin_telegram_ids)
+            )
+        )
     )
     communities = set(owners) | admin_of
     if wanted is None:

@@ -1,0 +1,179 @@
+"""Limits that keep one client from hurting the others: per-actor write rate limits (429 with
+Retry-After, failing open when Redis is down), the request body limit (413, also for a body sent
+without Content-Length), the page size bound and the ``Prefer: wait`` bound."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
+
+from kopilka.context import Actor, Role
+from kopilka_api import ratelimit
+from kopilka_api.http import get_actor
+from tests.api._support import PAYMENTS, make_period
+from tests.conftest import new_community, unique_id
+
+# ---------------------------------------------------------------- the limiter on its own
+
+
+def _tiny_app(limiter: ratelimit.WriteRateLimit, actor: dict[str, Actor]) -> FastAPI:
+    app = FastAPI()
+    ratelimit.install(app)
+
+    @app.post("/write", dependencies=[Depends(limiter)])
+    def write() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @app.get("/write", dependencies=[Depends(limiter)])
+    def read() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    app.dependency_overrides[get_actor] = lambda: actor["now"]
+    return app
+
+
+def _actor() -> Actor:
+    return Actor(Role.ADMIN, f"api_key:{unique_id()}", community_id=1)
+
+
+def test_each_actor_has_its_own_write_budget() -> None:
+    limiter = ratelimit.WriteRateLimit("3/minute", namespace=f"test:{uuid.uuid4().hex}")
+    current = {"now": _actor()}
+    with TestClient(_tiny_app(limiter, current)) as client:
+        assert [client.post("/write").status_code for _ in range(3)] == [200, 200, 200]
+        r = client.post("/write")
+        assert r.status_code == 429, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        retry = int(r.headers["Retry-After"])
+        assert 1 <= retry <= 60
+        assert r.json()["retry_after"] == retry
+        assert "3 per 1 minute" in r.json()["detail"]
+        # reads are not counted
+        assert client.get("/write").status_code == 200
+        # another actor has a budget of their own
+        current["now"] = _actor()
+        assert client.post("/write").status_code == 200
+
+
+def test_redis_down_fails_open_and_says_so() -> None:
+    limiter = ratelimit.WriteRateLimit(
+        "1/minute", storage_uri="redis://127.0.0.1:1/0", namespace=f"test:{uuid.uuid4().hex}"
+    )
+    with TestClient(_tiny_app(limiter, {"now": _actor()})) as client, capture_logs() as logs:
+        started = time.monotonic()
+        assert [client.post("/write").status_code for _ in range(5)] == [200] * 5
+        elapsed = time.monotonic() - started
+    warnings = [e for e in logs if e["event"] == "rate_limit_unavailable"]
+    # one warning, then Redis is left alone for a while: no timeout on every write
+    assert len(warnings) == 1 and warnings[0]["log_level"] == "warning", logs
+    assert elapsed < 3
+
+
+def test_the_limit_setting_accepts_several_limits() -> None:
+    limiter = ratelimit.WriteRateLimit("2/second;5/hour")
+    assert [str(i) for i in limiter.items] == ["2 per 1 second", "5 per 1 hour"]
+
+
+# ---------------------------------------------------------------- wired into the app
+
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_every_write_route_is_rate_limited(app: Any) -> None:
+    unlimited = []
+    for rc in iter_route_contexts(app.routes):
+        if not isinstance(rc.original_route, APIRoute) or not (set(rc.methods or ()) & WRITES):
+            continue
+        if not any(d.dependency is ratelimit.write_limit for d in rc.dependencies):
+            unlimited.append(f"{sorted(rc.methods or ())} {rc.path}")
+    assert not unlimited, f"write routes without the per-actor rate limit: {unlimited}"
+
+
+@pytest.fixture(scope="module")
+def limited_server(database: str) -> Iterator[str]:
+    """A server with small limits, counting in a Redis of its own (so no other test's writes
+    spend its budget)."""
+    from tests.support.processes import PrivateRedis, base_env, start_api
+
+    redis = PrivateRedis()
+    redis.start()
+    proc, url = start_api(
+        base_env(
+            REDIS_URL=redis.url,
+            KOPILKA_WRITE_RATE_LIMIT="4/minute",
+            KOPILKA_MAX_BODY_BYTES="4000",
+            KOPILKA_MAX_PREFER_WAIT="1",
+        )
+    )
+    try:
+        yield url
+    finally:
+        proc.stop()
+        redis.stop()
+
+
+def test_a_live_server_refuses_the_fifth_write_of_a_minute(limited_server: str) -> None:
+    with httpx.Client(base_url=limited_server, timeout=30) as client:
+        a = new_community(client)  # the operator's write: one of the operator's four
+        b = new_community(client)
+        h = a["headers"]
+        pid = make_period(client, h)["id"]
+        url = f"{PAYMENTS}/periods/{pid}/contributions"
+        owner = unique_id()
+        codes = [
+            client.post(url, json={"owner_id": owner, "amount": "1"}, headers=h).status_code
+            for _ in range(4)
+        ]
+        assert codes == [201, 201, 201, 429]
+        r = client.post(url, json={"owner_id": owner, "amount": "1"}, headers=h)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        assert r.headers["content-type"].startswith("application/problem+json")
+        # the refused writes stored nothing; reads go on; other keys are not affected
+        rows = client.get(url, headers=h).json()
+        assert len(rows) == 3
+        assert make_period(client, b["headers"])["id"]
+        # unauthenticated writes are 401, not 429 (no budget to spend)
+        assert client.post(url, json={}).status_code == 401
+
+
+def test_a_live_server_bounds_bodies_pages_and_waits(limited_server: str) -> None:
+    with httpx.Client(base_url=limited_server, timeout=30) as client:
+        a = new_community(client)
+        h = a["headers"]
+        pid = make_period(client, h)["id"]
+        url = f"{PAYMENTS}/periods/{pid}/contributions"
+        big = b'{"owner_id": 1, "amount": "1", "comment": "' + b"x" * 5000 + b'"}'
+        r = client.post(url, content=big, headers={**h, "Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the limit counts what arrives
+            yield big[:3000]
+            yield big[3000:]
+
+        r = client.post(url, content=chunks(), headers={**h, "Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert client.get(url, headers=h).json() == []
+
+        for limit in ("0", "501"):
+            assert client.get(url, params={"limit": limit}, headers=h).status_code == 400
+        assert client.get(url, params={"limit": "500"}, headers=h).status_code == 200
+
+        job = client.post(f"{PAYMENTS}/periods/{pid}/close", headers=h)
+        assert job.status_code in (200, 202), job.text
+        started = time.monotonic()
+        r = client.get(
+            f"/api/jobs/{job.json()['id']}", headers={**h, "Prefer": "wait=600"}, timeout=30
+        )
+        assert r.status_code == 200, r.text
+        assert time.monotonic() - started < 10  # KOPILKA_MAX_PREFER_WAIT=1, not 600
