@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -235,8 +235,8 @@ def write(
         stored = payload
         if secret is not None and isinstance(payload, dict) and secret in payload:
             stored = {**payload, secret: None}
-        ctx.session.add(
-            IdempotencyRecord(
+        ctx.session.execute(
+            insert(IdempotencyRecord).values(
                 community_id=ctx.actor.community_id,
                 key=key,
                 request_hash=digest,
@@ -245,7 +245,6 @@ def write(
                 response_headers=headers,
             )
         )
-        ctx.session.flush()
     return JSONResponse(payload, status_code=status_code, headers=headers)
 
 

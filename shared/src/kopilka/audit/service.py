@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from kopilka.context import Ctx
 from kopilka.models import AuditEntry
@@ -36,8 +36,9 @@ def record(
     after: dict[str, Any] | None = None,
     community_id: int | None = None,
 ) -> None:
-    ctx.session.add(
-        AuditEntry(
+    # A Core INSERT: no unit-of-work bookkeeping on the hot path of every write.
+    ctx.session.execute(
+        insert(AuditEntry).values(
             community_id=community_id if community_id is not None else ctx.actor.community_id,
             actor=ctx.actor.label,
             action=action,

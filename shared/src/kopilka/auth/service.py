@@ -25,11 +25,16 @@ def authenticate(
     if api_key:
         if settings.operator_key and same_secret(api_key, settings.operator_key):
             return Actor(Role.OPERATOR, "operator")
-        row = session.scalar(
-            select(ApiKey).where(ApiKey.key_hash == hash_key(api_key), ApiKey.revoked_at.is_(None))
-        )
-        if row is None:
+        # The key and its community in one query: the community lands in the identity map,
+        # so the request's later look-ups of its currency and time zone cost nothing.
+        found = session.execute(
+            select(ApiKey, Community)
+            .join(Community, Community.id == ApiKey.community_id)
+            .where(ApiKey.key_hash == hash_key(api_key), ApiKey.revoked_at.is_(None))
+        ).first()
+        if found is None:
             raise Unauthenticated("The X-API-Key is unknown or revoked")
+        row = found[0]
         return Actor(Role.ADMIN, f"api_key:{row.id}", community_id=row.community_id)
     if authorization:
         scheme, _, value = authorization.partition(" ")

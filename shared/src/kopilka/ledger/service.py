@@ -13,8 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from kopilka import allocation
 from kopilka.audit.service import record, snapshot
@@ -46,19 +47,21 @@ Posting = tuple[int, str, int]  # owner_pk, ledger kind, amount in minor units
 def _post(
     ctx: Ctx, period: Period, source: str, source_id: int, postings: Sequence[Posting]
 ) -> None:
-    for owner_pk, kind, amount in postings:
-        if amount:
-            ctx.session.add(
-                LedgerEntry(
-                    community_id=period.community_id,
-                    period_id=period.id,
-                    owner_pk=owner_pk,
-                    kind=kind,
-                    amount_minor=amount,
-                    source_type=source,
-                    source_id=source_id,
-                )
-            )
+    rows = [
+        {
+            "community_id": period.community_id,
+            "period_id": period.id,
+            "owner_pk": owner_pk,
+            "kind": kind,
+            "amount_minor": amount,
+            "source_type": source,
+            "source_id": source_id,
+        }
+        for owner_pk, kind, amount in postings
+        if amount
+    ]
+    if rows:
+        ctx.session.execute(insert(LedgerEntry), rows)
 
 
 def _reverse(ctx: Ctx, period: Period, source: str, source_id: int) -> None:
@@ -129,11 +132,21 @@ def _not_null(changes: dict[str, Any], *keys: str) -> None:
 
 
 def _owner_ids(session: Session, pks: Sequence[int | None]) -> dict[int, int]:
-    wanted = {pk for pk in pks if pk is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Owner.id, Owner.owner_id).where(Owner.id.in_(wanted))).all()
-    return {pk: oid for pk, oid in rows}
+    """owner_pk -> owner_id; owners the request already loaded cost no query."""
+    out: dict[int, int] = {}
+    missing = set()
+    for pk in pks:
+        if pk is None:
+            continue
+        known = session.identity_map.get(identity_key(Owner, pk))
+        if known is not None:
+            out[pk] = known.owner_id
+        else:
+            missing.add(pk)
+    if missing:
+        rows = session.execute(select(Owner.id, Owner.owner_id).where(Owner.id.in_(missing)))
+        out.update({pk: oid for pk, oid in rows})
+    return out
 
 
 @dataclass(frozen=True)
