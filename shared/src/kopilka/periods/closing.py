@@ -10,6 +10,7 @@ Lock order: the period (FOR UPDATE), then later periods of its carry-forward cha
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -300,33 +301,45 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
     period.version += 1
     notified = 0
     if notify:
+        # Built from the sheet in memory: right after the COPYs the planner's statistics say
+        # period_balances and invoices are empty, and a join over them would crawl.
+        reachable = set(
+            s.scalars(
+                text(
+                    "SELECT id FROM owners WHERE community_id = :c AND telegram_id IS NOT NULL"
+                    " AND telegram_blocked_at IS NULL"
+                ),
+                {"c": community.id},
+            )
+        )
+        pks, payloads = [], []
+        for r in sheet.rows:
+            if r.owner_pk in reachable:
+                invoice = r.allocated + r.service_charges - r.opening_debt
+                pks.append(r.owner_pk)
+                payloads.append(
+                    json.dumps(
+                        {
+                            "period_id": period.id,
+                            "period_name": period.name,
+                            "balance_minor": r.balance,
+                            "currency": community.currency,
+                            "invoice_amount_minor": invoice if invoice > 0 else None,
+                        }
+                    )
+                )
         notified = s.execute(
             text(
                 """
                 INSERT INTO notifications
                     (community_id, owner_pk, kind, dedupe_key, payload, status, attempts)
-                SELECT :c, pb.owner_pk, 'period_closed',
-                       'period_closed:' || :job || ':' || pb.owner_pk,
-                       jsonb_build_object('period_id', :p, 'period_name', CAST(:name AS text),
-                           'balance_minor', pb.balance, 'currency', CAST(:cur AS text),
-                           'invoice_amount_minor', i.amount_minor),
-                       'PENDING', 0
-                FROM period_balances pb
-                JOIN owners o ON o.id = pb.owner_pk
-                LEFT JOIN invoices i ON i.period_id = pb.period_id AND i.owner_pk = pb.owner_pk
-                     AND i.voided_at IS NULL
-                WHERE pb.period_id = :p AND o.telegram_id IS NOT NULL
-                  AND o.telegram_blocked_at IS NULL
+                SELECT :c, u.pk, 'period_closed', 'period_closed:' || :job || ':' || u.pk,
+                       CAST(u.payload AS jsonb), 'PENDING', 0
+                FROM unnest(CAST(:pks AS bigint[]), CAST(:payloads AS text[])) AS u(pk, payload)
                 ON CONFLICT (dedupe_key) DO NOTHING
                 """
             ),
-            {
-                "c": community.id,
-                "p": period.id,
-                "job": _job_id(ctx),
-                "name": period.name,
-                "cur": community.currency,
-            },
+            {"c": community.id, "job": _job_id(ctx), "pks": pks, "payloads": payloads},
         ).rowcount
     allocated = sum(r.allocated for r in sheet.rows)
     record(
