@@ -1,0 +1,496 @@
+"""Writes ``bench/RESULTS.md`` from the figures in ``bench/out/*.json`` (and the analysis in
+``bench/FINDINGS.md``, written by hand from a run and included as it is).
+
+``python -m bench.report`` regenerates it without measuring anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.common import BENCH, ROOT, load_results
+
+TITLE = "# Kopilka benchmarks: results\n"
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        v = f"{v:,.1f}" if abs(v) < 1e6 else f"{v:,.0f}"
+    elif isinstance(v, int):
+        v = f"{v:,}"
+    return f"{v}{unit}"
+
+
+def _ok(flag: Any) -> str:
+    if flag is None:
+        return "n/a"
+    return "**yes**" if flag else "**no**"
+
+
+def _machine(m: dict[str, Any]) -> list[str]:
+    pg = m.get("postgresql_settings", {})
+    return [
+        "| | |",
+        "|---|---|",
+        f"| date | {m.get('date')} |",
+        f"| nproc | {m.get('nproc')} |",
+        f"| CPU | {m.get('cpu_model')}"
+        + (f", {m['hypervisor']} virtual machine" if m.get("hypervisor") else "")
+        + (f", in a {m['virtualization']} container" if m.get("virtualization") else "")
+        + " |",
+        f"| memory | {m.get('memory_gib')} GiB |",
+        f"| PostgreSQL | {m.get('postgresql')} (synchronous_commit={pg.get('synchronous_commit')}, "
+        f"fsync={pg.get('fsync')}, wal_sync_method={pg.get('wal_sync_method')}, "
+        f"shared_buffers={pg.get('shared_buffers')}, work_mem={pg.get('work_mem')}) |",
+        f"| Python | {m.get('python')}, kernel {m.get('kernel')} |",
+        f"| code measured | commit {m.get('code')} (outside bench/) |",
+        f"| load average at start (1, 5, 15 min) | {', '.join(m.get('loadavg_at_start', []))} |",
+    ]
+
+
+def _head(r: dict[str, Any]) -> list[str]:
+    m = r.get("machine", {})
+    return [
+        f"Command: `{r.get('command')}`  ",
+        f"Ran: {m.get('date')} on commit {m.get('code')}, load average at start "
+        f"{', '.join(m.get('loadavg_at_start', []))}",
+        "",
+    ]
+
+
+def _profile_excerpt(rel: str | None, lines: int = 45) -> list[str]:
+    if not rel:
+        return []
+    path = ROOT / rel
+    if not path.exists():
+        return []
+    text = path.read_text().splitlines()
+    body = [ln for ln in text if ln.strip()][:lines]
+    return [
+        "<details><summary>profile excerpt (" + rel + ")</summary>",
+        "",
+        "```",
+        *body,
+        "```",
+        "</details>",
+        "",
+    ]
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _step_row(s: dict[str, Any], first: str) -> str:
+    statuses = {k: v for k, v in s.get("statuses", {}).items() if k not in ("201",)}
+    extra = f" ({statuses})" if statuses else ""
+    return (
+        f"| {first} | {_fmt(s['achieved_rate'])} | {_fmt(s['ok'])} / {_fmt(s['sent'])}{extra} | "
+        f"{s['p50_ms']} | {s['p90_ms']} | {s['p99_ms']} | {s['max_ms']} | "
+        f"{'match' if s['count_and_sum_match'] else 'MISMATCH'} ({_fmt(s['db_count'])} rows, "
+        f"lost {s['lost']}, stored-not-acked {s['unacknowledged_but_stored']}) | "
+        f"{s['api_cpu_pct']} | {s['postgres_cpu_pct']} | {s['generator_cpu_pct']} | "
+        f"{s['machine_busy_pct']} | {s.get('loadavg_before', '')} |"
+    )
+
+
+STEP_HEADER = [
+    "| load | achieved /s | ok / sent | p50 ms | p90 ms | p99 ms | max ms | count+sum in DB | "
+    "API CPU % | PostgreSQL CPU % | generator CPU % | machine busy % | load avg before |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def _recording(r: dict[str, Any]) -> list[str]:
+    out = ["## 1. Recording money over HTTP", "", *_head(r)]
+    ds = r.get("dataset", {})
+    out += [
+        "`POST /api/payments/periods/{id}/contributions` with an `Idempotency-Key` into a "
+        f"community with {_fmt(ds.get('owners'))} owners and {_fmt(ds.get('rows'))} rows "
+        f"recorded before; synchronous_commit = **{r.get('synchronous_commit')}**; each load "
+        "into a period of its own, whose contributions and CONTRIBUTION ledger entries are then "
+        "counted and summed in PostgreSQL and compared with the 201 answers. First the capacity "
+        f"(closed model: {r.get('capacity_clients', 8)} clients, each sending its next request "
+        "when answered), then the open "
+        f"model: a fixed arrival schedule, {r.get('duration_per_step_s')} s per offered rate, "
+        "latency measured from the scheduled time (no coordinated omission), stopping at "
+        "saturation; status -1 = no answer within the client timeout (15 s). CPU in percent of "
+        "one core (200 % = both cores); the load generator is a process of its own on the same "
+        "2 cores. The benchmark's one API key has `KOPILKA_WRITE_RATE_LIMIT=1000000/minute` "
+        "(with the default 120/minute one key may record 2 contributions/s).",
+        "",
+    ]
+    for cfg in r.get("configs", []):
+        cap = cfg.get("capacity", {})
+        out += [
+            f"**uvicorn --workers {cfg['workers']}**: capacity "
+            f"**{_fmt(cap.get('achieved_rate'))}/s** "
+            f"({cap.get('api_cpu_ms_per_request')} ms of API CPU per contribution); highest "
+            f"open-model rate served in full with p99 < 100 ms: "
+            f"**{_fmt(cfg.get('best_rate_within_goal'), '/s')}**; pool timeouts in the API "
+            f"log: {cfg.get('pool_timeouts_in_api_log')}",
+            "",
+            *STEP_HEADER,
+        ]
+        if cap:
+            out.append(_step_row(cap, f"closed, {cap.get('concurrency')} clients"))
+        for s in cfg.get("steps", []):
+            out.append(_step_row(s, f"open, {_fmt(s['offered_rate'])}/s"))
+        out.append("")
+    over = r.get("overload")
+    if over:
+        out += [
+            "Overload probe: 100 clients for 10 s (closed model, 40 s client timeout) against 1 worker, "
+            "the project's API as it is, then the same API wrapped in an admission limit of 20 "
+            "in-flight requests (`bench/limited_app.py`, a what-if, not the project's code):",
+            "",
+            *STEP_HEADER,
+        ]
+        for label, o in over.items():
+            out.append(
+                _step_row(o, f"{label} (pool timeouts: {o.get('pool_timeouts_in_api_log')})")
+            )
+        out.append("")
+    dl = r.get("database_limit")
+    if dl and "clients_8" in dl:
+        out += [
+            "The database's own limit: the same reads, locks and rows as one recorded "
+            "contribution (contribution, ledger entry, audit row, receipt notification, "
+            f"idempotency record) as one pgbench transaction ({dl.get('script')}): "
+            f"**{_fmt(dl['clients_8'].get('tps'))}/s with 8 clients** "
+            f"({dl['clients_8'].get('latency_avg_ms')} ms average), "
+            f"{_fmt(dl['clients_1'].get('tps'))}/s with 1 client "
+            f"({dl['clients_1'].get('latency_avg_ms')} ms).",
+            "",
+        ]
+    prof = r.get("profile")
+    if prof:
+        out += [
+            "In-process, the same request path without HTTP (authenticate, idempotent `write`, "
+            "`record_contribution`, commit), one request at a time, no profiler:",
+            "",
+            f"- {prof['ms_per_request']} ms per request ({prof['sequential_rate']}/s on one "
+            f"thread), of which **{prof.get('cpu_ms_per_request')} ms CPU** in this process; "
+            f"**{prof['statements_per_request']} SQL statements** per request; "
+            f"{prof['db_ms_per_request']} ms inside database calls (commit "
+            f"{prof['commit_ms_per_request']} ms).",
+            f"- cProfile, sorted by own time: {prof.get('cprofile_file')}",
+            "",
+            *_profile_excerpt(prof.get("profile_file"), lines=60),
+        ]
+    return out
+
+
+def _balance(r: dict[str, Any]) -> list[str]:
+    out = ["## 2. Balance sheet (live, OPEN period)", "", *_head(r)]
+    out += [
+        f"p50 of {r.get('runs')} runs after one warm-up. HTTP: `GET "
+        "/api/payments/periods/{id}/balance-sheet`, uvicorn with 1 worker. In-process: "
+        "`live_sheet` (SQL + allocation), `sheet_out` (response model), JSON, and on their own "
+        "`ledger_sums` and `compute_allocations`.",
+        "",
+        "| data set | goal | HTTP p50 | met? | in-process total | live_sheet | ledger_sums | "
+        "compute_allocations | sheet_out | JSON | response | ledger aggregation plan | "
+        "one owner's balance (HTTP p50) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, d in r.get("datasets", {}).items():
+        ip, http, plan = d.get("in_process", {}), d.get("http", {}), d.get("plan", {})
+        out.append(
+            f"| {name}: {_fmt(d['owners'])} owners, {_fmt(d['rows'])} rows "
+            f"({_fmt(d['counts'].get('ledger_entries'))} ledger entries) | "
+            f"< {_fmt(d['goal_ms'])} ms | **{_fmt(http.get('p50_ms'))} ms** | "
+            f"{_ok(d.get('meets_goal'))} | {ip.get('total_p50_ms')} ms | "
+            f"{ip.get('live_sheet_p50_ms')} ms | {ip.get('ledger_sums_p50_ms')} ms | "
+            f"{ip.get('allocations_p50_ms')} ms | {ip.get('sheet_out_p50_ms')} ms | "
+            f"{ip.get('json_p50_ms')} ms | {_fmt(http.get('response_bytes'))} B, "
+            f"{_fmt(http.get('entries'))} entries | {plan.get('scan')}; "
+            f"{plan.get('execution')} | {http.get('one_owner_balance_p50_ms')} ms |"
+        )
+    out.append("")
+    wi = {n: d["what_if"] for n, d in r.get("datasets", {}).items() if d.get("what_if")}
+    if wi:
+        out += [
+            "What-if (not the project's code; the alternatives the findings recommend, on the "
+            "same data, p50):",
+            "",
+            "| data set | `ledger_sums` as it is | one row per owner, sums cast to bigint "
+            "(`PIVOT` in bench/balance_sheet.py) | the sheet's owners query, with "
+            "`Owner.id IN (every involved id)` | the community's owners, no IN list |",
+            "|---|---|---|---|---|",
+        ]
+        for n, w in wi.items():
+            out.append(
+                f"| {n} | {w.get('ledger_sums_p50_ms')} ms | {w.get('pivot_bigint_p50_ms')} ms | "
+                f"{w.get('owners_in_list_p50_ms')} ms | {w.get('owners_plain_p50_ms')} ms |"
+            )
+        out.append("")
+    large = r.get("datasets", {}).get("large", {})
+    out += _profile_excerpt(large.get("profile_file"))
+    return out
+
+
+def _close(r: dict[str, Any]) -> list[str]:
+    out = ["## 3. Closing a period", "", *_head(r)]
+    w = r.get("worker", {})
+    v = w.get("verify", {})
+    out += [
+        f"{_fmt(w.get('owners'))} owners, {_fmt(w.get('rows'))} rows "
+        f"({_fmt(w.get('counts', {}).get('ledger_entries'))} ledger entries). The API, the outbox "
+        "relay and a Celery worker (1 pool process) run as in production; `POST /close`, then "
+        "the job row and the worker's log give the times, `/proc/PID/status` VmHWM of the pool "
+        "process the peak memory.",
+        "",
+        "| | goal | measured | met? |",
+        "|---|---|---|---|",
+        f"| job created -> finished (worker) | < 10 s | **{w.get('created_to_finished_s')} s** "
+        f"(queue {w.get('queue_delay_s')} s + run {w.get('run_s')} s) | "
+        f"{_ok(w.get('meets_goal') if w else None)} |",
+        f"| worker pool process peak RSS (VmHWM) | < 300 MiB | **{w.get('worker_peak_rss_mib')} "
+        f"MiB** (idle {w.get('idle_rss_mib')} MiB) | "
+        f"{_ok(w.get('worker_peak_rss_mib', 1e9) < 300 if w else None)} |",
+        f"| result | SUCCEEDED, stored = recomputed | {w.get('job_status')}, check_stored: "
+        f"{v.get('check_stored_problems')} differences; {_fmt(v.get('period_balances'))} "
+        f"balances, {_fmt(v.get('allocations'))} allocations, {_fmt(v.get('invoices'))} "
+        f"invoices, {_fmt(v.get('notifications'))} notifications queued | |",
+        f"| CPU during the close | | worker {w.get('worker_cpu_pct')} %, PostgreSQL "
+        f"{w.get('postgres_cpu_pct')} %, machine busy {w.get('machine_busy_pct')} % | |",
+        f"| stored (CLOSED) sheet over HTTP, p50 | | "
+        f"{w.get('stored_sheet_http', {}).get('p50_ms')} ms | |",
+        "",
+        f"The job row's own `finished_at - created_at` reads "
+        f"{w.get('row_finished_at_minus_created_at_s')} s: `finished_at` is written as `now()`, "
+        "the *start* of the job's transaction, not its end (see the findings).",
+        "",
+    ]
+    d = r.get("dedicated_process")
+    if d:
+        out += [
+            f"The same job in a dedicated process (`kopilka.jobs.service.run` with the "
+            f"project's HANDLERS{', under pyinstrument' if d.get('profiled') else ''}): "
+            f"{d.get('run_seconds')} s, peak RSS (VmHWM) {d.get('peak_rss_mib')} MiB "
+            f"({d.get('peak_rss_before_run_mib')} MiB before the job), {d.get('statements')} SQL "
+            "statements; the slowest:",
+            "",
+            "| seconds | rows | statement |",
+            "|---|---|---|",
+        ]
+        for s in d.get("slowest_statements", []):
+            out.append(f"| {s['seconds']} | {_fmt(s['rows'])} | `{s['sql'][:110]}…` |")
+        out.append("")
+    wi = r.get("what_if_analyze")
+    if wi:
+        slow = wi.get("slowest_statements", [])
+        out += [
+            "What-if (not the project's code): the same dedicated run with `ANALYZE "
+            "period_balances; ANALYZE invoices` issued just before the notifications INSERT, so "
+            f"the planner knows what the close just wrote: **{wi.get('run_seconds')} s**, "
+            f"peak RSS {wi.get('peak_rss_mib')} MiB; slowest statements now: "
+            + "; ".join(f"{x['seconds']} s `{x['sql'][:40]}…`" for x in slow[:4])
+            + ".",
+            "",
+        ]
+    prof = r.get("profiled_process")
+    if prof:
+        out += _profile_excerpt(prof.get("profile_file"), lines=40)
+    return out
+
+
+def _fanout(r: dict[str, Any]) -> list[str]:
+    out = ["## 4. Notification fan-out", "", *_head(r)]
+    out += [
+        f"{_fmt(r.get('owners'))} owners with linked chats, one PENDING `period_closed` "
+        "notification each; the real bot process (`python -m kopilka_bot`) against the fake "
+        "Bot API with Telegram-like limits (30 messages/s overall, 1/s per chat, else 429 "
+        f"`retry_after`); the bot's pacer set to {r.get('configured_global_rate')}/s "
+        "(`KOPILKA_BOT_GLOBAL_RATE`).",
+        "",
+        "| | measured |",
+        "|---|---|",
+        f"| messages per second (first to last) | **{r.get('messages_per_second')}/s** = "
+        f"{r.get('pct_of_ceiling')} % of the 30/s ceiling |",
+        f"| busiest sliding second | {r.get('busiest_second')} messages |",
+        f"| messages sent / chats | {_fmt(r.get('messages_sent'))} / {_fmt(r.get('chats'))} |",
+        f"| chats that got a message twice | **{r.get('duplicated_chats')}** |",
+        f"| 429 answered by the fake | {r.get('fake_429')} |",
+        f"| rows in the database | {r.get('db_status')}, {_fmt(r.get('db_sent_with_message_id'))}"
+        " with their Telegram message id |",
+        f"| wall time from bot start | {r.get('wall_seconds_from_bot_start')} s (first message "
+        f"seen after {r.get('first_sent_seen_after_bot_start_s')} s: process start-up, 2 s "
+        "polls) |",
+        f"| CPU | bot {r.get('bot_cpu_pct')} %, fake Telegram {r.get('fake_telegram_cpu_pct')} "
+        f"%, PostgreSQL {r.get('postgres_cpu_pct')} % |",
+        "",
+    ]
+    return out
+
+
+def _floor(r: dict[str, Any]) -> list[str]:
+    out = ["## 5. The floor on the same machine", "", *_head(r)]
+    f = r.get("pg_test_fsync", {})
+    ops = f.get("one_8kB_write_ops_per_sec", {})
+    if ops:
+        out += [
+            "`pg_test_fsync` (file on the PostgreSQL data file system), one 8 kB write: "
+            + ", ".join(f"{k} {_fmt(v)}/s" for k, v in ops.items())
+            + f" (full output: {f.get('output')}).",
+            "",
+        ]
+    pb = r.get("pgbench", {})
+    if pb:
+        out += ["| pgbench (scale 10) | tps | latency avg |", "|---|---|---|"]
+        for label, res in pb.items():
+            if isinstance(res, dict):
+                out.append(
+                    f"| {label.replace('_', ' ')} (`{res.get('command')}`) | "
+                    f"{_fmt(res.get('tps'))} | {res.get('latency_avg_ms')} ms |"
+                )
+        out.append("")
+    web = r.get("web", {})
+    if web:
+        out += [
+            "| web stack | achieved /s | p50 ms | p99 ms | server CPU % | generator CPU % |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key, cases in web.items():
+            if "achieved_rate" in cases:
+                cases = {"GET /health (closed, 32 connections)": cases}
+            for case, v in cases.items():
+                out.append(
+                    f"| {key} {case.replace('_', ' ')} | {_fmt(v.get('achieved_rate'))} | "
+                    f"{v.get('p50_ms')} | {v.get('p99_ms')} | {v.get('server_cpu_pct')} | "
+                    f"{v.get('generator_cpu_pct')} |"
+                )
+        out.append("")
+    return out
+
+
+# ---------------------------------------------------------------- summary
+
+
+def _summary(res: dict[str, dict[str, Any]]) -> list[str]:
+    rows = []
+    rec = res.get("recording")
+    if rec:
+        best = max((c.get("best_rate_within_goal") or 0 for c in rec.get("configs", [])), default=0)
+        at300 = [
+            (c["workers"], s)
+            for c in rec.get("configs", [])
+            for s in c["steps"]
+            if s["offered_rate"] == 300
+        ]
+        detail = "; ".join(
+            f"{w} worker(s) at 300/s: {s['achieved_rate']}/s, p50 {s['p50_ms']} ms, "
+            f"p99 {s['p99_ms']} ms"
+            for w, s in at300
+        )
+        rows.append(
+            f"| recording | >= 300/s, p99 < 100 ms, nothing lost | best rate within the goal "
+            f"{best or 'none'}/s; {detail}; all counts and sums match: "
+            f"{rec.get('all_counts_match')} | {_ok(rec.get('goal_met'))} |"
+        )
+    bs = res.get("balance_sheet")
+    if bs:
+        for _name, d in bs.get("datasets", {}).items():
+            rows.append(
+                f"| balance sheet, {_fmt(d['owners'])} owners / {_fmt(d['rows'])} rows | "
+                f"< {_fmt(d['goal_ms'])} ms | HTTP p50 {d.get('http', {}).get('p50_ms')} ms "
+                f"(in-process {d.get('in_process', {}).get('total_p50_ms')} ms) | "
+                f"{_ok(d.get('meets_goal'))} |"
+            )
+    cl = res.get("close")
+    if cl:
+        w = cl.get("worker", {})
+        rows.append(
+            f"| close, 10,000 owners / 1,000,000 rows | < 10 s, < 300 MiB | "
+            f"{w.get('created_to_finished_s')} s, {w.get('worker_peak_rss_mib')} MiB peak | "
+            f"{_ok(cl.get('goal_met'))} |"
+        )
+    fo = res.get("fanout")
+    if fo:
+        rows.append(
+            f"| fan-out to {_fmt(fo.get('owners'))} owners | close to 30/s, none duplicated | "
+            f"{fo.get('messages_per_second')}/s ({fo.get('pct_of_ceiling')} % of 30/s), "
+            f"{fo.get('duplicated_chats')} duplicated, {fo.get('fake_429')} 429s | "
+            f"{_ok(fo.get('none_duplicated') and fo.get('all_delivered'))} |"
+        )
+    elif "fanout_error" in res:
+        rows.append(
+            f"| fan-out | close to 30/s | not measured: {res['fanout_error'].get('error')} | n/a |"
+        )
+    fl = res.get("floor")
+    if fl:
+        pb = fl.get("pgbench", {})
+        noop = fl.get("web", {}).get("noop_w2", {}) or fl.get("web", {}).get("noop_w1", {})
+        fs = fl.get("pg_test_fsync", {}).get("one_8kB_write_ops_per_sec", {})
+        rows.append(
+            "| floor (no Kopilka code) | | fdatasync "
+            f"{_fmt(fs.get('fdatasync'))}/s; pgbench TPC-B-like "
+            f"{_fmt(pb.get('tpcb_like_8_clients', {}).get('tps'))} tps, one-row INSERT commits "
+            f"{_fmt(pb.get('insert_commit_8_clients', {}).get('tps'))} tps (8 clients); no-op "
+            f"FastAPI POST {_fmt(noop.get('post_sync_max', {}).get('achieved_rate'))}/s | |"
+        )
+    if not rows:
+        return []
+    return [
+        "## Summary",
+        "",
+        "| what | goal | measured | goal met? |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def write_report() -> Path:
+    res = load_results()
+    first = next(
+        (r["machine"] for k in ("run_all", *res) if (r := res.get(k)) and "machine" in r), {}
+    )
+    lines = [
+        TITLE,
+        "Written by `bench/report.py` from the figures in `bench/out/*.json`; `make bench` "
+        "(= `uv run --frozen python -m bench.run_all`) measures everything again, each "
+        "benchmark also runs alone (`python -m bench.recording`, `bench.balance_sheet`, "
+        "`bench.close`, `bench.fanout`, `bench.floor`). The benchmarks use databases of their "
+        "own (`kopilka_bench*`), dropped and rebuilt on every run, with data loaded by COPY "
+        "(`bench/datagen.py`).",
+        "",
+    ]
+    ra = res.get("run_all")
+    if ra:
+        lines += [
+            f"Last full run: `{ra.get('command')}`, {round(ra.get('total_seconds', 0) / 60, 1)} "
+            "minutes: "
+            + ", ".join(
+                f"{k} {v['seconds']} s{'' if v['ok'] else ' (FAILED)'}"
+                for k, v in ra.get("benchmarks", {}).items()
+            )
+            + ".",
+            "",
+        ]
+    lines += ["## Machine", "", *_machine(first), ""]
+    lines += _summary(res)
+    findings = BENCH / "FINDINGS.md"
+    if findings.exists():
+        lines += [findings.read_text().rstrip(), ""]
+    for key, fn in (
+        ("recording", _recording),
+        ("balance_sheet", _balance),
+        ("close", _close),
+        ("fanout", _fanout),
+        ("floor", _floor),
+    ):
+        if key in res:
+            lines += fn(res[key])
+        elif f"{key}_error" in res:
+            lines += [f"## {key}", "", f"FAILED: {res[f'{key}_error'].get('error')}", ""]
+    path = BENCH / "RESULTS.md"
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_report())

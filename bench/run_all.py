@@ -1,0 +1,72 @@
+"""``make bench``: every benchmark in turn, then bench/RESULTS.md.
+
+Order: the floor (no Kopilka code), recording, the balance sheet (which rebuilds the benchmark
+database: dropped and recreated on every run), the close (on copies of it), the fan-out. A
+benchmark that fails is reported as failed and the others still run. About 15-20 minutes on
+2 cores, 6 of them the fan-out of 10,000 messages at Telegram's pace; ``--quick`` takes about 6.
+
+``python -m bench.run_all [--quick] [--only recording,close]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+import traceback
+from typing import Any
+
+from bench.common import OUT, finish, log, machine_info, save_result
+
+ORDER = ["floor", "recording", "balance_sheet", "close", "fanout"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smaller runs (about 6 minutes)")
+    p.add_argument("--only", default="", help="comma-separated subset of " + ",".join(ORDER))
+    a = p.parse_args(argv)
+    names = [n for n in ORDER if not a.only or n in a.only.split(",")]
+    args: dict[str, list[str]] = {
+        "floor": ["--quick"] if a.quick else [],
+        "recording": ["--quick"] if a.quick else [],
+        "balance_sheet": ["--fresh"] + (["--runs", "3"] if a.quick else []),
+        "close": [] if "balance_sheet" in names else ["--fresh"],
+        "fanout": ["--quick"] if a.quick else [],
+    }
+    started = time.monotonic()
+    log(f"running {', '.join(names)}{' (quick)' if a.quick else ''}")
+    timings: dict[str, Any] = {}
+    for name in names:
+        t0 = time.monotonic()
+        log(f"=== {name} ===")
+        for stale in (OUT / f"{name}.json", OUT / f"{name}_error.json"):
+            stale.unlink(missing_ok=True)
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            module.main(args[name])
+            timings[name] = {"seconds": round(time.monotonic() - t0, 1), "ok": True}
+        except Exception as exc:
+            log(f"{name} FAILED: {exc}")
+            traceback.print_exc()
+            timings[name] = {
+                "seconds": round(time.monotonic() - t0, 1),
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+            }
+            save_result(f"{name}_error", timings[name])
+    total = round(time.monotonic() - started, 1)
+    log(f"all done in {total / 60:.1f} min")
+    finish(
+        "run_all",
+        {
+            "command": "uv run --frozen python -m bench.run_all" + (" --quick" if a.quick else ""),
+            "machine": machine_info(),
+            "benchmarks": timings,
+            "total_seconds": total,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
