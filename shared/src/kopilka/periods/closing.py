@@ -24,7 +24,7 @@ from kopilka.db import copy_rows
 from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.jobs import service as jobs
 from kopilka.models import CarryForward, Community, Job, Period
-from kopilka.periods.service import CLOSED, CLOSING, OPEN, get_period
+from kopilka.periods.service import CLOSED, CLOSING, OPEN, get_period, require_status
 
 CLOSE, CARRY_FORWARD, ROLLOVER = "close_period", "carry_forward", "rollover_period"
 
@@ -36,13 +36,7 @@ def request_close(ctx: Ctx, period_id: int) -> Job:
     """Set CLOSING now, so nothing slips in; the worker does the rest."""
     ctx.require_admin()
     period = get_period(ctx, period_id, lock="update")
-    if period.status != OPEN:
-        raise Conflict(
-            f"Period '{period.name}' (id {period.id}) is {period.status}: only an OPEN period "
-            "can be closed",
-            period_id=period.id,
-            period_status=period.status,
-        )
+    require_status(period, OPEN, "only an OPEN period can be closed")
     period.status = CLOSING
     period.version += 1
     record(ctx, "period.close_requested", "period", period.id, after={"status": CLOSING})
@@ -62,13 +56,7 @@ def reopen(ctx: Ctx, period_id: int) -> Period:
     """CLOSED -> OPEN for corrections: the stored sheet goes, its invoices are voided."""
     ctx.require_admin()
     period = get_period(ctx, period_id, lock="update")
-    if period.status != CLOSED:
-        raise Conflict(
-            f"Period '{period.name}' (id {period.id}) is {period.status}: only a CLOSED period "
-            "can be reopened",
-            period_id=period.id,
-            period_status=period.status,
-        )
+    require_status(period, CLOSED, "only a CLOSED period can be reopened")
     voided = _clear_stored(ctx.session, period)
     period.status = OPEN
     period.closed_at = None
@@ -96,18 +84,8 @@ def request_carry_forward(ctx: Ctx, from_period_id: int, to_period_id: int) -> J
             f"Carry-forward goes to a later period: '{target.name}' starts {target.start_date}, "
             f"before '{source.name}' ends ({source.end_date})"
         )
-    if source.status != CLOSED:
-        raise Conflict(
-            f"Source period '{source.name}' (id {source.id}) is {source.status}: it must be CLOSED",
-            period_id=source.id,
-            period_status=source.status,
-        )
-    if target.status != OPEN:
-        raise Conflict(
-            f"Target period '{target.name}' (id {target.id}) is {target.status}: it must be OPEN",
-            period_id=target.id,
-            period_status=target.status,
-        )
+    require_status(source, CLOSED, "it must be CLOSED", label="Source period")
+    require_status(target, OPEN, "it must be OPEN", label="Target period")
     existing = ctx.session.scalar(
         select(CarryForward).where(CarryForward.from_period_id == source.id)
     )

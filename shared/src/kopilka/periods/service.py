@@ -40,14 +40,18 @@ def get_period(ctx: Ctx, period_id: int, *, lock: str | None = None) -> Period:
     return period
 
 
-def require_open(period: Period) -> None:
-    if period.status != OPEN:
+def require_status(period: Period, wanted: str, rule: str, *, label: str = "Period") -> None:
+    """409 naming the period and its status unless it is ``wanted``."""
+    if period.status != wanted:
         raise Conflict(
-            f"Period '{period.name}' (id {period.id}) is {period.status}: "
-            "only an OPEN period accepts new or edited transactions",
+            f"{label} '{period.name}' (id {period.id}) is {period.status}: {rule}",
             period_id=period.id,
             period_status=period.status,
         )
+
+
+def require_open(period: Period) -> None:
+    require_status(period, OPEN, "only an OPEN period accepts new or edited transactions")
 
 
 def open_period_for_write(ctx: Ctx, period_id: int) -> Period:
