@@ -11,8 +11,7 @@ equals its recomputation from the rows) and the stored (CLOSED) sheet is read ov
 Then, on a fresh copy, the same job runs in a dedicated subprocess calling
 ``kopilka.jobs.service.run`` with the project's handlers under pyinstrument (1 ms sampling): the
 profile goes to ``bench/out/close_profile.txt``, with the process's peak RSS (VmHWM) and the
-slowest SQL statements. Last, a what-if on another copy: the same run with ``ANALYZE`` of the tables the
-close has just filled issued before the notifications INSERT.
+slowest SQL statements.
 
 ``python -m bench.close [--fresh] [--no-profile]``
 """
@@ -227,7 +226,7 @@ def real_worker(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def profiled_child(meta: dict[str, Any], profile: bool, what_if: bool = False) -> dict[str, Any]:
+def profiled_child(meta: dict[str, Any], profile: bool) -> dict[str, Any]:
     ds = datagen.dataset(meta, "large")
     db = bench_url("close")
     create_db(db, template=bench_url())
@@ -243,7 +242,6 @@ def profiled_child(meta: dict[str, Any], profile: bool, what_if: bool = False) -
                 str(ds.community_id),
                 str(ds.period_id),
                 "1" if profile else "0",
-                "what-if" if what_if else "as-is",
             ],
             capture_output=True,
             text=True,
@@ -277,19 +275,7 @@ def _time_statements(engine: Any) -> list[tuple[float, int, str]]:
     return timings
 
 
-def _analyze_before_notifications(engine: Any) -> None:
-    """What-if (not the project's code): ANALYZE the tables the close just filled before the
-    notifications INSERT joins them, so the planner knows they hold 10,000 rows, not none."""
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().startswith("INSERT INTO notifications"):
-            cursor.execute("ANALYZE period_balances")
-            cursor.execute("ANALYZE invoices")
-
-
-def child(db: str, community_id: int, period_id: int, profile: bool, what_if: bool = False) -> None:
+def child(db: str, community_id: int, period_id: int, profile: bool) -> None:
     """In a fresh process: queue the close (as the API does), run it as the worker does."""
     from bench.common import use_env_in_process
 
@@ -301,8 +287,6 @@ def child(db: str, community_id: int, period_id: int, profile: bool, what_if: bo
     from kopilka.periods.closing import request_close
 
     engine = make_engine(db)
-    if what_if:
-        _analyze_before_notifications(engine)
     statements = _time_statements(engine)
     with session_factory(engine)() as s, s.begin():
         ctx = Ctx(session=s, actor=Actor(Role.ADMIN, "bench", community_id=community_id))
@@ -346,7 +330,7 @@ def child(db: str, community_id: int, period_id: int, profile: bool, what_if: bo
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "--child":
-        child(args[1], int(args[2]), int(args[3]), args[4] == "1", args[5] == "what-if")
+        child(args[1], int(args[2]), int(args[3]), args[4] == "1")
         return {}
     p = argparse.ArgumentParser(description="Close time and worker memory")
     p.add_argument("--fresh", action="store_true", help="rebuild the data sets first")
@@ -363,9 +347,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not a.no_profile:
         result["profiled_process"] = result["dedicated_process"]
     log(f"  {result['dedicated_process']}")
-    log("close: what-if, ANALYZE before the notifications INSERT (not the project's code)")
-    result["what_if_analyze"] = profiled_child(meta, profile=False, what_if=True)
-    log(f"  {result['what_if_analyze']}")
     result["goal_met"] = result["worker"]["meets_goal"]
     finish(NAME, result)
     return result

@@ -147,6 +147,16 @@ def verify(db: str, period_id: int, ok: int, ok_sum: int) -> dict[str, Any]:
     }
 
 
+def _meter(api_pid: int) -> CpuMeter:
+    """CPU of the API (all its processes, and each uvicorn worker alone) and of PostgreSQL."""
+    groups: dict[str, Any] = {"api": lambda: tree_pids(api_pid), "postgres": postgres_pids}
+    workers = [p for p in tree_pids(api_pid) if p != api_pid]
+    if len(workers) > 1:
+        for i, pid in enumerate(sorted(workers)):
+            groups[f"api_worker{i + 1}"] = lambda pid=pid: [pid]
+    return CpuMeter(groups).start()
+
+
 def step(
     db: str,
     api_url: str,
@@ -158,7 +168,7 @@ def step(
     tag: str,
     owners: str,
 ) -> dict[str, Any]:
-    meter = CpuMeter({"api": lambda: tree_pids(api_pid), "postgres": postgres_pids}).start()
+    meter = _meter(api_pid)
     gen = run_loadgen(
         [
             "--url",
@@ -454,7 +464,7 @@ def closed(
     timeout: float = 30,
 ) -> dict[str, Any]:
     """Closed model: ``concurrency`` clients, each sends its next request when answered."""
-    meter = CpuMeter({"api": lambda: tree_pids(api_pid), "postgres": postgres_pids}).start()
+    meter = _meter(api_pid)
     gen = run_loadgen(
         [
             "--url",

@@ -91,14 +91,21 @@ def _step_row(s: dict[str, Any], first: str) -> str:
         f"{s['p50_ms']} | {s['p90_ms']} | {s['p99_ms']} | {s['max_ms']} | "
         f"{'match' if s['count_and_sum_match'] else 'MISMATCH'} ({_fmt(s['db_count'])} rows, "
         f"lost {s['lost']}, stored-not-acked {s['unacknowledged_but_stored']}) | "
-        f"{s['api_cpu_pct']} | {s['postgres_cpu_pct']} | {s['generator_cpu_pct']} | "
+        f"{s['api_cpu_pct']}{_per_worker(s)} | {s['postgres_cpu_pct']} | "
+        f"{s['generator_cpu_pct']} | "
         f"{s['machine_busy_pct']} | {s.get('loadavg_before', '')} |"
     )
 
 
+def _per_worker(s: dict[str, Any]) -> str:
+    parts = [str(s[k]) for k in sorted(s) if k.startswith("api_worker") and k.endswith("_cpu_pct")]
+    return f" ({' + '.join(parts)})" if parts else ""
+
+
 STEP_HEADER = [
     "| load | achieved /s | ok / sent | p50 ms | p90 ms | p99 ms | max ms | count+sum in DB | "
-    "API CPU % | PostgreSQL CPU % | generator CPU % | machine busy % | load avg before |",
+    "API CPU % (per worker) | PostgreSQL CPU % | generator CPU % | machine busy % | "
+    "load avg before |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
@@ -280,18 +287,6 @@ def _close(r: dict[str, Any]) -> list[str]:
         for s in d.get("slowest_statements", []):
             out.append(f"| {s['seconds']} | {_fmt(s['rows'])} | `{s['sql'][:110]}…` |")
         out.append("")
-    wi = r.get("what_if_analyze")
-    if wi:
-        slow = wi.get("slowest_statements", [])
-        out += [
-            "What-if (not the project's code): the same dedicated run with `ANALYZE "
-            "period_balances; ANALYZE invoices` issued just before the notifications INSERT, so "
-            f"the planner knows what the close just wrote: **{wi.get('run_seconds')} s**, "
-            f"peak RSS {wi.get('peak_rss_mib')} MiB; slowest statements now: "
-            + "; ".join(f"{x['seconds']} s `{x['sql'][:40]}…`" for x in slow[:4])
-            + ".",
-            "",
-        ]
     prof = r.get("profiled_process")
     if prof:
         out += _profile_excerpt(prof.get("profile_file"), lines=40)
