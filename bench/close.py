@@ -167,7 +167,7 @@ def real_worker(meta: dict[str, Any]) -> dict[str, Any]:
         children = pool_children(worker.pid)
         out["pool_processes"] = len(children)
         out["idle_rss_mib"] = round(sum(vm_status(p).get("VmRSS", 0) for p in children) / 1024, 1)
-        out["loadavg_before"] = wait_quiet(threshold=1.0, max_wait=45)
+        out["busy_before_pct"] = wait_quiet(max_wait=45)
         meter = CpuMeter({"worker": lambda: tree_pids(worker.pid), "postgres": postgres_pids})
         meter.start()
         log("close: POST /close (the real worker runs the job)")
@@ -231,7 +231,7 @@ def profiled_child(meta: dict[str, Any], profile: bool) -> dict[str, Any]:
     db = bench_url("close")
     create_db(db, template=bench_url())
     try:
-        wait_quiet(threshold=1.0, max_wait=30)
+        wait_quiet(max_wait=30)
         proc = subprocess.run(
             [
                 sys.executable,

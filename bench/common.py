@@ -506,13 +506,24 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def wait_quiet(threshold: float = 1.0, max_wait: float = 45.0) -> float:
+def busy_pct(seconds: float = 1.0) -> float:
+    """The share of all CPUs busy over the next ``seconds``."""
+    b0, t0 = machine_jiffies()
+    time.sleep(seconds)
+    b1, t1 = machine_jiffies()
+    return 100 * (b1 - b0) / max(1, t1 - t0)
+
+
+def wait_quiet(max_wait: float = 30.0, busy_below: float = 35.0) -> float:
     """Wait (a little) for the machine to calm down: other work on a 2-core box skews every
-    figure. Returns the 1-minute load average when we went on."""
+    figure. Quiet = under ``busy_below`` % of the CPUs busy over one second (the load average
+    lags, and would count our own previous step). Returns the last one-second busy share, which
+    the reports show as "busy before"."""
     deadline = time.monotonic() + max_wait
-    while loadavg() > threshold and time.monotonic() < deadline:
-        time.sleep(3)
-    return loadavg()
+    busy = busy_pct()
+    while busy > busy_below and time.monotonic() < deadline:
+        busy = busy_pct()
+    return round(busy, 1)
 
 
 # ---------------------------------------------------------------- statistics and results

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     bot: Proc | None = None
     try:
         wait_until(lambda: httpx.get(fake_url + "/_fake/stats").status_code == 200, 30, "fake")
-        result["loadavg_before"] = wait_quiet(threshold=1.5, max_wait=30)
+        result["busy_before_pct"] = wait_quiet(max_wait=30)
         bot = Proc("bot", [sys.executable, "-m", "kopilka_bot"], env)
         t0 = time.monotonic()
         bot.start()

@@ -167,7 +167,7 @@ def pgbench(seconds: int) -> dict[str, Any]:
             "select_only_8_clients": ["-c", "8", "-j", "2", "-M", "prepared", "-S"],
         }
         for label, extra in runs.items():
-            wait_quiet(threshold=1.5, max_wait=20)
+            wait_quiet(max_wait=20)
             cmd = [exe, *conn, *extra, "-T", str(seconds), name]
             proc = subprocess.run(
                 cmd, env=env, capture_output=True, text=True, timeout=seconds + 120, check=False
@@ -225,7 +225,7 @@ def web_case(
     rate: float = 0,
     seconds: float,
 ) -> dict[str, Any]:
-    wait_quiet(threshold=1.5, max_wait=15)
+    wait_quiet(max_wait=15)
     meter = CpuMeter({"server": lambda: tree_pids(pid)}).start()
     args = ["--url", url, "--path", path, "--method", method, "--duration", str(seconds)]
     if concurrency:
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine_info(bench_url()),
     }
     log("floor: pg_test_fsync")
-    wait_quiet(threshold=1.5, max_wait=20)
+    wait_quiet(max_wait=20)
     result["pg_test_fsync"] = pg_test_fsync(1 if a.quick else 2)
     log(f"  one 8kB write: {result['pg_test_fsync'].get('one_8kB_write_ops_per_sec')}")
     result["pgbench"] = pgbench(seconds)

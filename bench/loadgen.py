@@ -109,12 +109,14 @@ class Gen:
         deadline = t0 + self.a.duration
         counter = iter(range(10**9))
 
-        async def worker() -> None:
+        async def worker(n: int) -> None:
+            # Staggered starts let every server process accept some of the connections.
+            await asyncio.sleep(n * self.a.stagger_ms / 1000)
             while loop.time() < deadline:
                 i = next(counter)
                 await self.one(session, i, loop.time(), t0)
 
-        await asyncio.gather(*(worker() for _ in range(self.a.concurrency)))
+        await asyncio.gather(*(worker(n) for n in range(self.a.concurrency)))
         return {
             "mode": "closed",
             "concurrency": self.a.concurrency,
@@ -163,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--warm-connections", type=int, default=0)
+    p.add_argument("--stagger-ms", type=float, default=0.0, help="closed model: start delay")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     try:

@@ -33,6 +33,7 @@ from bench.common import (
     bench_url,
     child_env,
     command_line,
+    cpu_seconds,
     create_migrated_db,
     drop_db,
     finish,
@@ -147,10 +148,94 @@ def verify(db: str, period_id: int, ok: int, ok_sum: int) -> dict[str, Any]:
     }
 
 
+def request_costs(api_url: str, api_pid: int, key: str, period_id: int) -> dict[str, Any]:
+    """CPU of the API process per request, one client at a time (no contention): what an
+    unauthenticated request, an authenticated read and a recorded contribution cost."""
+    out: dict[str, Any] = {}
+    cases = (
+        ("GET /health", "/health", "GET"),
+        ("GET /periods/{id}", f"/api/payments/periods/{period_id}", "GET"),
+        (
+            "POST /periods/{id}/contributions",
+            f"/api/payments/periods/{period_id}/contributions",
+            "POST",
+        ),
+    )
+    for label, path, method in cases:
+        before = cpu_seconds(tree_pids(api_pid))
+        gen = run_loadgen(
+            [
+                "--url",
+                api_url,
+                "--path",
+                path,
+                "--method",
+                method,
+                "--api-key",
+                key,
+                "--concurrency",
+                "1",
+                "--duration",
+                "5",
+                "--idempotency",
+                "--tag",
+                f"cost{len(out)}",
+                "--owners",
+                "1001:2000",
+            ]
+        )
+        used = cpu_seconds(tree_pids(api_pid)) - before
+        s = summarize(gen)
+        out[label] = {
+            "rate": s["achieved_rate"],
+            "p50_ms": s["p50_ms"],
+            "api_cpu_ms_per_request": round(1000 * used / max(1, s["sent"]), 2),
+            "statuses": s["statuses"],
+        }
+    return out
+
+
+def in_process_read_cost(db: str, key: str, period_id: int, n: int = 300) -> float:
+    """CPU ms of authenticate + get_period + commit in-process: the read above without HTTP."""
+    from kopilka.auth.service import authenticate
+    from kopilka.config import get_settings
+    from kopilka.context import Ctx
+    from kopilka.db import make_engine, session_factory
+    from kopilka.periods.service import get_period, period_out
+
+    engine = make_engine(db, pool_size=1, max_overflow=0)
+    factory, settings = session_factory(engine), get_settings()
+
+    def one() -> None:
+        with factory() as s:
+            actor = authenticate(
+                s, settings, api_key=key, authorization=None, community_header=None
+            )
+            period_out(get_period(Ctx(session=s, actor=actor), period_id)).model_dump_json()
+            s.commit()
+
+    for _ in range(30):
+        one()
+    c0 = time.process_time()
+    for _ in range(n):
+        one()
+    engine.dispose()
+    return round(1000 * (time.process_time() - c0) / n, 2)
+
+
+def _is_tracker(pid: int) -> bool:
+    """multiprocessing's resource tracker, a helper process of uvicorn --workers, not a worker."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"resource_tracker" in fh.read()
+    except OSError:
+        return True
+
+
 def _meter(api_pid: int) -> CpuMeter:
     """CPU of the API (all its processes, and each uvicorn worker alone) and of PostgreSQL."""
     groups: dict[str, Any] = {"api": lambda: tree_pids(api_pid), "postgres": postgres_pids}
-    workers = [p for p in tree_pids(api_pid) if p != api_pid]
+    workers = [p for p in tree_pids(api_pid) if p != api_pid and not _is_tracker(p)]
     if len(workers) > 1:
         for i, pid in enumerate(sorted(workers)):
             groups[f"api_worker{i + 1}"] = lambda pid=pid: [pid]
@@ -393,7 +478,7 @@ def database_limit(db: str, community_id: int, seconds: int = 10) -> dict[str, A
     u = make_url(db)
     out: dict[str, Any] = {"script": "bench/out/recording_same_writes.sql"}
     for clients in (1, 8):
-        wait_quiet(threshold=1.5, max_wait=15)
+        wait_quiet(max_wait=15)
         cmd = [
             exe,
             "-h",
@@ -484,6 +569,8 @@ def closed(
             tag,
             "--timeout",
             str(timeout),
+            "--stagger-ms",
+            "50",
         ]
     )
     cpu = meter.stop()
@@ -550,7 +637,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cfg: dict[str, Any] = {"workers": w}
         try:
             closed(db, api_url, api.pid, ds.api_key, period(api_url, f"warm w{w}"), 4, 3, f"wu{w}")
-            load = wait_quiet(threshold=1.5, max_wait=15)
+            load = wait_quiet(max_wait=15)
             cap = closed(
                 db,
                 api_url,
@@ -561,12 +648,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 a.duration,
                 f"cap{w}",
             )
-            cap["loadavg_before"] = load
+            cap["busy_before_pct"] = load
             cfg["capacity"] = cap
             log(f"  capacity (closed model, {CAPACITY_CLIENTS} clients): {_line(cap)}")
             steps = []
             for rate in rates:
-                load = wait_quiet(threshold=1.5, max_wait=15)
+                load = wait_quiet(max_wait=15)
                 pid = period(api_url, f"w{w} {rate:g}/s")
                 st = step(
                     db,
@@ -579,13 +666,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"w{w}r{rate:g}",
                     "1001:2000",
                 )
-                st["loadavg_before"] = load
+                st["busy_before_pct"] = load
                 steps.append(st)
                 log(f"  open model, offered {rate:>4g}/s: {_line(st)}")
                 if st["achieved_rate"] < 0.9 * rate or st["p99_ms"] > 2000:
                     log("  saturated: stopping this configuration")
                     break
             cfg["steps"] = steps
+            if w == 1:
+                log("  cost per request, one client at a time")
+                wait_quiet(max_wait=15)
+                result["request_costs"] = request_costs(
+                    api_url, api.pid, ds.api_key, period(api_url, "costs")
+                )
+                log(f"  {result['request_costs']}")
         finally:
             api.stop()
         b = best(cfg["steps"])
@@ -602,7 +696,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             log(f"recording: overload probe, 100 clients, 1 worker: {label}")
             api, api_url = start_api(child_env(db), workers=1, name=f"api-over-{label}", app=app)
             try:
-                wait_quiet(threshold=1.5, max_wait=15)
+                wait_quiet(max_wait=15)
                 o = closed(
                     db,
                     api_url,
@@ -635,6 +729,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     use_env_in_process(db)
     result["profile"] = profile_in_process(db, ds.api_key, int(prof_period), a.profile_requests)
+    result["profile"]["read_cpu_ms_in_process"] = in_process_read_cost(
+        db, ds.api_key, int(prof_period)
+    )
     log(f"  in-process: {result['profile']}")
     all_steps = [s for cfg in result["configs"] for s in cfg["steps"]]
     result["all_counts_match"] = all(s["count_and_sum_match"] for s in all_steps) and all(

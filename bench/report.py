@@ -93,7 +93,7 @@ def _step_row(s: dict[str, Any], first: str) -> str:
         f"lost {s['lost']}, stored-not-acked {s['unacknowledged_but_stored']}) | "
         f"{s['api_cpu_pct']}{_per_worker(s)} | {s['postgres_cpu_pct']} | "
         f"{s['generator_cpu_pct']} | "
-        f"{s['machine_busy_pct']} | {s.get('loadavg_before', '')} |"
+        f"{s['machine_busy_pct']} | {s.get('busy_before_pct', '')} |"
     )
 
 
@@ -105,7 +105,7 @@ def _per_worker(s: dict[str, Any]) -> str:
 STEP_HEADER = [
     "| load | achieved /s | ok / sent | p50 ms | p90 ms | p99 ms | max ms | count+sum in DB | "
     "API CPU % (per worker) | PostgreSQL CPU % | generator CPU % | machine busy % | "
-    "load avg before |",
+    "CPU busy before % |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
@@ -119,8 +119,8 @@ def _recording(r: dict[str, Any]) -> list[str]:
         f"recorded before; synchronous_commit = **{r.get('synchronous_commit')}**; each load "
         "into a period of its own, whose contributions and CONTRIBUTION ledger entries are then "
         "counted and summed in PostgreSQL and compared with the 201 answers. First the capacity "
-        f"(closed model: {r.get('capacity_clients', 8)} clients, each sending its next request "
-        "when answered), then the open "
+        f"(closed model: {r.get('capacity_clients', 8)} clients started 50 ms apart, each "
+        "sending its next request when answered), then the open "
         f"model: a fixed arrival schedule, {r.get('duration_per_step_s')} s per offered rate, "
         "latency measured from the scheduled time (no coordinated omission), stopping at "
         "saturation; status -1 = no answer within the client timeout (15 s). CPU in percent of "
@@ -145,6 +145,28 @@ def _recording(r: dict[str, Any]) -> list[str]:
             out.append(_step_row(cap, f"closed, {cap.get('concurrency')} clients"))
         for s in cfg.get("steps", []):
             out.append(_step_row(s, f"open, {_fmt(s['offered_rate'])}/s"))
+        out.append("")
+    costs = r.get("request_costs")
+    if costs:
+        prof = r.get("profile", {})
+        out += [
+            "Cost per request, one client at a time (1 worker; API CPU per request from "
+            "`/proc`), against the same work in-process without HTTP:",
+            "",
+            "| request | rate, 1 client | p50 ms | API CPU per request | same work in-process |",
+            "|---|---|---|---|---|",
+        ]
+        inproc = {
+            "GET /periods/{id}": prof.get("read_cpu_ms_in_process"),
+            "POST /periods/{id}/contributions": prof.get("cpu_ms_per_request"),
+        }
+        for label, c in costs.items():
+            ip = inproc.get(label)
+            out.append(
+                f"| `{label}` | {_fmt(c['rate'])}/s | {c['p50_ms']} | "
+                f"**{c['api_cpu_ms_per_request']} ms** | "
+                f"{f'{ip} ms CPU' if ip is not None else ''} |"
+            )
         out.append("")
     over = r.get("overload")
     if over:
