@@ -350,9 +350,7 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
                 request,
                 ctx,
                 body,
-                lambda: service.contribution_out(
-                    ctx, service.record_contribution(ctx, period_id, data)
-                ),
+                lambda: service.record_contribution(ctx, period_id, data),
                 location=lambda p: f"/api/payments/contributions/{p['id']}",
             )
             t = time.perf_counter()

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from kopilka.errors import Forbidden, NotFound
 from kopilka.models import Community
 
+# ``session.info`` key of the Community row that authentication already loaded.
+PINNED_COMMUNITY = "kopilka.community"
+
 
 class Role(StrEnum):
     OPERATOR = "operator"
@@ -53,6 +56,10 @@ class Ctx:
     @property
     def community(self) -> Community:
         if self._community is None:
+            pinned = self.session.info.get(PINNED_COMMUNITY)
+            if isinstance(pinned, Community) and pinned.id == self.community_id:
+                self._community = pinned
+                return pinned
             community = self.session.get(Community, self.community_id)
             if community is None:
                 raise NotFound(f"Community {self.community_id} not found")

@@ -17,7 +17,12 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
     url = url or get_settings().database_url
     # No pre-ping: it costs a round trip on every request. A connection the server dropped fails
     # one request (503, retried by the client); connections are recycled every 30 minutes.
-    opts: dict[str, object] = {"pool_recycle": 1800, "pool_size": 10, "max_overflow": 20}
+    settings = get_settings()
+    opts: dict[str, object] = {
+        "pool_recycle": 1800,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+    }
     opts.update(kwargs)
     return create_engine(url, **opts)  # type: ignore[arg-type]
 
@@ -28,7 +33,14 @@ def get_engine() -> Engine:
 
 
 def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False, autoflush=True)
+    if engine is None:
+        return _default_factory()
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@lru_cache(maxsize=1)
+def _default_factory() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=True)
 
 
 @contextmanager

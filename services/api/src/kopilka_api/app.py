@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,20 +17,11 @@ from kopilka.db import get_engine
 from kopilka.errors import KopilkaError
 from kopilka.logging import configure_logging, get_logger
 from kopilka_api import ratelimit
-from kopilka_api.http import BodyLimit, ExactRoute, new_request_id, problem
+from kopilka_api.http import BodyLimit, ExactRoute, problem
+from kopilka_api.middleware import Admission, Observe
 from kopilka_api.problems import PROBLEM_RESPONSES
 
 log = get_logger("kopilka.api")
-
-REQUESTS = Counter("kopilka_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram(
-    "kopilka_http_request_seconds",
-    "HTTP request latency",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 TAGS = [
     {"name": "periods", "description": "Accounting periods, closing, carry-forward"},
@@ -109,40 +96,12 @@ def create_app() -> FastAPI:
         log.error("database_error", error=str(exc)[:500])
         return problem(503, "Service unavailable", "The database is not answering; retry later")
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get("X-Request-ID", "")
-        # A client's id is kept when it is a plain token; anything else gets a fresh one.
-        rid = given if REQUEST_ID.fullmatch(given) else new_request_id()
-        request.state.request_id = rid
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=rid)
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception:
-            log.exception("unhandled", path=request.url.path, method=request.method)
-            response = problem(500, "Internal error", "An unexpected error happened; it is logged")
-        elapsed = time.perf_counter() - start
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        LATENCY.labels(request.method, path).observe(elapsed)
-        response.headers["X-Request-ID"] = rid
-        actor = getattr(request.state, "actor", None)
-        log.info(
-            "request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round(elapsed * 1000, 2),
-            actor=getattr(actor, "label", None),
-        )
-        return response
-
+    # outermost last: Observe (ids, logs, metrics) -> BodyLimit (413) -> Admission -> routes
+    app.add_middleware(
+        Admission, limit=settings.max_in_flight, timeout=settings.queue_timeout_seconds
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe)
     ratelimit.install(app)  # 429 problem+json with Retry-After
 
     @app.get("/health", tags=["jobs"], summary="The process is up")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +15,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select
+from sqlalchemy import BigInteger, String, bindparam, func, insert, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kopilka.auth.service import authenticate
@@ -69,18 +70,37 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 # ---------------------------------------------------------------- sessions and actors
+#
+# Routes are plain ``def`` functions run in the thread pool, and every sync dependency is one more
+# trip to the pool (a thread switch each way). So only what talks to the database is sync
+# (authentication, the route itself); the rest is ``async`` and runs on the event loop.
 
 
-def get_session() -> Iterator[Session]:
-    """One transaction per request, committed when the route returns, before the answer."""
+def _finish(session: Session, ok: bool) -> None:
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """One transaction per request, committed when the route returns, before the answer.
+
+    Creating a session does no I/O (it connects on first use), so it happens on the event loop;
+    the commit goes to the thread pool only when a transaction is open (a money POST commits in
+    its own thread, see ``write``)."""
     session = session_factory()()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(_finish, session, False)
         raise
-    finally:
+    if session.in_transaction():
+        await run_in_threadpool(_finish, session, True)
+    else:
         session.close()
 
 
@@ -105,7 +125,7 @@ def get_actor(
     return actor
 
 
-def get_ctx(
+async def get_ctx(
     request: Request, session: Session = SessionDep, actor: Actor = Depends(get_actor)
 ) -> Ctx:
     return Ctx(session=session, actor=actor, request_id=getattr(request.state, "request_id", None))
@@ -114,7 +134,7 @@ def get_ctx(
 CtxDep = Depends(get_ctx)
 
 
-def if_match(value: str | None = Header(default=None, alias="If-Match")) -> int | None:
+async def if_match(value: str | None = Header(default=None, alias="If-Match")) -> int | None:
     """``If-Match: "3"`` (the ETag we send) or a bare version number."""
     if value is None:
         return None
@@ -132,15 +152,19 @@ IfMatchDep = Depends(if_match)
 
 
 class Page:
-    def __init__(
-        self,
-        limit: int = Query(default=100, ge=1, le=500, description="page size (at most 500)"),
-        after: int | None = Query(
-            default=None, description="cursor: the last id of the previous page"
-        ),
-    ) -> None:
+    def __init__(self, limit: int, after: int | None) -> None:
         self.limit = limit
         self.after = after
+
+
+async def _page(
+    limit: int = Query(default=100, ge=1, le=500, description="page size (at most 500)"),
+    after: int | None = Query(default=None, description="cursor: the last id of the previous page"),
+) -> Page:
+    return Page(limit, after)
+
+
+PageDep = Depends(_page)
 
 
 def paged(
@@ -175,6 +199,27 @@ def _request_hash(request: Request, body: bytes, actor: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# The statements of every idempotent write, built once (bind parameters, no per-request build).
+_IDEM_LOCK = select(func.pg_try_advisory_xact_lock(func.hashtext(bindparam("lock", type_=String))))
+_IDEM_PRIOR = select(IdempotencyRecord).where(
+    func.coalesce(IdempotencyRecord.community_id, 0) == bindparam("scope", type_=BigInteger),
+    IdempotencyRecord.key == bindparam("key", type_=String),
+)
+_IDEM_STORE = insert(IdempotencyRecord.__table__).values(  # type: ignore[arg-type]
+    {
+        c: bindparam(c, type_=IdempotencyRecord.__table__.c[c].type)
+        for c in (
+            "community_id",
+            "key",
+            "request_hash",
+            "response_status",
+            "response_body",
+            "response_headers",
+        )
+    }
+)
+
+
 def write(
     request: Request,
     ctx: Ctx,
@@ -187,7 +232,8 @@ def write(
 ) -> JSONResponse:
     """Run a money POST once per ``Idempotency-Key``: the same key and body replay the first
     answer; another body is 422; a request with the key still in flight is 409. Keys are scoped
-    to the community. The record is stored in the same transaction as the write.
+    to the community. The record is stored in the same transaction as the write, which commits
+    here, in the route's thread, before the answer is sent (no extra trip to the thread pool).
 
     ``secret`` names a field of the answer that is shown once (an API key): it is never stored
     in the idempotency record, so a replay of such a request is 409 instead of the answer."""
@@ -198,18 +244,11 @@ def write(
         key = key.strip()
         if not key or len(key) > 255:
             raise ValidationFailed("Idempotency-Key must be 1 to 255 characters")
-        got = ctx.session.scalar(
-            select(func.pg_try_advisory_xact_lock(func.hashtext(f"idem:{scope}:{key}")))
-        )
+        got = ctx.session.scalar(_IDEM_LOCK, {"lock": f"idem:{scope}:{key}"})
         if not got:
             raise Conflict("A request with this Idempotency-Key is still in flight; retry later")
         digest = _request_hash(request, body, ctx.actor.label)
-        prior = ctx.session.scalar(
-            select(IdempotencyRecord).where(
-                func.coalesce(IdempotencyRecord.community_id, 0) == scope,
-                IdempotencyRecord.key == key,
-            )
-        )
+        prior = ctx.session.scalar(_IDEM_PRIOR, {"scope": scope, "key": key})
         if prior is not None:
             if prior.request_hash != digest:
                 raise IdempotencyMismatch(
@@ -236,15 +275,17 @@ def write(
         if secret is not None and isinstance(payload, dict) and secret in payload:
             stored = {**payload, secret: None}
         ctx.session.execute(
-            insert(IdempotencyRecord).values(
-                community_id=ctx.actor.community_id,
-                key=key,
-                request_hash=digest,
-                response_status=status_code,
-                response_body=stored,
-                response_headers=headers,
-            )
+            _IDEM_STORE,
+            {
+                "community_id": ctx.actor.community_id,
+                "key": key,
+                "request_hash": digest,
+                "response_status": status_code,
+                "response_body": stored,
+                "response_headers": headers,
+            },
         )
+    ctx.session.commit()
     return JSONResponse(payload, status_code=status_code, headers=headers)
 
 

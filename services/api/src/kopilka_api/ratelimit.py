@@ -32,6 +32,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from kopilka.config import get_settings
 from kopilka.context import Actor
@@ -129,10 +130,11 @@ class WriteRateLimit:
             return Verdict(True)
         return Verdict(True)
 
-    def __call__(self, request: Request, actor: Actor = Depends(get_actor)) -> None:
+    async def __call__(self, request: Request, actor: Actor = Depends(get_actor)) -> None:
+        # async: a read costs no trip to the thread pool; a write's Redis call goes there.
         if request.method not in WRITE_METHODS:
             return
-        verdict = self.check(actor.label)
+        verdict = await run_in_threadpool(self.check, actor.label)
         if not verdict.allowed:
             raise RateLimited(
                 f"Too many writes from this client (limit {verdict.limit}); "

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, any_, literal, select
+from sqlalchemy import BigInteger, any_, bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from kopilka.auth.keys import hash_key, same_secret
 from kopilka.config import Settings
-from kopilka.context import Actor, Role
+from kopilka.context import PINNED_COMMUNITY, Actor, Role
 from kopilka.errors import NotFound, Unauthenticated, ValidationFailed
 from kopilka.models import ApiKey, Community, Owner
+
+_KEY = (
+    select(ApiKey, Community)
+    .join(Community, Community.id == ApiKey.community_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
 
 
 def authenticate(
@@ -25,16 +31,14 @@ def authenticate(
     if api_key:
         if settings.operator_key and same_secret(api_key, settings.operator_key):
             return Actor(Role.OPERATOR, "operator")
-        # The key and its community in one query: the community lands in the identity map,
-        # so the request's later look-ups of its currency and time zone cost nothing.
-        found = session.execute(
-            select(ApiKey, Community)
-            .join(Community, Community.id == ApiKey.community_id)
-            .where(ApiKey.key_hash == hash_key(api_key), ApiKey.revoked_at.is_(None))
-        ).first()
+        # The key and its community in one query. The session's identity map holds objects
+        # weakly, so the community is pinned in ``session.info`` (see ``Ctx.community``): the
+        # request's later look-ups of its currency and time zone cost no query.
+        found = session.execute(_KEY, {"key_hash": hash_key(api_key)}).first()
         if found is None:
             raise Unauthenticated("The X-API-Key is unknown or revoked")
         row = found[0]
+        session.info[PINNED_COMMUNITY] = found[1]
         return Actor(Role.ADMIN, f"api_key:{row.id}", community_id=row.community_id)
     if authorization:
         scheme, _, value = authorization.partition(" ")

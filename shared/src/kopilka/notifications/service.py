@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 
 from kopilka.models import Notification, Owner
@@ -16,6 +17,19 @@ PERIOD_CLOSED = "period_closed"
 OPENING_BALANCE = "opening_balance"
 DEBT_REMINDER = "debt_reminder"
 LINKED = "linked"
+
+
+# Core, built once: the receipt of every recorded contribution goes through here.
+_ENQUEUE = (
+    insert(Notification.__table__)  # type: ignore[arg-type]
+    .values(
+        {
+            c: bindparam(c, type_=Notification.__table__.c[c].type)
+            for c in ("community_id", "owner_pk", "kind", "dedupe_key", "payload", "status")
+        }
+    )
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+)
 
 
 def reachable(owner: Owner) -> bool:
@@ -28,16 +42,12 @@ def enqueue(
     """Queue one message for an owner who linked Telegram; False when not queued."""
     if not reachable(owner):
         return False
-    stmt = (
-        insert(Notification)
-        .values(
-            community_id=owner.community_id,
-            owner_pk=owner.id,
-            kind=kind,
-            dedupe_key=dedupe_key,
-            payload=payload,
-            status="PENDING",
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    return bool(session.execute(stmt).rowcount)
+    row = {
+        "community_id": owner.community_id,
+        "owner_pk": owner.id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "status": "PENDING",
+    }
+    return bool(session.execute(_ENQUEUE, row).rowcount)

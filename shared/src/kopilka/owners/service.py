@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
 from kopilka.audit.service import record, snapshot
@@ -27,10 +27,13 @@ def owner_out(owner: Owner) -> OwnerOut:
     )
 
 
+_OWNER = select(Owner).where(
+    Owner.community_id == bindparam("community_id"), Owner.owner_id == bindparam("owner_id")
+)
+
+
 def find_owner(ctx: Ctx, owner_id: int) -> Owner | None:
-    return ctx.session.scalar(
-        select(Owner).where(Owner.community_id == ctx.community_id, Owner.owner_id == owner_id)
-    )
+    return ctx.session.scalar(_OWNER, {"community_id": ctx.community_id, "owner_id": owner_id})
 
 
 def get_owner(ctx: Ctx, owner_id: int) -> Owner:

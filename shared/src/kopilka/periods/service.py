@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select
 
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx
@@ -25,16 +27,22 @@ def period_out(p: Period) -> PeriodOut:
     )
 
 
+_PERIOD = select(Period).where(
+    Period.id == bindparam("period_id"), Period.community_id == bindparam("community_id")
+)
+# Built once (every write reads its period): no statement construction per request.
+_PERIOD_BY_LOCK: dict[str | None, Any] = {
+    None: _PERIOD,
+    "share": _PERIOD.with_for_update(read=True).execution_options(populate_existing=True),
+    "update": _PERIOD.with_for_update().execution_options(populate_existing=True),
+}
+
+
 def get_period(ctx: Ctx, period_id: int, *, lock: str | None = None) -> Period:
     """A period of this community (404 otherwise). ``lock``: None, "share" or "update"."""
-    q = select(Period).where(Period.id == period_id, Period.community_id == ctx.community_id)
-    if lock == "share":
-        q = q.with_for_update(read=True)
-    elif lock == "update":
-        q = q.with_for_update()
-    if lock:
-        q = q.execution_options(populate_existing=True)
-    period = ctx.session.scalar(q)
+    period: Period | None = ctx.session.scalar(
+        _PERIOD_BY_LOCK[lock], {"period_id": period_id, "community_id": ctx.community_id}
+    )
     if period is None:
         raise NotFound(f"Period {period_id} not found")
     return period

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from kopilka.balances import service
@@ -10,7 +10,7 @@ from kopilka.ledger import schemas as s
 from kopilka.ledger import service as ledger
 from kopilka.settlements import service as settlements
 from kopilka.settlements.schemas import SuggestedSettlementsOut
-from kopilka_api.http import CtxDep, Page, RawBodyDep, api_router, paged, write
+from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
 
 router = api_router(prefix="/api/payments/periods/{period_id}", tags=["balances"])
 
@@ -73,7 +73,7 @@ def record_settlement(
 
 @router.get("/settlements", response_model=list[s.SettlementOut])
 def list_settlements(
-    request: Request, response: Response, period_id: int, ctx: Ctx = CtxDep, page: Page = Depends()
+    request: Request, response: Response, period_id: int, ctx: Ctx = CtxDep, page: Page = PageDep
 ) -> list[s.SettlementOut]:
     items = paged(
         request,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from kopilka.communities import service
@@ -14,7 +14,7 @@ from kopilka.communities.schemas import (
     CommunityPatch,
 )
 from kopilka.context import Ctx
-from kopilka_api.http import CtxDep, Page, RawBodyDep, api_router, paged, write
+from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
 
 router = api_router(prefix="/api/communities", tags=["communities"])
 
@@ -37,7 +37,7 @@ def create_community(
 
 @router.get("", response_model=list[CommunityOut], summary="Operator: list communities")
 def list_communities(
-    request: Request, response: Response, ctx: Ctx = CtxDep, page: Page = Depends()
+    request: Request, response: Response, ctx: Ctx = CtxDep, page: Page = PageDep
 ) -> list[CommunityOut]:
     items = paged(
         request,

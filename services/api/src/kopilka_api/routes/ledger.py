@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from kopilka.context import Ctx
 from kopilka.ledger import schemas as s
 from kopilka.ledger import service
 from kopilka.models import BudgetItem, Contribution, Expense, MeterReading, ServiceCharge
-from kopilka_api.http import CtxDep, IfMatchDep, Page, RawBodyDep, api_router, etag, paged, write
+from kopilka_api.http import (
+    CtxDep,
+    IfMatchDep,
+    Page,
+    PageDep,
+    RawBodyDep,
+    api_router,
+    etag,
+    paged,
+    write,
+)
 
 router = api_router(prefix="/api/payments", tags=["ledger"])
 P = "/periods/{period_id}"
@@ -30,7 +40,7 @@ def record_contribution(
         request,
         ctx,
         body,
-        lambda: service.contribution_out(ctx, service.record_contribution(ctx, period_id, data)),
+        lambda: service.record_contribution(ctx, period_id, data),
         location=lambda p: f"/api/payments/contributions/{p['id']}",
     )
 
@@ -41,7 +51,7 @@ def list_contributions(
     response: Response,
     period_id: int,
     ctx: Ctx = CtxDep,
-    page: Page = Depends(),
+    page: Page = PageDep,
     owner_id: int | None = Query(default=None),
 ) -> list[s.ContributionOut]:
     rows = service.list_contributions(
@@ -98,7 +108,7 @@ def list_expenses(
     response: Response,
     period_id: int,
     ctx: Ctx = CtxDep,
-    page: Page = Depends(),
+    page: Page = PageDep,
     paid_by: int | None = Query(default=None, description="owner_id of the payer"),
 ) -> list[s.ExpenseOut]:
     rows = service.list_expenses(
@@ -153,7 +163,7 @@ def list_charges(
     response: Response,
     period_id: int,
     ctx: Ctx = CtxDep,
-    page: Page = Depends(),
+    page: Page = PageDep,
     owner_id: int | None = Query(default=None),
 ) -> list[s.ChargeOut]:
     rows = service.list_charges(
@@ -208,7 +218,7 @@ def list_readings(
     response: Response,
     period_id: int,
     ctx: Ctx = CtxDep,
-    page: Page = Depends(),
+    page: Page = PageDep,
     owner_id: int | None = Query(default=None),
 ) -> list[s.MeterReadingOut]:
     rows = service.list_readings(
@@ -263,7 +273,7 @@ def record_budget_item(
     summary="Budget items with actuals and variance",
 )
 def list_budget_items(
-    request: Request, response: Response, period_id: int, ctx: Ctx = CtxDep, page: Page = Depends()
+    request: Request, response: Response, period_id: int, ctx: Ctx = CtxDep, page: Page = PageDep
 ) -> list[s.BudgetItemOut]:
     items = paged(
         request,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from kopilka.context import Ctx
@@ -10,6 +10,7 @@ from kopilka_api.http import (
     CtxDep,
     IfMatchDep,
     Page,
+    PageDep,
     RawBodyDep,
     api_router,
     etag,
@@ -35,7 +36,7 @@ def create_owner(
 
 @router.get("", response_model=list[OwnerOut])
 def list_owners(
-    request: Request, response: Response, ctx: Ctx = CtxDep, page: Page = Depends()
+    request: Request, response: Response, ctx: Ctx = CtxDep, page: Page = PageDep
 ) -> list[OwnerOut]:
     items = paged(
         request,

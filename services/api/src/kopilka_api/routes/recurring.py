@@ -3,7 +3,7 @@ scheduled sweep generates their charges into the OPEN periods."""
 
 from __future__ import annotations
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from kopilka.context import Ctx
@@ -13,7 +13,7 @@ from kopilka.recurring.schemas import (
     RecurringChargeOut,
     RecurringChargePatch,
 )
-from kopilka_api.http import CtxDep, Page, RawBodyDep, api_router, paged, write
+from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
 
 router = api_router(prefix="/api/payments/recurring-charges", tags=["ledger"])
 
@@ -41,7 +41,7 @@ def list_templates(
     request: Request,
     response: Response,
     ctx: Ctx = CtxDep,
-    page: Page = Depends(),
+    page: Page = PageDep,
     active: bool | None = Query(default=None, description="only active (true) or inactive"),
 ) -> list[RecurringChargeOut]:
     items = paged(

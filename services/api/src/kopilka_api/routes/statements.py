@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from kopilka.context import Ctx
 from kopilka.invoices import service as invoices
@@ -20,7 +20,7 @@ from kopilka.statements.export import (
     render_period_statement,
 )
 from kopilka.statements.schemas import InvoiceOut, OwnerStatementOut, PeriodStatementOut
-from kopilka_api.http import CtxDep, Page, api_router, paged
+from kopilka_api.http import CtxDep, Page, PageDep, api_router, paged
 
 router = api_router(tags=["owners"])
 
@@ -93,7 +93,7 @@ def owner_invoices(
     response: Response,
     owner_id: int,
     ctx: Ctx = CtxDep,
-    page: Page = Depends(),
+    page: Page = PageDep,
 ) -> list[InvoiceOut]:
     items = invoices.owner_invoices(ctx, owner_id, after=page.after, limit=page.limit)
     return paged(request, response, items, page, lambda i: i.id)
