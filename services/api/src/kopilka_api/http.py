@@ -3,11 +3,13 @@ writes, pagination."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
+from inspect import iscoroutinefunction
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -15,7 +17,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, String, bindparam, func, insert, select
+from sqlalchemy import BigInteger, String, bindparam, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -49,7 +52,36 @@ class ExactJSONRequest(Request):
         return self._json
 
 
+def one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a plain ``def`` route and its commit in ONE trip to the thread pool.
+
+    FastAPI runs a sync route in the pool, then (separately) validates its answer against the
+    response model in the pool again, and our session dependency would commit in a third trip.
+    Every trip is a thread switch each way, about as costly as a database round trip. Wrapped,
+    the route is a coroutine to FastAPI: the route and the commit of its ``ctx`` session run in
+    one pool call, the answer's validation on the event loop (CPU either way)."""
+    if iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(_run_and_commit, endpoint, args, kwargs)
+
+    return run
+
+
+def _run_and_commit(endpoint: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    result = endpoint(*args, **kwargs)
+    ctx = kwargs.get("ctx")
+    if isinstance(ctx, Ctx) and ctx.session.in_transaction():
+        ctx.session.commit()
+    return result
+
+
 class ExactRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, one_trip(endpoint), **kwargs)
+
     def get_route_handler(self) -> Callable[..., Any]:
         handler = super().get_route_handler()
 
@@ -107,6 +139,11 @@ async def get_session() -> AsyncIterator[Session]:
 SessionDep = Depends(get_session, scope="function")
 
 
+# Checks that run in ``get_actor``'s thread right after authentication, so that they cost no
+# trip of their own to the thread pool (the per-actor write rate limit registers one).
+AFTER_AUTHENTICATION: list[Callable[[Request, Actor], None]] = []
+
+
 def get_actor(
     request: Request,
     session: Session = SessionDep,
@@ -122,6 +159,8 @@ def get_actor(
         community_header=x_community_id,
     )
     request.state.actor = actor
+    for check in AFTER_AUTHENTICATION:
+        check(request, actor)
     return actor
 
 
@@ -200,23 +239,34 @@ def _request_hash(request: Request, body: bytes, actor: str) -> str:
 
 
 # The statements of every idempotent write, built once (bind parameters, no per-request build).
-_IDEM_LOCK = select(func.pg_try_advisory_xact_lock(func.hashtext(bindparam("lock", type_=String))))
-_IDEM_PRIOR = select(IdempotencyRecord).where(
-    func.coalesce(IdempotencyRecord.community_id, 0) == bindparam("scope", type_=BigInteger),
-    IdempotencyRecord.key == bindparam("key", type_=String),
+IN_FLIGHT = "A request with this Idempotency-Key is still in flight; retry later"
+_IDEM_CLAIM = text(
+    "SELECT pg_try_advisory_xact_lock(hashtext(:lock)) AS got, r.request_hash, "
+    "r.response_status, r.response_body, r.response_headers "
+    "FROM (SELECT 1) AS one LEFT JOIN idempotency_records AS r "
+    "ON coalesce(r.community_id, 0) = :scope AND r.key = :key"
+).bindparams(
+    bindparam("lock", type_=String),
+    bindparam("scope", type_=BigInteger),
+    bindparam("key", type_=String),
 )
-_IDEM_STORE = insert(IdempotencyRecord.__table__).values(  # type: ignore[arg-type]
-    {
-        c: bindparam(c, type_=IdempotencyRecord.__table__.c[c].type)
-        for c in (
-            "community_id",
-            "key",
-            "request_hash",
-            "response_status",
-            "response_body",
-            "response_headers",
-        )
-    }
+_IDEM_STORE = (
+    pg_insert(IdempotencyRecord.__table__)  # type: ignore[arg-type]
+    .values(
+        {
+            c: bindparam(c, type_=IdempotencyRecord.__table__.c[c].type)
+            for c in (
+                "community_id",
+                "key",
+                "request_hash",
+                "response_status",
+                "response_body",
+                "response_headers",
+            )
+        }
+    )
+    .on_conflict_do_nothing()
+    .returning(IdempotencyRecord.id)
 )
 
 
@@ -244,12 +294,16 @@ def write(
         key = key.strip()
         if not key or len(key) > 255:
             raise ValidationFailed("Idempotency-Key must be 1 to 255 characters")
-        got = ctx.session.scalar(_IDEM_LOCK, {"lock": f"idem:{scope}:{key}"})
-        if not got:
-            raise Conflict("A request with this Idempotency-Key is still in flight; retry later")
+        # The key's lock and its record in one round trip. The record is read in the statement's
+        # snapshot, taken just before the lock: a first request that commits in between is not
+        # seen, and its record then stops this one at the store below (409, as in flight).
+        prior = ctx.session.execute(
+            _IDEM_CLAIM, {"lock": f"idem:{scope}:{key}", "scope": scope, "key": key}
+        ).one()
+        if not prior.got:
+            raise Conflict(IN_FLIGHT)
         digest = _request_hash(request, body, ctx.actor.label)
-        prior = ctx.session.scalar(_IDEM_PRIOR, {"scope": scope, "key": key})
-        if prior is not None:
+        if prior.request_hash is not None:
             if prior.request_hash != digest:
                 raise IdempotencyMismatch(
                     "This Idempotency-Key was used with another request body; use a new key"
@@ -274,7 +328,7 @@ def write(
         stored = payload
         if secret is not None and isinstance(payload, dict) and secret in payload:
             stored = {**payload, secret: None}
-        ctx.session.execute(
+        stored_id = ctx.session.scalar(
             _IDEM_STORE,
             {
                 "community_id": ctx.actor.community_id,
@@ -285,6 +339,8 @@ def write(
                 "response_headers": headers,
             },
         )
+        if stored_id is None:
+            raise Conflict(IN_FLIGHT)  # rolled back: the first request's answer stands
     ctx.session.commit()
     return JSONResponse(payload, status_code=status_code, headers=headers)
 

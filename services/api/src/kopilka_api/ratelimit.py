@@ -18,6 +18,8 @@ which is the worse failure. After a Redis error the limiter skips Redis for a sh
 Wiring (in ``app.py``): ``install(app)`` registers the 429 handler, and every router of
 authenticated routes is included with ``dependencies=[WRITE_LIMIT]``. The dependency reuses the
 request's ``get_actor`` (FastAPI caches it), so authentication runs once and 401 comes before 429.
+The write is counted in ``get_actor``'s own thread-pool call, right after authentication
+(``AFTER_AUTHENTICATION``), and the dependency enforces the verdict.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from kopilka.config import get_settings
 from kopilka.context import Actor
 from kopilka.errors import TooManyRequests
 from kopilka.logging import get_logger
-from kopilka_api.http import get_actor, problem
+from kopilka_api.http import AFTER_AUTHENTICATION, get_actor, problem
 
 log = get_logger("kopilka.api.ratelimit")
 
@@ -130,11 +132,20 @@ class WriteRateLimit:
             return Verdict(True)
         return Verdict(True)
 
+    def count_early(self, request: Request, actor: Actor) -> None:
+        """Count a write in ``get_actor``'s thread (registered for the app's limiter): the Redis
+        call then needs no thread-pool trip of its own. ``__call__`` enforces the verdict."""
+        if request.method in WRITE_METHODS:
+            request.state.write_verdict = (self, self.check(actor.label))
+
     async def __call__(self, request: Request, actor: Actor = Depends(get_actor)) -> None:
-        # async: a read costs no trip to the thread pool; a write's Redis call goes there.
         if request.method not in WRITE_METHODS:
             return
-        verdict = await run_in_threadpool(self.check, actor.label)
+        early = getattr(request.state, "write_verdict", None)
+        if early is not None and early[0] is self:
+            verdict: Verdict = early[1]
+        else:
+            verdict = await run_in_threadpool(self.check, actor.label)
         if not verdict.allowed:
             raise RateLimited(
                 f"Too many writes from this client (limit {verdict.limit}); "
@@ -148,6 +159,7 @@ def _settings_limit() -> str:
 
 
 write_limit = WriteRateLimit()
+AFTER_AUTHENTICATION.append(write_limit.count_early)
 WRITE_LIMIT: Any = Depends(write_limit)
 
 

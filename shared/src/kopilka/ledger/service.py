@@ -52,7 +52,12 @@ from kopilka.models import (
 from kopilka.money import currency_exponent, format_minor, to_minor
 from kopilka.notifications import service as notifications
 from kopilka.owners.service import resolve_owner
-from kopilka.periods.service import check_date_in_period, get_period, open_period_for_write
+from kopilka.periods.service import (
+    check_date_in_period,
+    get_period,
+    open_period_for_owner_write,
+    open_period_for_write,
+)
 
 Doc = TypeVar("Doc", Contribution, Expense, ServiceCharge, Settlement, MeterReading, BudgetItem)
 Posting = tuple[int, str, int]  # owner_pk, ledger kind, amount in minor units
@@ -386,9 +391,9 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
     if own is not None and data.owner_id != own.owner_id:
         raise Forbidden("An owner may record only their own contributions")
     amount = positive_amount(ctx, data.amount)
-    period = open_period_for_write(ctx, period_id)
+    period, named = open_period_for_owner_write(ctx, period_id, data.owner_id)
     day = _date(ctx, period, data.date)
-    owner = own if own is not None else resolve_owner(ctx, data.owner_id)
+    owner = own if own is not None else resolve_owner(ctx, data.owner_id, found=named)
     c = Contribution(
         community_id=ctx.community_id,
         period_id=period.id,

@@ -44,11 +44,14 @@ def get_owner(ctx: Ctx, owner_id: int) -> Owner:
     return owner
 
 
-def resolve_owner(ctx: Ctx, owner_id: int, *, field: str = "owner_id") -> Owner:
-    """The owner a transaction names; an unknown one is created (weight 1) unless forbidden."""
+def resolve_owner(
+    ctx: Ctx, owner_id: int, *, field: str = "owner_id", found: Owner | None = None
+) -> Owner:
+    """The owner a transaction names; an unknown one is created (weight 1) unless forbidden.
+    ``found``: the owner, when the caller has already looked it up."""
     if owner_id < 1:
         raise ValidationFailed(f"{field}: must be a positive integer")
-    owner = find_owner(ctx, owner_id)
+    owner = found if found is not None else find_owner(ctx, owner_id)
     if owner is not None:
         return owner
     if not ctx.community.auto_create_owners:

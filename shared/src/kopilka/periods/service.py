@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, func, select
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx
 from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from kopilka.models import Period
+from kopilka.models import Owner, Period
 from kopilka.periods.schemas import PeriodCreate, PeriodOut, PeriodPatch
 
 OPEN, CLOSING, CLOSED = "OPEN", "CLOSING", "CLOSED"
@@ -68,6 +68,34 @@ def open_period_for_write(ctx: Ctx, period_id: int) -> Period:
     period = get_period(ctx, period_id, lock="share")
     require_open(period)
     return period
+
+
+_PERIOD_AND_OWNER = (
+    select(Period, Owner)
+    .outerjoin(
+        Owner,
+        and_(Owner.community_id == Period.community_id, Owner.owner_id == bindparam("owner_id")),
+    )
+    .where(Period.id == bindparam("period_id"), Period.community_id == bindparam("community_id"))
+    .with_for_update(read=True, of=Period)
+    .execution_options(populate_existing=True)
+)
+
+
+def open_period_for_owner_write(
+    ctx: Ctx, period_id: int, owner_id: int
+) -> tuple[Period, Owner | None]:
+    """``open_period_for_write`` and the look-up of the owner a transaction names, in one round
+    trip (the hot path of a recorded contribution). The owner is None when unknown."""
+    row = ctx.session.execute(
+        _PERIOD_AND_OWNER,
+        {"period_id": period_id, "community_id": ctx.community_id, "owner_id": owner_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"Period {period_id} not found")
+    period, owner = row
+    require_open(period)
+    return period, owner
 
 
 def check_date_in_period(period: Period, day: object) -> None:
