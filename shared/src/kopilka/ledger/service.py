@@ -214,11 +214,11 @@ def _load_for_edit(
     return doc, period
 
 
-def _insert(ctx: Ctx, period: Period, doc: Doc) -> Doc:
-    """Store a new document, post its money to the ledger and audit its creation, in ONE
-    statement (data-modifying CTEs): the hot path of every recorded payment costs one round
-    trip and no unit-of-work flush. Returns the stored document (persistent, with its id and
-    server defaults); ``doc`` is only the template of the values."""
+def _insert(ctx: Ctx, period: Period, doc: Doc, notify: notifications.Pending | None = None) -> Doc:
+    """Store a new document, post its money to the ledger, audit its creation and queue the
+    owner's message (``notify``), in ONE statement (data-modifying CTEs): the hot path of every
+    recorded payment costs one round trip and no unit-of-work flush. Returns the stored document
+    (persistent, with its id and server defaults); ``doc`` is only the template of the values."""
     model = type(doc)
     params: dict[str, Any] = {}
     for attr in sa_inspect(model).column_attrs:
@@ -238,14 +238,18 @@ def _insert(ctx: Ctx, period: Period, doc: Doc) -> Doc:
         actor=ctx.actor.label,
         request_id=ctx.request_id,
     )
+    if notify is not None:
+        params.update(notify.params())
     columns = tuple(k[2:] for k in params if k.startswith("v_"))
-    stmt = _insert_statement(model, columns, len(postings))
+    stmt = _insert_statement(model, columns, len(postings), notify is not None)
     stored: Doc = ctx.session.scalars(stmt, params).one()
     return stored
 
 
 @lru_cache(maxsize=256)
-def _insert_statement(model: type[Any], columns: tuple[str, ...], postings: int) -> Any:
+def _insert_statement(
+    model: type[Any], columns: tuple[str, ...], postings: int, notify: bool
+) -> Any:
     """The statement of ``_insert`` for one shape of document, built once: its values are bind
     parameters, so SQLAlchemy neither rebuilds nor re-keys it on every request."""
     kind = KINDS[model]
@@ -300,6 +304,8 @@ def _insert_statement(model: type[Any], columns: tuple[str, ...], postings: int)
         )
         .cte("audited")
     )
+    if notify:
+        ctes.append(notifications.queued(new.c.id))
     return select(model).from_statement(select(new).add_cte(*ctes))
 
 
@@ -403,21 +409,22 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
         comment=data.comment,
         created_by=ctx.actor.label,
     )
-    c = _insert(ctx, period, c)
-    notifications.enqueue(
-        ctx.session,
-        owner,
-        notifications.RECEIPT,
-        f"receipt:{c.id}",
-        {
-            "contribution_id": c.id,
-            "amount_minor": amount,
-            "currency": ctx.currency,
-            "period_name": period.name,
-            "date": day.isoformat(),
-            "comment": c.comment,
-        },
-    )
+    receipt = None
+    if notifications.reachable(owner):
+        receipt = notifications.Pending(
+            owner,
+            notifications.RECEIPT,
+            dedupe_prefix="receipt:",
+            id_key="contribution_id",
+            payload={
+                "amount_minor": amount,
+                "currency": ctx.currency,
+                "period_name": period.name,
+                "date": day.isoformat(),
+                "comment": data.comment,
+            },
+        )
+    c = _insert(ctx, period, c, receipt)
     return contribution_out(ctx, c, owner.owner_id)
 
 

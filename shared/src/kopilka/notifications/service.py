@@ -5,10 +5,11 @@ however often the code that records it runs (a retried close, a replayed request
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, String, bindparam, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from kopilka.models import Notification, Owner
 
@@ -19,7 +20,6 @@ DEBT_REMINDER = "debt_reminder"
 LINKED = "linked"
 
 
-# Core, built once: the receipt of every recorded contribution goes through here.
 _ENQUEUE = (
     insert(Notification.__table__)  # type: ignore[arg-type]
     .values(
@@ -51,3 +51,49 @@ def enqueue(
         "status": "PENDING",
     }
     return bool(session.execute(_ENQUEUE, row).rowcount)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message to queue in the same statement that creates its event's row (see ``queued``):
+    ``dedupe_prefix`` + the new row's id is the dedupe key, and the payload gets the id as
+    ``id_key``."""
+
+    owner: Owner
+    kind: str
+    dedupe_prefix: str
+    id_key: str
+    payload: dict[str, Any]
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "n_community_id": self.owner.community_id,
+            "n_owner_pk": self.owner.id,
+            "n_kind": self.kind,
+            "n_dedupe_prefix": self.dedupe_prefix,
+            "n_id_key": self.id_key,
+            "n_payload": self.payload,
+        }
+
+
+def queued(new_id: Any) -> Any:
+    """``enqueue`` as a data-modifying CTE, for a statement whose row ``new_id`` names: the
+    receipt of a contribution costs no round trip of its own. Parameters: ``Pending.params``."""
+    payload = cast(bindparam("n_payload", type_=JSONB), JSONB).op("||")(
+        func.jsonb_build_object(bindparam("n_id_key", type_=String), new_id)
+    )
+    rows = select(
+        bindparam("n_community_id", type_=BigInteger),
+        bindparam("n_owner_pk", type_=BigInteger),
+        bindparam("n_kind", type_=String),
+        bindparam("n_dedupe_prefix", type_=String).op("||")(cast(new_id, String)),
+        payload,
+        literal("PENDING", String),
+    )
+    columns = ["community_id", "owner_pk", "kind", "dedupe_key", "payload", "status"]
+    return (
+        insert(Notification.__table__)  # type: ignore[arg-type]
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .cte("notified")
+    )
