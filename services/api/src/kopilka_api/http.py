@@ -229,7 +229,11 @@ RawBodyDep = Depends(raw_body)
 
 def _request_hash(request: Request, body: bytes, actor: str) -> str:
     try:
-        canonical = json.dumps(json.loads(body, parse_float=Decimal), sort_keys=True, default=str)
+        # the body FastAPI already parsed (ExactJSONRequest keeps it), or parse it here
+        parsed = getattr(request, "_json", None)
+        if parsed is None:
+            parsed = json.loads(body, parse_float=Decimal)
+        canonical = json.dumps(parsed, sort_keys=True, default=str)
     except ValueError:
         canonical = body.decode("utf-8", "replace")
     # The caller is part of the request: another actor reusing a key is never handed the
@@ -320,7 +324,12 @@ def write(
                 prior.response_body, status_code=prior.response_status, headers=replay
             )
     result = produce()
-    payload = jsonable_encoder(result)
+    # pydantic's own JSON-mode dump: what jsonable_encoder gives, without its recursive walk
+    payload = (
+        result.model_dump(mode="json")
+        if isinstance(result, BaseModel)
+        else (jsonable_encoder(result))
+    )
     headers: dict[str, str] = {}
     if location is not None:
         headers["Location"] = location(payload)
