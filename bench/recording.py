@@ -595,7 +595,7 @@ def _line(s: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description="Recording throughput and latency over HTTP")
     p.add_argument("--workers", default="1,2", help="uvicorn worker counts to try")
-    p.add_argument("--rates", default="25,50,75,100,150,200,300,400")
+    p.add_argument("--rates", default="50,100,150,200,250,300,350,400")
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--quick", action="store_true", help="2 workers only, 6 s steps, no probe")
     p.add_argument("--no-overload", action="store_true", help="skip the overload probe")

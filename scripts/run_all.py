@@ -28,6 +28,9 @@ def main() -> int:
                 "0.0.0.0",
                 "--port",
                 str(settings.port),
+                # the API is CPU-bound: one process per core (2 on the reference machine)
+                "--workers",
+                str(settings.api_workers),
             ],
         ),
     ]

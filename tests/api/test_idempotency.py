@@ -296,3 +296,48 @@ def test_concurrent_first_transactions_create_the_owner_once(live_server, client
         headers=community["headers"],
     ).json()
     assert bal["total_contributions"] == "20.00"
+
+
+def test_a_first_request_committing_during_the_claim_makes_the_second_409(
+    live_server, client, community, admin, period
+):
+    """The key's lock and its record are read in one statement, whose snapshot predates the
+    lock: a first request that commits in between is not seen by the second, which then does its
+    work and meets the first one's record when it stores its own. It must answer 409 (in flight)
+    and keep nothing, not record the payment twice."""
+    from kopilka.db import get_engine
+
+    key = _key()
+    url = f"{live_server}{PAYMENTS}/periods/{period['id']}/contributions"
+    body = {"owner_id": 5, "amount": "5"}
+    answer: dict[str, httpx.Response] = {}
+    with get_engine().connect() as conn:
+        tx = conn.begin()
+        # the first request's record, not yet committed (and not holding the advisory lock,
+        # as if it had committed its work right after the second request took its snapshot)
+        conn.execute(
+            text(
+                "INSERT INTO idempotency_records (community_id, key, request_hash, "
+                "response_status, response_body, response_headers) "
+                "VALUES (:c, :k, 'first', 201, '{}'::jsonb, '{}'::jsonb)"
+            ),
+            {"c": community["id"], "k": key},
+        )
+        second = threading.Thread(
+            target=lambda: answer.setdefault(
+                "r", HTTP.post(url, json=body, headers={**admin, "Idempotency-Key": key})
+            )
+        )
+        second.start()
+        # the second request waits on the first one's uncommitted record, at its store
+        deadline = time.monotonic() + 30
+        while not scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO idempotency_records%'"
+        ):
+            assert time.monotonic() < deadline, "the second request never reached its store"
+            time.sleep(0.02)
+        tx.commit()
+    second.join(30)
+    assert_problem(answer["r"], 409, "in flight")
+    assert counts(community["id"])["contributions"] == 0

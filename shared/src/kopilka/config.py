@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", alias="REDIS_URL")
     operator_key: str = Field(default=DEV_OPERATOR_KEY, alias="KOPILKA_OPERATOR_KEY")
     port: int = Field(default=8000, alias="KOPILKA_PORT")
+    api_workers: int = Field(default=2, ge=1, alias="KOPILKA_API_WORKERS")
     public_url: str = Field(default="http://127.0.0.1:8000", alias="KOPILKA_PUBLIC_URL")
 
     telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")

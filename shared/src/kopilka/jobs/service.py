@@ -144,7 +144,8 @@ def run(
             if job.attempts >= job.max_attempts:
                 job.status = FAILED
                 job.error = f"gave up after {job.attempts} attempts (the worker kept stopping)"
-                job.finished_at = text("now()")  # type: ignore[assignment]
+                # clock_timestamp(): the end of the work, not the start of its transaction (now())
+                job.finished_at = text("clock_timestamp()")  # type: ignore[assignment]
                 _compensate(s, job, compensations, job.error)
                 return "gave-up"
             structlog.contextvars.bind_contextvars(
@@ -169,7 +170,7 @@ def run(
                     job.status = SUCCEEDED
                     job.result = result
                     job.error = None
-                    job.finished_at = text("now()")  # type: ignore[assignment]
+                    job.finished_at = text("clock_timestamp()")  # type: ignore[assignment]
                 log.info("job_succeeded", job_id=job_id, kind=kind)
                 return "succeeded"
             except KopilkaError as exc:
@@ -211,7 +212,7 @@ def _fail(
             return "done-already"
         job.status = FAILED
         job.error = error
-        job.finished_at = text("now()")
+        job.finished_at = text("clock_timestamp()")
         _compensate(s, job, compensations, error)
     return "failed"
 

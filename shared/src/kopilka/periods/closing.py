@@ -275,7 +275,8 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
         ],
     }
     period.status = CLOSED
-    period.closed_at = text("now()")  # type: ignore[assignment]
+    # clock_timestamp(): when the close finished, not when its transaction began (now())
+    period.closed_at = text("clock_timestamp()")  # type: ignore[assignment]
     period.version += 1
     notified = 0
     if notify:
