@@ -12,10 +12,11 @@ from decimal import Decimal
 from inspect import iscoroutinefunction
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -144,19 +145,35 @@ SessionDep = Depends(get_session, scope="function")
 AFTER_AUTHENTICATION: list[Callable[[Request, Actor], None]] = []
 
 
+# The two ways in, as OpenAPI security schemes (the "Authorize" button of /docs). Reading a
+# header this way costs no per-request validation, unlike a Header() parameter.
+API_KEY = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="An admin API key of a community, or the operator key",
+    auto_error=False,
+)
+TELEGRAM = APIKeyHeader(
+    name="Authorization",
+    scheme_name="TelegramInitData",
+    description="`tma <initData>` from the Telegram Mini App (an owner or an admin); with "
+    "several communities, name one with the `X-Community-Id` header",
+    auto_error=False,
+)
+
+
 def get_actor(
     request: Request,
     session: Session = SessionDep,
-    x_api_key: str | None = Header(default=None, alias="X-API-Key"),
-    authorization: str | None = Header(default=None),
-    x_community_id: str | None = Header(default=None, alias="X-Community-Id"),
+    x_api_key: str | None = Security(API_KEY),
+    authorization: str | None = Security(TELEGRAM),
 ) -> Actor:
     actor = authenticate(
         session,
         get_settings(),
         api_key=x_api_key,
         authorization=authorization,
-        community_header=x_community_id,
+        community_header=request.headers.get("X-Community-Id"),
     )
     request.state.actor = actor
     for check in AFTER_AUTHENTICATION:
