@@ -196,8 +196,8 @@ def real_worker(meta: dict[str, Any]) -> dict[str, Any]:
         assert row is not None
         created, started, finished = (float(x) for x in row)
         committed = worker_log_time(worker.output(), job_id)
-        # finished_at is written as now(): the start of the job's transaction, not its end, so
-        # the end comes from the worker's own "job_succeeded" log line (after the commit).
+        # The end comes from the worker's own "job_succeeded" log line (after the commit);
+        # the row's finished_at (clock_timestamp(), just before the commit) is shown beside it.
         out["created_to_finished_s"] = round((committed or t_seen) - created, 2)
         out["run_s"] = round((committed or t_seen) - started, 2)
         out["queue_delay_s"] = round(started - created, 2)

@@ -290,8 +290,8 @@ def _close(r: dict[str, Any]) -> list[str]:
         f"{w.get('stored_sheet_http', {}).get('p50_ms')} ms | |",
         "",
         f"The job row's own `finished_at - created_at` reads "
-        f"{w.get('row_finished_at_minus_created_at_s')} s: `finished_at` is written as `now()`, "
-        "the *start* of the job's transaction, not its end (see the findings).",
+        f"{w.get('row_finished_at_minus_created_at_s')} s (`finished_at` is the end of the work, "
+        "just before its commit; before 2026-11-22 it was the start of the job's transaction).",
         "",
     ]
     d = r.get("dedicated_process")

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     write_rate_limit: str = Field(default="120/minute", alias="KOPILKA_WRITE_RATE_LIMIT")
     # Requests one API process works on at once; the rest wait their turn on the event loop,
     # holding neither a thread nor a database connection. Keep it under the pool size.
-    max_in_flight: int = Field(default=16, ge=1, alias="KOPILKA_MAX_IN_FLIGHT")
+    max_in_flight: int = Field(default=4, ge=1, alias="KOPILKA_MAX_IN_FLIGHT")
     # How long a request may wait for its turn before it is answered 503 with Retry-After.
     queue_timeout_seconds: float = Field(default=10.0, gt=0, alias="KOPILKA_QUEUE_TIMEOUT")
     db_pool_size: int = Field(default=20, ge=1, alias="KOPILKA_DB_POOL_SIZE")

@@ -106,7 +106,14 @@ class Admission:
     waits for a thread to run its next step, until the pool's 30-s timeout fails them all (seen
     in the recording benchmark: 100 clients gave 1.8 requests/s and 40 % 500s). A request that
     waited ``timeout`` seconds is answered 503 with ``Retry-After`` (nothing was done). Liveness
-    and metrics (``exempt``) never wait."""
+    and metrics (``exempt``) never wait, nor does a request that asks to wait for a job
+    (``Prefer: wait=N``): it spends its time asleep, holding no connection, and would otherwise
+    keep a slot from the requests that need the CPU.
+
+    The API is CPU-bound and Python runs one thread at a time, so a few requests per process at
+    once is enough to overlap the database's waits; more only share the CPU ever more finely and
+    every answer comes later (at 300 contributions/s on 2 cores, p99 ~20-100 ms with 2-4 in
+    flight per process against ~100-300 ms with 16; bench/FINDINGS.md)."""
 
     def __init__(
         self,
@@ -132,7 +139,11 @@ class Admission:
         return gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.exempt:
+        if (
+            scope["type"] != "http"
+            or scope.get("path") in self.exempt
+            or "wait=" in _header(scope, b"prefer").replace(" ", "").lower()
+        ):
             await self.app(scope, receive, send)
             return
         gate = self._gate()

@@ -52,6 +52,7 @@ def get_job(job_id: int, request: Request, response: Response, ctx: Ctx = CtxDep
     job = service.get_job(ctx, job_id)
     wait = prefer_wait(request)
     if wait > 0 and job.status not in service.TERMINAL:
+        ctx.session.commit()  # no connection held while waiting
         done = service.wait_for(job.id, wait)
         if done is not None:
             job = done
