@@ -52,7 +52,7 @@ from bench.common import (
 NAME = "recording"
 GOAL_RATE, GOAL_P99_MS = 300, 100.0
 # Enough keep-alive connections that uvicorn's workers (which share one listening socket) each
-# get some; far below the ~70 concurrent requests where a worker deadlocks (see the findings).
+# get some.
 CAPACITY_CLIENTS = 16
 
 
@@ -600,6 +600,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--quick", action="store_true", help="2 workers only, 6 s steps, no probe")
     p.add_argument("--no-overload", action="store_true", help="skip the overload probe")
     p.add_argument("--profile-requests", type=int, default=200)
+    p.add_argument("--goal-repeats", type=int, default=2, help="runs of the goal rate again")
     a = p.parse_args(argv)
     if a.quick:
         a.workers, a.duration, a.no_overload = "2", 6.0, True
@@ -671,6 +672,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     log("  saturated: stopping this configuration")
                     break
             cfg["steps"] = steps
+            if any(s["offered_rate"] == GOAL_RATE for s in steps):
+                cfg["goal_repeats"] = []
+                for n in range(a.goal_repeats):
+                    wait_quiet(max_wait=15)
+                    pid = period(api_url, f"w{w} {GOAL_RATE:g}/s again {n}")
+                    st = step(
+                        db, api_url, api.pid, ds.api_key, pid, GOAL_RATE, a.duration,
+                        f"w{w}r{GOAL_RATE:g}x{n}", "1001:2000",
+                    )  # fmt: skip
+                    cfg["goal_repeats"].append(st)
+                    log(f"  open model, offered {GOAL_RATE:>4g}/s again: {_line(st)}")
             if w == 1:
                 log("  cost per request, one client at a time")
                 wait_quiet(max_wait=15)
@@ -687,12 +699,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     if not a.no_overload:
         result["overload"] = {}
-        for label, app in (
-            ("kopilka", "kopilka_api.main:app"),
-            ("what_if_admission_limit_20", "bench.limited_app:app"),
+        # The project as it is, then the same with its admission limit lifted: the stall that
+        # the limit prevents (threads waiting for connections held by requests waiting for a
+        # thread, until the pool's 30-s timeout).
+        for label, extra in (
+            ("kopilka", {}),
+            ("without_admission_limit", {"KOPILKA_MAX_IN_FLIGHT": "100000"}),
         ):
             log(f"recording: overload probe, 100 clients, 1 worker: {label}")
-            api, api_url = start_api(child_env(db), workers=1, name=f"api-over-{label}", app=app)
+            api, api_url = start_api(child_env(db, **extra), workers=1, name=f"api-over-{label}")
             try:
                 wait_quiet(max_wait=15)
                 o = closed(
@@ -731,11 +746,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         db, ds.api_key, int(prof_period)
     )
     log(f"  in-process: {result['profile']}")
-    all_steps = [s for cfg in result["configs"] for s in cfg["steps"]]
+    all_steps = [s for cfg in result["configs"] for s in cfg["steps"] + cfg.get("goal_repeats", [])]
     result["all_counts_match"] = all(s["count_and_sum_match"] for s in all_steps) and all(
         cfg["capacity"]["count_and_sum_match"] for cfg in result["configs"]
     )
-    result["goal_met"] = any(s["meets_goal"] for s in all_steps)
+    # Met: some configuration meets it at the goal's rate in every run (the step and repeats).
+    result["goal_runs"] = {
+        str(cfg["workers"]): [
+            s["meets_goal"]
+            for s in cfg["steps"] + cfg.get("goal_repeats", [])
+            if s["offered_rate"] == GOAL_RATE
+        ]
+        for cfg in result["configs"]
+    }
+    result["goal_met"] = any(runs and all(runs) for runs in result["goal_runs"].values())
     drop_db(db)
     finish(NAME, result)
     return result
