@@ -41,31 +41,59 @@ def _cpu() -> float:
 
 class RawClient:
     """HTTP/1.1 over keep-alive connections to one host: an idle connection is reused, else a new
-    one is opened. Just enough HTTP for JSON APIs: Content-Length or chunked bodies."""
+    one is opened. Just enough HTTP for JSON APIs: Content-Length or chunked bodies.
+
+    A server closes a keep-alive connection it has left idle for a while (uvicorn: 5 s), so idle
+    connections are dropped after ``IDLE_S``, and a request whose *reused* connection ends before
+    any answer is sent again once on a fresh one (as browsers and aiohttp do; the server never saw
+    it, and the requests carry an Idempotency-Key anyway)."""
+
+    IDLE_S = 4.0
 
     def __init__(self, url: str, timeout: float) -> None:
         u = urlsplit(url)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
         self.timeout = timeout
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.head = f"Host: {self.host}:{self.port}\r\n".encode()
+        self.retried = 0
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        now = time.monotonic()
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if now - since < self.IDLE_S and not reader.at_eof():
+                return reader, writer, True
+            writer.close()
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        return reader, writer, False
 
     async def request(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> int:
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-        try:
-            status, keep = await asyncio.wait_for(
-                self._exchange(conn, method, path, body, headers), self.timeout
-            )
-        except BaseException:
-            conn[1].close()
-            raise
-        if keep:
-            self.idle.append(conn)
-        else:
-            conn[1].close()
-        return status
+        deadline = time.monotonic() + self.timeout
+        while True:
+            reader, writer, reused = await self._connection()
+            try:
+                status, keep = await asyncio.wait_for(
+                    self._exchange((reader, writer), method, path, body, headers),
+                    max(0.001, deadline - time.monotonic()),
+                )
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                writer.close()
+                no_answer = not isinstance(exc, asyncio.IncompleteReadError) or not exc.partial
+                if reused and no_answer:
+                    self.retried += 1
+                    continue
+                raise
+            except BaseException:
+                writer.close()
+                raise
+            if keep:
+                self.idle.append((reader, writer, time.monotonic()))
+            else:
+                writer.close()
+            return status
 
     async def _exchange(
         self,
@@ -103,7 +131,7 @@ class RawClient:
         return status, keep
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
         self.idle.clear()
 
@@ -207,6 +235,7 @@ class Gen:
             raw = RawClient(self.a.url, self.a.timeout)
             try:
                 info = await self._measure(raw, lambda: raw.request("GET", "/health", None, {}))
+                info["resent_on_closed_keepalive"] = raw.retried
             finally:
                 raw.close()
         else:
