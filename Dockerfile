@@ -11,4 +11,4 @@ COPY services services
 RUN uv sync --frozen --all-packages --no-dev
 COPY scripts scripts
 EXPOSE 8000
-CMD ["uvicorn", "kopilka_api.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+CMD ["uvicorn", "kopilka_api.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-access-log"]

@@ -31,6 +31,8 @@ def main() -> int:
                 # the API is CPU-bound: one process per core (2 on the reference machine)
                 "--workers",
                 str(settings.api_workers),
+                # the API logs one JSON line per request itself (with its request id)
+                "--no-access-log",
             ],
         ),
     ]
