@@ -249,9 +249,14 @@ class Proc:
 
 
 def start_api(
-    env: dict[str, str], workers: int = 1, name: str = "api", app: str = "kopilka_api.main:app"
+    env: dict[str, str],
+    workers: int = 1,
+    name: str = "api",
+    app: str = "kopilka_api.main:app",
+    ready_path: str = "/health",
 ) -> tuple[Proc, str]:
-    """The Kopilka API under uvicorn (uvloop + httptools), ``workers`` processes."""
+    """An ASGI app (the Kopilka API unless ``app`` names another) under uvicorn (uvloop +
+    httptools), ``workers`` processes; ready when ``ready_path`` answers 200."""
     port = free_port()
     args = [
         sys.executable,
@@ -277,7 +282,7 @@ def start_api(
     import httpx
 
     wait_until(
-        lambda: httpx.get(url + "/health", timeout=1).status_code == 200 or not p.alive,
+        lambda: httpx.get(url + ready_path, timeout=1).status_code == 200 or not p.alive,
         90,
         "the API",
     )

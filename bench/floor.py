@@ -21,7 +21,6 @@ import glob
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,11 @@ from bench.common import (
     create_db,
     drop_db,
     finish,
-    free_port,
     log,
     machine_info,
     start_api,
     tree_pids,
     wait_quiet,
-    wait_until,
 )
 from bench.recording import run_loadgen, summarize
 
@@ -182,37 +179,13 @@ def pgbench(seconds: int) -> dict[str, Any]:
 
 
 def start_noop(workers: int) -> tuple[Proc, str]:
-    port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.noop_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-    ]
-    if workers > 1:
-        args += ["--workers", str(workers)]
-    p = Proc(f"noop-w{workers}", args, child_env(bench_url())).start()
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    wait_until(lambda: httpx.get(url + "/noop", timeout=1).status_code == 200, 60, "noop app")
-    if workers > 1:
-        wait_until(lambda: len(tree_pids(p.pid)) >= workers + 1, 60, "noop workers")
-        import time
-
-        time.sleep(1.0)
-    return p, url
+    return start_api(
+        child_env(bench_url()),
+        workers=workers,
+        name=f"noop-w{workers}",
+        app="bench.noop_app:app",
+        ready_path="/noop",
+    )
 
 
 def web_case(
