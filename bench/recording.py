@@ -242,17 +242,11 @@ def _meter(api_pid: int) -> CpuMeter:
     return CpuMeter(groups).start()
 
 
-def step(
-    db: str,
-    api_url: str,
-    api_pid: int,
-    key: str,
-    period_id: int,
-    rate: float,
-    duration: float,
-    tag: str,
-    owners: str,
+def _contribution_load(
+    db: str, api_url: str, api_pid: int, key: str, period_id: int, tag: str, model: list[str]
 ) -> dict[str, Any]:
+    """One load-generator run of contributions into ``period_id`` (``model``: the open or closed
+    model's arguments), with the CPU it cost and the count and sum checked in PostgreSQL."""
     meter = _meter(api_pid)
     gen = run_loadgen(
         [
@@ -262,34 +256,56 @@ def step(
             f"/api/payments/periods/{period_id}/contributions",
             "--api-key",
             key,
-            "--rate",
-            str(rate),
-            "--duration",
-            str(duration),
             "--owners",
-            owners,
+            "1001:2000",
             "--idempotency",
             "--tag",
             tag,
-            "--warm-connections",
-            "8",
-            "--timeout",
-            "15",
+            *model,
         ]
     )
     cpu = meter.stop()
     s = summarize(gen)
     s.update(cpu)
     s.update(verify(db, period_id, s["ok"], s["ok_sum_minor"]))
-    s["offered_rate"] = rate
-    s["period_id"] = period_id
-    s["meets_goal"] = bool(
-        rate >= GOAL_RATE
-        and s["achieved_rate"] >= 0.98 * rate
+    return s
+
+
+def _within_goal(s: dict[str, Any]) -> bool:
+    """Every request served at the offered rate, with p99 under the goal."""
+    return bool(
+        s["achieved_rate"] >= 0.98 * s["offered_rate"]
         and s["p99_ms"] < GOAL_P99_MS
         and s["ok"] == s["sent"]
-        and s["count_and_sum_match"]
     )
+
+
+def step(
+    db: str,
+    api_url: str,
+    api_pid: int,
+    key: str,
+    period_id: int,
+    rate: float,
+    duration: float,
+    tag: str,
+) -> dict[str, Any]:
+    """Open model: ``rate`` requests a second for ``duration`` seconds."""
+    s = _contribution_load(
+        db,
+        api_url,
+        api_pid,
+        key,
+        period_id,
+        tag,
+        [
+            *("--rate", str(rate), "--duration", str(duration)),
+            *("--warm-connections", "8", "--timeout", "15"),
+        ],
+    )
+    s["offered_rate"] = rate
+    s["period_id"] = period_id
+    s["meets_goal"] = rate >= GOAL_RATE and _within_goal(s) and bool(s["count_and_sum_match"])
     return s
 
 
@@ -525,13 +541,7 @@ def database_limit(db: str, community_id: int, seconds: int = 10) -> dict[str, A
 
 def best(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The highest offered rate served in full with p99 under the goal."""
-    good = [
-        s
-        for s in steps
-        if s["achieved_rate"] >= 0.98 * s["offered_rate"]
-        and s["p99_ms"] < GOAL_P99_MS
-        and s["ok"] == s["sent"]
-    ]
+    good = [s for s in steps if _within_goal(s)]
     return max(good, key=lambda s: s["offered_rate"]) if good else None
 
 
@@ -547,34 +557,18 @@ def closed(
     timeout: float = 30,
 ) -> dict[str, Any]:
     """Closed model: ``concurrency`` clients, each sends its next request when answered."""
-    meter = _meter(api_pid)
-    gen = run_loadgen(
+    s = _contribution_load(
+        db,
+        api_url,
+        api_pid,
+        key,
+        period_id,
+        tag,
         [
-            "--url",
-            api_url,
-            "--path",
-            f"/api/payments/periods/{period_id}/contributions",
-            "--api-key",
-            key,
-            "--concurrency",
-            str(concurrency),
-            "--duration",
-            str(duration),
-            "--owners",
-            "1001:2000",
-            "--idempotency",
-            "--tag",
-            tag,
-            "--timeout",
-            str(timeout),
-            "--stagger-ms",
-            "50",
-        ]
+            *("--concurrency", str(concurrency), "--duration", str(duration)),
+            *("--timeout", str(timeout), "--stagger-ms", "50"),
+        ],
     )
-    cpu = meter.stop()
-    s = summarize(gen)
-    s.update(cpu)
-    s.update(verify(db, period_id, s["ok"], s["ok_sum_minor"]))
     s["concurrency"] = concurrency
     if s["ok"]:
         # CPU time the API processes spent per recorded contribution
@@ -650,22 +644,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             cap["busy_before_pct"] = load
             cfg["capacity"] = cap
             log(f"  capacity (closed model, {CAPACITY_CLIENTS} clients): {_line(cap)}")
+
+            def open_step(
+                url: str, api_pid: int, rate: float, label: str, tag: str
+            ) -> dict[str, Any]:
+                load = wait_quiet(max_wait=15)
+                pid = period(url, label)
+                st = step(db, url, api_pid, ds.api_key, pid, rate, a.duration, tag)
+                st["busy_before_pct"] = load
+                return st
+
             steps = []
             for rate in rates:
-                load = wait_quiet(max_wait=15)
-                pid = period(api_url, f"w{w} {rate:g}/s")
-                st = step(
-                    db,
-                    api_url,
-                    api.pid,
-                    ds.api_key,
-                    pid,
-                    rate,
-                    a.duration,
-                    f"w{w}r{rate:g}",
-                    "1001:2000",
-                )
-                st["busy_before_pct"] = load
+                st = open_step(api_url, api.pid, rate, f"w{w} {rate:g}/s", f"w{w}r{rate:g}")
                 steps.append(st)
                 log(f"  open model, offered {rate:>4g}/s: {_line(st)}")
                 if st["achieved_rate"] < 0.9 * rate or st["p99_ms"] > 2000:
@@ -675,12 +666,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if any(s["offered_rate"] == GOAL_RATE for s in steps):
                 cfg["goal_repeats"] = []
                 for n in range(a.goal_repeats):
-                    wait_quiet(max_wait=15)
-                    pid = period(api_url, f"w{w} {GOAL_RATE:g}/s again {n}")
-                    st = step(
-                        db, api_url, api.pid, ds.api_key, pid, GOAL_RATE, a.duration,
-                        f"w{w}r{GOAL_RATE:g}x{n}", "1001:2000",
-                    )  # fmt: skip
+                    label = f"w{w} {GOAL_RATE:g}/s again {n}"
+                    st = open_step(api_url, api.pid, GOAL_RATE, label, f"w{w}r300x{n}")
                     cfg["goal_repeats"].append(st)
                     log(f"  open model, offered {GOAL_RATE:>4g}/s again: {_line(st)}")
             if w == 1:
