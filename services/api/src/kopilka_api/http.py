@@ -123,8 +123,8 @@ async def get_session() -> AsyncIterator[Session]:
     """One transaction per request, committed when the route returns, before the answer.
 
     Creating a session does no I/O (it connects on first use), so it happens on the event loop;
-    the commit goes to the thread pool only when a transaction is open (a money POST commits in
-    its own thread, see ``write``)."""
+    the commit goes to the thread pool only when a transaction is still open (a route's own
+    thread commits its ``ctx`` session, see ``one_trip``)."""
     session = session_factory()()
     try:
         yield session
@@ -303,8 +303,7 @@ def write(
 ) -> JSONResponse:
     """Run a money POST once per ``Idempotency-Key``: the same key and body replay the first
     answer; another body is 422; a request with the key still in flight is 409. Keys are scoped
-    to the community. The record is stored in the same transaction as the write, which commits
-    here, in the route's thread, before the answer is sent (no extra trip to the thread pool).
+    to the community. The record is stored in the same transaction as the write.
 
     ``secret`` names a field of the answer that is shown once (an API key): it is never stored
     in the idempotency record, so a replay of such a request is 409 instead of the answer."""
@@ -367,7 +366,6 @@ def write(
         )
         if stored_id is None:
             raise Conflict(IN_FLIGHT)  # rolled back: the first request's answer stands
-    ctx.session.commit()
     return JSONResponse(payload, status_code=status_code, headers=headers)
 
 
