@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, FromClause, bindparam, create_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import BindParameter
 
 from kopilka.config import get_settings
 
@@ -63,3 +64,12 @@ def copy_rows(
             copy.write_row(row)
             count += 1
     return count
+
+
+def bound_values(
+    table: FromClause, columns: Iterable[str], prefix: str = ""
+) -> dict[str, BindParameter[Any]]:
+    """The VALUES of an INSERT built once and run many times: each column a bind parameter
+    named ``prefix + column``, with the column's type (JSONB, dates and numerics are sent as
+    such)."""
+    return {c: bindparam(prefix + c, type_=table.c[c].type) for c in columns}

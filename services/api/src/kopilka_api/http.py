@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kopilka.auth.service import authenticate
 from kopilka.config import get_settings
 from kopilka.context import Actor, Ctx
-from kopilka.db import session_factory
+from kopilka.db import bound_values, session_factory
 from kopilka.errors import (
     Conflict,
     IdempotencyMismatch,
@@ -274,17 +274,17 @@ _IDEM_CLAIM = text(
 _IDEM_STORE = (
     pg_insert(IdempotencyRecord.__table__)  # type: ignore[arg-type]
     .values(
-        {
-            c: bindparam(c, type_=IdempotencyRecord.__table__.c[c].type)
-            for c in (
+        bound_values(
+            IdempotencyRecord.__table__,
+            (
                 "community_id",
                 "key",
                 "request_hash",
                 "response_status",
                 "response_body",
                 "response_headers",
-            )
-        }
+            ),
+        )
     )
     .on_conflict_do_nothing()
     .returning(IdempotencyRecord.id)

@@ -35,6 +35,7 @@ from sqlalchemy.orm.util import identity_key
 from kopilka import allocation
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx, Role
+from kopilka.db import bound_values
 from kopilka.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from kopilka.ledger import schemas as s
 from kopilka.models import (
@@ -255,8 +256,12 @@ def _insert_statement(
     kind = KINDS[model]
     table: Table = model.__table__
     mapper = sa_inspect(model)
-    values = {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
-    new = insert(table).values(values).returning(*table.c).cte(f"new_{kind.entity}")
+    new = (
+        insert(table)
+        .values(bound_values(table, columns, prefix="v_"))
+        .returning(*table.c)
+        .cte(f"new_{kind.entity}")
+    )
     ctes = []
     if postings:
         rows = union_all(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String, bindparam, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from kopilka.db import bound_values
 from kopilka.models import Notification, Owner
 
 RECEIPT = "contribution_receipt"
@@ -20,14 +21,10 @@ DEBT_REMINDER = "debt_reminder"
 LINKED = "linked"
 
 
+_COLUMNS = ("community_id", "owner_pk", "kind", "dedupe_key", "payload", "status")
 _ENQUEUE = (
     insert(Notification.__table__)  # type: ignore[arg-type]
-    .values(
-        {
-            c: bindparam(c, type_=Notification.__table__.c[c].type)
-            for c in ("community_id", "owner_pk", "kind", "dedupe_key", "payload", "status")
-        }
-    )
+    .values(bound_values(Notification.__table__, _COLUMNS))
     .on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
 
@@ -90,10 +87,9 @@ def queued(new_id: Any) -> Any:
         payload,
         literal("PENDING", String),
     )
-    columns = ["community_id", "owner_pk", "kind", "dedupe_key", "payload", "status"]
     return (
         insert(Notification.__table__)  # type: ignore[arg-type]
-        .from_select(columns, rows)
+        .from_select(_COLUMNS, rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .cte("notified")
     )
