@@ -17,8 +17,8 @@ from kopilka.db import get_engine
 from kopilka.errors import KopilkaError
 from kopilka.logging import configure_logging, get_logger
 from kopilka_api import ratelimit
-from kopilka_api.http import BodyLimit, ExactRoute, problem
-from kopilka_api.middleware import Admission, Observe
+from kopilka_api.http import ExactRoute, problem
+from kopilka_api.middleware import Admission, BodyLimit, Observe
 from kopilka_api.problems import PROBLEM_RESPONSES
 
 log = get_logger("kopilka.api")

@@ -22,7 +22,6 @@ from sqlalchemy import BigInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kopilka.auth.service import authenticate
 from kopilka.config import get_settings
@@ -31,7 +30,6 @@ from kopilka.db import bound_values, session_factory
 from kopilka.errors import (
     Conflict,
     IdempotencyMismatch,
-    PayloadTooLarge,
     PreconditionFailed,
     ValidationFailed,
 )
@@ -371,77 +369,6 @@ def write(
 
 def etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
-
-
-# ---------------------------------------------------------------- middleware
-
-
-class BodyLimit:
-    """Refuse request bodies over the limit (413) before the app reads them."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_problem(send, PayloadTooLarge(f"Request body over {self.max_bytes} bytes"))
-            return
-        seen = 0
-        too_large = False
-        started = False
-
-        async def limited() -> Any:
-            # Over the limit the app is told the client went away (an exception raised here
-            # would be turned into FastAPI's 400 "error parsing the body"); whatever it answers
-            # then is dropped below and 413 is sent instead.
-            nonlocal seen, too_large
-            if too_large:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    too_large = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded(message: Any) -> None:
-            nonlocal started
-            if too_large and not started:
-                return
-            started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited, guarded)
-        except Exception:
-            if not too_large or started:
-                raise
-        if too_large and not started:
-            await _send_problem(send, PayloadTooLarge(f"Request body over {self.max_bytes} bytes"))
-
-
-async def _send_problem(send: Send, err: PayloadTooLarge) -> None:
-    body = json.dumps(
-        {"type": "about:blank", "title": err.title, "status": err.status, "detail": err.detail}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": err.status,
-            "headers": [
-                (b"content-type", PROBLEM.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def new_request_id() -> str:
