@@ -429,7 +429,8 @@ def test_split_none() -> None:
 
 @PROPS
 @given(
-    strategy=st.sampled_from(list(Strategy)),
+    # ITEM_BASED has items, not owners: its round trip is in test_item_based.py
+    strategy=st.sampled_from([s for s in Strategy if s is not Strategy.ITEM_BASED]),
     data=st.data(),
 )
 def test_split_json_round_trip(strategy: Strategy, data: st.DataObject) -> None:

@@ -29,9 +29,13 @@ from kopilka.money import MAX_MINOR, parse_decimal
 
 __all__ = [
     "Split",
+    "SplitItem",
     "Strategy",
     "allocate",
+    "allocate_items",
+    "item_cost_minor",
     "largest_remainder",
+    "parse_item",
     "parse_split",
     "parse_strategy",
     "split_to_json",
@@ -46,6 +50,7 @@ class Strategy(StrEnum):
     SHARES = "SHARES"
     PERCENTAGE = "PERCENTAGE"
     EXACT = "EXACT"
+    ITEM_BASED = "ITEM_BASED"
     NONE = "NONE"
 
 
@@ -250,6 +255,8 @@ def allocate(
     -> consumption, USAGE_BASED) counts a missing owner as 0. ``values`` (SHARES, PERCENTAGE,
     EXACT) has exactly one value per participating owner: integer share units, percentages
     totalling 100, or amounts in minor units totalling ``total_minor``. NONE gives ``{}``.
+    ITEM_BASED takes the owners' shares that :func:`allocate_items` computed (as the split's
+    values, in minor units) and checks them like EXACT amounts.
     """
     strategy = Strategy(strategy)
     _check_total(total_minor)
@@ -355,6 +362,7 @@ class Split:
     owner_ids: tuple[int, ...]
     values: dict[int, Decimal] | None
     all_owners: bool = False
+    items: tuple[SplitItem, ...] | None = None  # ITEM_BASED only
 
 
 _SPLIT_FIELDS = ("strategy", "owners")
@@ -473,6 +481,13 @@ def parse_split(
         raise ValidationFailed(
             'split must be an object such as {"strategy": "EQUAL", "owners": [101, 102]}'
         )
+    if _is_item_split(raw):
+        return _parse_item_split(
+            raw,
+            amount_minor=amount_minor,
+            currency_exponent=currency_exponent,
+            active_owner_ids=active_owner_ids,
+        )
     unknown = sorted(str(k) for k in raw if k not in _SPLIT_FIELDS)
     if unknown:
         raise ValidationFailed(
@@ -547,7 +562,7 @@ def split_values_minor(split: Split, currency_exponent: int) -> dict[int, Decima
     SHARES as ints, PERCENTAGE as Decimals; ``None`` when the strategy has no values."""
     if split.values is None:
         return None
-    if split.strategy is Strategy.EXACT:
+    if split.strategy in (Strategy.EXACT, Strategy.ITEM_BASED):
         out: dict[int, Decimal | int] = {}
         for k, v in split.values.items():
             scaled = v.scaleb(currency_exponent)
@@ -569,8 +584,189 @@ def split_to_json(split: Split) -> dict[str, Any]:
     out: dict[str, Any] = {"strategy": split.strategy.value}
     if split.strategy is Strategy.NONE:
         return out
+    if split.items is not None:
+        out["items"] = [item.to_json() for item in split.items]
+        return out
     if split.values is not None:
         out["owners"] = {str(k): format(split.values[k], "f") for k in split.owner_ids}
     elif not split.all_owners:
         out["owners"] = list(split.owner_ids)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# ITEM_BASED (SPEC §3): each owner pays their items; the rest is shared equally
+# ---------------------------------------------------------------------------------------------
+
+_ITEM_SPLIT_FIELDS = ("strategy", "items")
+_ITEM_FIELDS = ("description", "price", "quantity", "owner_id")
+#: Most decimals of an item's price (a price per kilogram may have more than the currency) and of
+#: its quantity; keeps price x quantity small and exact.
+MAX_ITEM_DECIMALS = 6
+MAX_ITEMS = 10_000
+
+
+@dataclass(frozen=True)
+class SplitItem:
+    """One priced item of an ITEM_BASED split; ``owner_id`` None is an item for everyone."""
+
+    description: str | None
+    price: Decimal
+    quantity: Decimal
+    owner_id: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "price": format(self.price, "f"),
+            "quantity": format(self.quantity, "f"),
+            "owner_id": self.owner_id,
+        }
+
+
+def item_cost_minor(price: Decimal, quantity: Decimal, currency_exponent: int) -> int:
+    """price x quantity in minor units, rounded half-up (half away from zero) to the minor unit.
+
+    Exact: the product of two finite decimals is computed as a fraction, never in a context with
+    limited precision."""
+    if not (price.is_finite() and quantity.is_finite()):
+        raise ValidationFailed(f"item: price {price} and quantity {quantity} must be finite")
+    exact = Fraction(price) * Fraction(quantity) * 10**currency_exponent
+    if exact < 0:
+        raise ValidationFailed(f"item: price x quantity is negative ({price} x {quantity})")
+    # half-up for a non-negative fraction: floor(x + 1/2)
+    return int(math.floor(exact + Fraction(1, 2)))
+
+
+def allocate_items(total_minor: int, items: Iterable[tuple[int | None, int]]) -> dict[int, int]:
+    """Shares of an ITEM_BASED split: ``items`` are (owner id or None, cost in minor units).
+
+    Every owner who has at least one item pays the sum of their items' costs; the costs of the
+    items without an owner plus what ``total_minor`` leaves over all the items (delivery,
+    packing) are shared equally among those owners by largest remainder (ties to the larger
+    owner id). The shares sum to ``total_minor`` exactly. Items adding up to more than
+    ``total_minor``, a negative cost, or no item with an owner are a :class:`ValidationFailed`.
+    """
+    _check_total(total_minor)
+    own: dict[int, int] = {}
+    items_total = 0
+    for owner_id, cost in items:
+        if type(cost) is not int or cost < 0:
+            raise ValidationFailed(f"item cost {cost!r} is not a non-negative whole minor amount")
+        items_total += cost
+        if owner_id is not None:
+            own[owner_id] = own.get(owner_id, 0) + cost
+    if items_total > total_minor:
+        raise ValidationFailed(
+            f"ITEM_BASED split: the items total {items_total} minor units, more than the amount "
+            f"{total_minor}"
+        )
+    if not own:
+        raise ValidationFailed(
+            "ITEM_BASED split: no item has an owner, so there is nobody to share the amount; "
+            "give at least one item an owner_id"
+        )
+    shared = total_minor - sum(own.values())  # unowned items + delivery
+    extra = _equal(shared, own) if shared else dict.fromkeys(own, 0)
+    return {k: own[k] + extra[k] for k in sorted(own)}
+
+
+def _is_item_split(raw: Mapping[str, Any]) -> bool:
+    strategy = raw.get("strategy")
+    if not isinstance(strategy, str):
+        return False
+    try:
+        return parse_strategy(strategy) is Strategy.ITEM_BASED
+    except ValidationFailed:
+        return False
+
+
+def _item_decimal(raw: object, field: str) -> Decimal:
+    d = parse_decimal(raw, field)
+    if _decimals(d) > MAX_ITEM_DECIMALS:
+        raise ValidationFailed(f"{field} has more than {MAX_ITEM_DECIMALS} decimals: {raw}")
+    if d > Decimal(MAX_MINOR):
+        raise ValidationFailed(f"{field}: {raw} is too large")
+    return d.normalize() if d == d.to_integral_value() else d
+
+
+def parse_item(raw: object, where: str, currency_exponent: int) -> tuple[SplitItem, int]:
+    """One item of an ITEM_BASED split (or of a group purchase) and its cost in minor units."""
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed(
+            f'{where} must be an object such as {{"description": "firewood", "price": "4500.00", '
+            '"quantity": 2, "owner_id": 101}'
+        )
+    unknown = sorted(str(k) for k in raw if k not in _ITEM_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            f"{where}: unknown field(s) {', '.join(unknown)}; an item has {', '.join(_ITEM_FIELDS)}"
+        )
+    description = raw.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ValidationFailed(f"{where}: description must be text")
+    if "price" not in raw or raw["price"] is None:
+        raise ValidationFailed(f"{where}: price is required")
+    price = _item_decimal(raw["price"], f"{where}: price")
+    if price < 0:
+        raise ValidationFailed(f"{where}: price must not be negative")
+    quantity = _item_decimal(raw.get("quantity", 1), f"{where}: quantity")
+    if quantity <= 0:
+        raise ValidationFailed(f"{where}: quantity must be greater than zero")
+    owner_raw = raw.get("owner_id")
+    owner_id = None if owner_raw is None else _owner_id(owner_raw)
+    cost = item_cost_minor(price, quantity, currency_exponent)
+    if cost > MAX_MINOR:
+        raise ValidationFailed(f"{where}: price x quantity is too large")
+    return SplitItem(description, price, quantity, owner_id), cost
+
+
+def _parse_item_split(
+    raw: Mapping[str, Any],
+    *,
+    amount_minor: int,
+    currency_exponent: int,
+    active_owner_ids: Collection[int],
+) -> Split:
+    unknown = sorted(str(k) for k in raw if k not in _ITEM_SPLIT_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            f"split: unknown field(s) {', '.join(unknown)}; an ITEM_BASED split has strategy "
+            "and items"
+        )
+    raw_items = raw.get("items")
+    if not isinstance(raw_items, (list, tuple)) or not raw_items:
+        raise ValidationFailed(
+            'split: ITEM_BASED needs a non-empty list of items, e.g. {"strategy": "ITEM_BASED", '
+            '"items": [{"description": "firewood", "price": "4500.00", "quantity": 1, '
+            '"owner_id": 101}]}'
+        )
+    if len(raw_items) > MAX_ITEMS:
+        raise ValidationFailed(f"split: at most {MAX_ITEMS} items")
+    parsed = [
+        parse_item(item, f"split: item {i + 1}", currency_exponent)
+        for i, item in enumerate(raw_items)
+    ]
+    owners = sorted({it.owner_id for it, _ in parsed if it.owner_id is not None})
+    if owners:
+        if not isinstance(active_owner_ids, (set, frozenset)):
+            active_owner_ids = frozenset(active_owner_ids)
+        unknown_owners = [o for o in owners if o not in active_owner_ids]
+        if unknown_owners:
+            raise ValidationFailed(
+                f"split: item owner(s) {_ids(unknown_owners)} not active owners of this community"
+            )
+    items_total = sum(cost for _, cost in parsed)
+    if items_total > amount_minor:
+        raise ValidationFailed(
+            f"split: the items total {_minor_text(items_total, currency_exponent)}, more than "
+            f"the expense amount {_minor_text(amount_minor, currency_exponent)}"
+        )
+    shares = allocate_items(amount_minor, [(it.owner_id, cost) for it, cost in parsed])
+    values = {k: Decimal(v).scaleb(-currency_exponent) for k, v in shares.items()}
+    return Split(
+        Strategy.ITEM_BASED,
+        tuple(owners),
+        values,
+        items=tuple(it for it, _ in parsed),
+    )

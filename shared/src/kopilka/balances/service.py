@@ -250,6 +250,9 @@ def compute_allocations(
 
 
 def pool_owner_ids(split: dict[str, Any]) -> list[int]:
+    items = split.get("items")
+    if isinstance(items, list):  # ITEM_BASED: the owners of its items
+        return [int(i["owner_id"]) for i in items if i.get("owner_id") is not None]
     owners = split.get("owners")
     if isinstance(owners, dict):
         return [int(k) for k in owners]
