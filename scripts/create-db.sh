@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Create the database named in DATABASE_URL when it does not exist.
+# Create the database named in DATABASE_URL when it does not exist. Runs on the project's venv
+# through uv by its full path (UV, passed by the Makefile; ~/.local/bin/uv by default), so it
+# works when ~/.local/bin is not on PATH.
 set -eu
 url="${1:-$DATABASE_URL}"
-exec uv run --frozen python - "$url" <<'PY'
+uv="${UV:-$HOME/.local/bin/uv}"
+[ -x "$uv" ] || uv="$(command -v uv || true)"
+[ -n "$uv" ] || { echo "uv not found (set UV=/path/to/uv, or run make install)" >&2; exit 127; }
+cd "$(dirname "$0")/.."
+exec "$uv" run --frozen python - "$url" <<'PY'
 import sys
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,13 +18,16 @@ from sqlalchemy.engine import make_url
 BASE_URL = os.environ.get(
     "KOPILKA_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+# Several checkouts (or people) may share one PostgreSQL: each names its test databases with its
+# own prefix; a run only ever drops databases it created (marked by a comment, below).
+DB_PREFIX = os.environ.get("KOPILKA_TEST_DB_PREFIX", "kopilka_test")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-TEST_DB = f"kopilka_test_{WORKER}_{os.getpid()}"
+TEST_DB = f"{DB_PREFIX}_{WORKER}_{os.getpid()}"
 TEST_URL = str(make_url(BASE_URL).set(database=TEST_DB).render_as_string(hide_password=False))
-TEST_REDIS_DB = 15
+TEST_REDIS_URL = os.environ.get("KOPILKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 os.environ["DATABASE_URL"] = TEST_URL
-os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
+os.environ["REDIS_URL"] = TEST_REDIS_URL
 os.environ["KOPILKA_OPERATOR_KEY"] = "test-operator-key"
 os.environ["TELEGRAM_BOT_TOKEN"] = "123456:TEST-TOKEN"
 os.environ["KOPILKA_LOG_JSON"] = "true"
@@ -37,12 +41,77 @@ def _admin_engine() -> Any:
     return create_engine(make_url(BASE_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
+# A test database carries who created it: "kopilka-test host=<host> pid=<pid> start=<ticks>".
+MARK = "kopilka-test"
+
+
+def _start_ticks(pid: int) -> str:
+    """The process's start time (clock ticks after boot): with the pid, it names one process
+    even when the pid is reused later."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _creator_mark(pid: int) -> str:
+    return f"{MARK} host={socket.gethostname()} pid={pid} start={_start_ticks(pid)}"
+
+
+def _creator_is_gone(comment: str | None) -> bool:
+    """True when the comment is one of our marks, made on this host, by a process that is gone."""
+    if not comment or not comment.startswith(MARK + " "):
+        return False
+    fields = dict(f.split("=", 1) for f in comment.split()[1:] if "=" in f)
+    if fields.get("host") != socket.gethostname() or not fields.get("pid", "").isdigit():
+        return False
+    pid = int(fields["pid"])
+    return _start_ticks(pid) != fields.get("start") or not os.path.exists(f"/proc/{pid}")
+
+
+def _our_databases(c: Any) -> list[tuple[str, str | None]]:
+    rows = c.execute(
+        text(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE starts_with(datname, :prefix)"
+        ),
+        {"prefix": DB_PREFIX + "_"},
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def drop_leftovers(c: Any) -> list[str]:
+    """Drop the test databases of killed runs: our prefix, our mark, this host, creator dead.
+    Databases of live runs, of other hosts, or without our mark are never touched."""
+    dropped = []
+    for name, comment in _our_databases(c):
+        if name != TEST_DB and _creator_is_gone(comment):
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            dropped.append(name)
+    return dropped
+
+
 @pytest.fixture(scope="session", autouse=True)
 def database() -> Iterator[str]:
     admin = _admin_engine()
     with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)'))
+        drop_leftovers(c)
+        existing = dict(_our_databases(c))
+        if TEST_DB in existing:
+            # Our name with this pid: a leftover of a killed run whose pid we now have, or not
+            # ours at all. Only the former is dropped.
+            if not (existing[TEST_DB] or "").startswith(MARK + " ") or not _creator_is_gone(
+                existing[TEST_DB]
+            ):
+                raise RuntimeError(
+                    f"database {TEST_DB} exists and was not left by a dead test run; "
+                    "set KOPILKA_TEST_DB_PREFIX to another prefix"
+                )
+            c.execute(text(f'DROP DATABASE "{TEST_DB}" WITH (FORCE)'))
         c.execute(text(f'CREATE DATABASE "{TEST_DB}"'))
+        mark = _creator_mark(os.getpid()).replace("'", "")
+        c.execute(text(f"COMMENT ON DATABASE \"{TEST_DB}\" IS '{mark}'"))
     from kopilka.migrations import upgrade_to_head
 
     upgrade_to_head(TEST_URL)
@@ -51,8 +120,37 @@ def database() -> Iterator[str]:
 
     get_engine().dispose()
     with admin.connect() as c:
+        # we created it (above), so we may force it: our own leftover connections go with it
         c.execute(text(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)'))
     admin.dispose()
+
+
+# ---------------------------------------------------------------- CI: no skipped test
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _SKIPPED.append(report.nodeid)
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a skipped test fails the run: CI must run everything `make test` says."""
+    if _ci() and _SKIPPED and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    if _ci() and _SKIPPED:
+        terminalreporter.write_line(
+            f"CI=true: {len(_SKIPPED)} skipped test(s) fail the run: " + ", ".join(_SKIPPED[:20]),
+            red=True,
+        )
 
 
 @pytest.fixture
