@@ -156,6 +156,20 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("GET", f"{P}/recurring-charges/{{template_id}}"): rule(200),
     ("PATCH", f"{P}/recurring-charges/{{template_id}}"): rule(200),
     ("DELETE", f"{P}/recurring-charges/{{template_id}}"): rule(204),
+    # plots, meters, readings (SPEC §3a): an owner reads their own plots and meters and sends
+    # their meters' readings; the other owner's are 404
+    ("POST", f"{P}/plots"): rule(201, other_admin=201),
+    ("GET", f"{P}/plots"): rule(200, other_admin=200, owner=200),
+    ("GET", f"{P}/plots/{{plot_id}}"): owners_too(200, other_owner=404),
+    ("PATCH", f"{P}/plots/{{plot_id}}"): rule(200),
+    ("DELETE", f"{P}/plots/{{plot_id}}"): rule(204),
+    ("POST", f"{P}/plots/{{plot_id}}/meters"): rule(201),
+    ("GET", f"{P}/plots/{{plot_id}}/meters"): owners_too(200, other_owner=404),
+    ("GET", f"{P}/meters/{{meter_id}}"): owners_too(200, other_owner=404),
+    ("PATCH", f"{P}/meters/{{meter_id}}"): rule(200),
+    ("POST", f"{P}/meters/{{meter_id}}/readings"): rule(201, owner=201, other_owner=404),
+    ("GET", f"{P}/meters/{{meter_id}}/readings"): owners_too(200, other_owner=404),
+    ("GET", f"{PP}/consumption"): owners_too(200),
     # jobs
     ("GET", "/api/jobs/{job_id}"): rule(200, operator=404),
 }
@@ -255,6 +269,23 @@ def world(mclient: Any) -> dict[str, Any]:
         )
         assert r.status_code == 201, r.text
         templates.append(r.json()["id"])
+    # plots of O1 (one spare to deactivate), a meter, and a period covering today for the
+    # owner's own reading (an owner sends today's)
+    plots = [
+        int(
+            post(client, h, "/plots", {"number": n, "area": "100", "owners": [{"owner_id": o1}]})[
+                "id"
+            ]
+        )
+        for n in ("1", "2")
+    ]
+    meter = int(
+        post(client, h, f"/plots/{plots[0]}/meters", {"meter_type": "ELECTRICITY", "serial": "E1"})[
+            "id"
+        ]
+    )
+    today = datetime.now(UTC).date()
+    make_period(client, h, "Now", str(today - timedelta(days=10)), str(today + timedelta(days=10)))
     key = client.post(f"/api/communities/{a['id']}/api-keys", json={"name": "spare"}, headers=h)
     assert key.status_code == 201, key.text
 
@@ -285,6 +316,8 @@ def world(mclient: Any) -> dict[str, Any]:
         "job": job.json()["id"],
         "docs": docs,
         "templates": templates,
+        "plots": plots,
+        "meter": meter,
         "key": key.json()["id"],
         "headers": headers,
     }
@@ -306,6 +339,8 @@ def _url(method: str, path: str, w: dict[str, Any]) -> str:
         "owner_id": w["o1"],
         "job_id": w["job"],
         "template_id": w["templates"][spare],
+        "plot_id": w["plots"][spare],
+        "meter_id": w["meter"],
         "doc_id": w["docs"][kind][spare] if kind else None,
     }
     return path.format(**values)
@@ -325,6 +360,8 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
             "/owners/": {"name": "Anna"},
             "/recurring-charges/": {"description": "Guard (checked)"},
             "/periods/": {"description": "checked"},
+            "/plots/": {"area": "120"},
+            "/meters/": {"serial": "E1-checked"},
         }
         return next(v for k, v in patches.items() if k in path)
     if method != "POST":
@@ -348,6 +385,9 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
         "/settlements": {"from_owner_id": o2, "to_owner_id": o1, "amount": "1"},
         "/owners": {"owner_id": unique_id(), "name": "Vera"},
         "/recurring-charges": {"description": "Fence", "amount": "10"},
+        "/plots": {"number": f"m-{unique_id()}", "area": "50"},
+        "/meters": {"meter_type": "WATER", "serial": "W1"},
+        "/readings": {"values": {"T1": "10"}},
     }
     for suffix, body in bodies.items():
         if path.endswith(suffix):

@@ -244,7 +244,7 @@ def _ids(ids: Iterable[int]) -> str:
 def allocate(
     strategy: Strategy,
     total_minor: int,
-    owners: Mapping[int, Decimal],
+    owners: Mapping[int, Weight],
     *,
     consumption: Mapping[int, Decimal] | None = None,
     values: Mapping[int, Decimal | int] | None = None,

@@ -39,6 +39,7 @@ from kopilka.models import (
     PeriodBalance,
 )
 from kopilka.money import currency_exponent, format_minor
+from kopilka.plots.consumption import derived_weights
 
 CREDIT_KINDS = ("CONTRIBUTION", "OPENING_CREDIT", "EXPENSE_PAID", "SETTLEMENT_PAID")
 DEBIT_KINDS = ("SERVICE_CHARGE", "OPENING_DEBT", "SETTLEMENT_RECEIVED")
@@ -120,7 +121,12 @@ def compute_allocations(
         )
     ).all()
     pk_of = {oid: pk for pk, oid, _ in owners}
-    weights = {oid: Decimal(w) for _, oid, w in owners}
+    weights: dict[int, allocation.Weight] = {oid: Decimal(w) for _, oid, w in owners}
+    # an owner with plots: the share weight derived from them, exact (SPEC §3a)
+    derived = derived_weights(session, community.id)
+    for oid, pk in pk_of.items():
+        if pk in derived:
+            weights[oid] = derived[pk]
     budget = {
         b.payment_type.lower(): b
         for b in session.scalars(

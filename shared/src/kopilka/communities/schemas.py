@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,10 @@ class CommunityCreate(BaseModel):
     auto_create_owners: bool = True
     admin_telegram_ids: list[int] = Field(default_factory=list, max_length=50)
     debt_reminder_threshold: AmountIn | None = None
+    reading_window: dict[str, Any] | None = Field(
+        default=None,
+        description='owners send readings on these days: {"from_day": 20, "to_day": 25}',
+    )
 
 
 class CommunityPatch(BaseModel):
@@ -31,6 +36,7 @@ class CommunityPatch(BaseModel):
     auto_create_owners: bool | None = None
     admin_telegram_ids: list[int] | None = Field(default=None, max_length=50)
     debt_reminder_threshold: Decimal | None = None
+    reading_window: dict[str, Any] | None = None
 
 
 class CommunityOut(BaseModel):
@@ -43,6 +49,7 @@ class CommunityOut(BaseModel):
     auto_create_owners: bool
     admin_telegram_ids: list[int]
     debt_reminder_threshold: str | None
+    reading_window: dict[str, Any] | None = None
     created_at: datetime
 
 

@@ -24,6 +24,7 @@ from kopilka.context import Ctx, Role
 from kopilka.errors import Forbidden, NotFound, ValidationFailed
 from kopilka.models import ApiKey, Community
 from kopilka.money import check_currency, format_minor, to_minor
+from kopilka.plots.window import check_window
 
 DEFAULT_STRATEGIES = {"PROPORTIONAL", "FIXED_FEE", "NONE"}
 
@@ -43,6 +44,7 @@ def community_out(c: Community) -> CommunityOut:
             if c.debt_reminder_threshold_minor is not None
             else None
         ),
+        reading_window=c.reading_window,
         created_at=c.created_at,
     )
 
@@ -91,6 +93,7 @@ def create_community(ctx: Ctx, data: CommunityCreate) -> CommunityCreated:
             if data.debt_reminder_threshold is not None
             else None
         ),
+        reading_window=check_window(data.reading_window),
     )
     if not c.name:
         raise ValidationFailed("name: must not be blank")
@@ -146,6 +149,8 @@ def patch_community(ctx: Ctx, community_id: int, data: CommunityPatch) -> Commun
         c.debt_reminder_threshold_minor = (
             None if t is None else to_minor(t, c.currency, "debt_reminder_threshold")
         )
+    if "reading_window" in changes:
+        c.reading_window = check_window(changes["reading_window"])
     c.version += 1
     ctx.session.flush()
     record(

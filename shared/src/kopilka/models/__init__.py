@@ -17,6 +17,7 @@ from kopilka.models.ledger import (
 from kopilka.models.notification import Notification
 from kopilka.models.owner import LinkToken, Owner
 from kopilka.models.period import Allocation, CarryForward, Period, PeriodBalance
+from kopilka.models.plot import ConsumptionCharge, Meter, Plot, PlotOwner, Reading
 
 __all__ = [
     "Allocation",
@@ -26,6 +27,7 @@ __all__ = [
     "BudgetItem",
     "CarryForward",
     "Community",
+    "ConsumptionCharge",
     "Contribution",
     "Expense",
     "IdempotencyRecord",
@@ -33,11 +35,15 @@ __all__ = [
     "Job",
     "LedgerEntry",
     "LinkToken",
+    "Meter",
     "MeterReading",
     "Notification",
     "Owner",
     "Period",
     "PeriodBalance",
+    "Plot",
+    "PlotOwner",
+    "Reading",
     "RecurringChargeRun",
     "RecurringChargeTemplate",
     "ServiceCharge",

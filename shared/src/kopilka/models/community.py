@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, DateTime, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +25,8 @@ class Community(Base):
         ARRAY(BigInteger), default=list, server_default=text("'{}'")
     )
     debt_reminder_threshold_minor: Mapped[int | None]
+    #: the owners' reading window, ``{"from_day": 20, "to_day": 25}`` (SPEC §3a); None = always
+    reading_window: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(default=1)
 

@@ -137,6 +137,10 @@ class BudgetItem(DocumentMixin, Base):
     allocation_strategy: Mapped[str]
     meter_type: Mapped[str | None]
     description: Mapped[str | None]
+    #: TARIFF: price per unit per zone, ``{"T1": "5.12", "T2": "2.48"}`` (exact decimal strings)
+    tariffs: Mapped[dict[str, Any] | None]
+    #: TARIFF: how the loss (bill - tariff charges) is shared; None = PROPORTIONAL
+    loss_strategy: Mapped[str | None]
 
 
 class LedgerEntry(Base):

@@ -12,6 +12,7 @@ from kopilka.context import Ctx, Role
 from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from kopilka.models import Owner
 from kopilka.owners.schemas import OwnerCreate, OwnerOut, OwnerPatch
+from kopilka.plots.consumption import derived_weights
 
 
 def owner_out(owner: Owner) -> OwnerOut:
@@ -106,6 +107,11 @@ def patch_owner(ctx: Ctx, owner_id: int, data: OwnerPatch, if_match: int | None 
     for key in ("share_weight", "language", "is_active"):
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key}: may not be null")
+    if "share_weight" in changes and owner.id in derived_weights(ctx.session, ctx.community_id):
+        raise Conflict(
+            f"Owner {owner_id}'s share weight is derived from their plots (SPEC §3a); "
+            "change the plots' weights or the owners' fractions instead"
+        )
     for key, value in changes.items():
         setattr(owner, key, value)
     if "telegram_id" in changes:

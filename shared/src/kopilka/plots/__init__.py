@@ -1,0 +1,1 @@
+"""Plots, meters, readings and consumption (SPEC §3a)."""
