@@ -399,8 +399,8 @@ def test_reading_window_for_owners_admins_any_time(
 ) -> None:
     """Owners send today's reading inside the window (409 outside); admins any day."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
-    from zoneinfo import ZoneInfo
     from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from kopilka.config import get_settings
 
