@@ -18,6 +18,8 @@ from kopilka.models.notification import Notification
 from kopilka.models.owner import LinkToken, Owner
 from kopilka.models.period import Allocation, CarryForward, Period, PeriodBalance
 from kopilka.models.plot import ConsumptionCharge, Meter, Plot, PlotOwner, Reading
+from kopilka.models.purchase import Purchase, PurchaseItem
+from kopilka.models.recurring_expense import RecurringExpenseRun, RecurringExpenseTemplate
 
 __all__ = [
     "Allocation",
@@ -44,8 +46,12 @@ __all__ = [
     "Plot",
     "PlotOwner",
     "Reading",
+    "Purchase",
+    "PurchaseItem",
     "RecurringChargeRun",
     "RecurringChargeTemplate",
+    "RecurringExpenseRun",
+    "RecurringExpenseTemplate",
     "ServiceCharge",
     "Settlement",
 ]

@@ -87,6 +87,12 @@ class Settlement(DocumentMixin, Base):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("from_owner_pk <> to_owner_pk", name="two_owners"),
         Index("ix_settlements_period", "period_id"),
+        Index(
+            "ix_settlements_settles_expense",
+            "settles_expense_id",
+            "from_owner_pk",
+            postgresql_where=text("settles_expense_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,6 +103,8 @@ class Settlement(DocumentMixin, Base):
     amount_minor: Mapped[int]
     date: Mapped[date]
     comment: Mapped[str | None]
+    # Settles the payer's share of this expense (SPEC §3b, "settling one share"), else None.
+    settles_expense_id: Mapped[int | None] = mapped_column(ForeignKey("expenses.id"))
 
 
 class MeterReading(DocumentMixin, Base):
