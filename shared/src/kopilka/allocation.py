@@ -631,11 +631,11 @@ def item_cost_minor(price: Decimal, quantity: Decimal, currency_exponent: int) -
     limited precision."""
     if not (price.is_finite() and quantity.is_finite()):
         raise ValidationFailed(f"item: price {price} and quantity {quantity} must be finite")
-    exact = Fraction(price) * Fraction(quantity) * 10**currency_exponent
+    exact = Fraction(price) * Fraction(quantity) * Fraction(10) ** currency_exponent
     if exact < 0:
         raise ValidationFailed(f"item: price x quantity is negative ({price} x {quantity})")
-    # half-up for a non-negative fraction: floor(x + 1/2)
-    return int(math.floor(exact + Fraction(1, 2)))
+    # half-up for a non-negative fraction n/d: floor(n/d + 1/2) = (2n + d) // 2d
+    return (2 * exact.numerator + exact.denominator) // (2 * exact.denominator)
 
 
 def allocate_items(total_minor: int, items: Iterable[tuple[int | None, int]]) -> dict[int, int]:
