@@ -170,6 +170,17 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", f"{P}/meters/{{meter_id}}/readings"): rule(201, owner=201, other_owner=404),
     ("GET", f"{P}/meters/{{meter_id}}/readings"): owners_too(200, other_owner=404),
     ("GET", f"{PP}/consumption"): owners_too(200),
+    # group purchases: admins open and finalize lists, owners order their own items
+    ("POST", f"{PP}/purchases"): rule(201),
+    ("GET", f"{PP}/purchases"): owners_too(200),
+    ("GET", f"{P}/purchases/{{purchase_id}}"): owners_too(200),
+    ("PATCH", f"{P}/purchases/{{purchase_id}}"): rule(200),
+    ("POST", f"{P}/purchases/{{purchase_id}}/items"): rule(201, owner=201),
+    ("GET", f"{P}/purchases/{{purchase_id}}/items"): owners_too(200),
+    # O1's item: O2 gets 404; the spare one deleted is an item for everyone: 404 to owners
+    ("PATCH", f"{P}/purchase-items/{{item_id}}"): rule(200, owner=200, other_owner=404),
+    ("DELETE", f"{P}/purchase-items/{{item_id}}"): rule(204, owner=404),
+    ("POST", f"{P}/purchases/{{purchase_id}}/finalize"): rule(200),
     # jobs
     ("GET", "/api/jobs/{job_id}"): rule(200, operator=404),
 }
@@ -286,6 +297,15 @@ def world(mclient: Any) -> dict[str, Any]:
     )
     today = datetime.now(UTC).date()
     make_period(client, h, "Now", str(today - timedelta(days=10)), str(today + timedelta(days=10)))
+    purchases = [
+        _doc(client, h, f"{pp}/purchases", {"title": title, "deadline": "2099-12-31"})
+        for title in ("Firewood", "Seedlings")
+    ]
+    items = [
+        _doc(client, h, f"/purchases/{purchases[0]}/items", {"price": "10", "owner_id": o1}),
+        _doc(client, h, f"/purchases/{purchases[0]}/items", {"price": "5"}),
+    ]
+    _doc(client, h, f"/purchases/{purchases[1]}/items", {"price": "10", "owner_id": o1})
     key = client.post(f"/api/communities/{a['id']}/api-keys", json={"name": "spare"}, headers=h)
     assert key.status_code == 201, key.text
 
@@ -318,6 +338,8 @@ def world(mclient: Any) -> dict[str, Any]:
         "templates": templates,
         "plots": plots,
         "meter": meter,
+        "purchases": purchases,
+        "items": items,
         "key": key.json()["id"],
         "headers": headers,
     }
@@ -341,6 +363,8 @@ def _url(method: str, path: str, w: dict[str, Any]) -> str:
         "template_id": w["templates"][spare],
         "plot_id": w["plots"][spare],
         "meter_id": w["meter"],
+        "purchase_id": w["purchases"][1 if path.endswith("/finalize") else 0],
+        "item_id": w["items"][spare],
         "doc_id": w["docs"][kind][spare] if kind else None,
     }
     return path.format(**values)
@@ -362,6 +386,8 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
             "/periods/": {"description": "checked"},
             "/plots/": {"area": "120"},
             "/meters/": {"serial": "E1-checked"},
+            "/purchases/": {"description": "checked"},
+            "/purchase-items/": {"quantity": 2},
         }
         return next(v for k, v in patches.items() if k in path)
     if method != "POST":
@@ -388,6 +414,9 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
         "/plots": {"number": f"m-{unique_id()}", "area": "50"},
         "/meters": {"meter_type": "WATER", "serial": "W1"},
         "/readings": {"values": {"T1": "10"}},
+        "/purchases": {"title": "Gravel", "deadline": "2099-12-31"},
+        "/items": {"price": "100", "quantity": 1},
+        "/finalize": {"amount": "500"},
     }
     for suffix, body in bodies.items():
         if path.endswith(suffix):

@@ -166,3 +166,25 @@ def test_app_keyboard_only_for_https() -> None:
     button = keyboard.inline_keyboard[0][0]
     assert button.web_app is not None and button.web_app.url == "https://k.example/app"
     assert button.text == "Открыть Копилку"
+
+
+def test_purchase_messages_in_both_languages() -> None:
+    announced = {"purchase_id": 1, "title": "Дрова", "deadline": "2025-11-20T23:59:59+03:00"}
+    ru = render("purchase_announced", announced, "ru")
+    assert "Открыта совместная закупка «Дрова». Заказы принимаются до 20 ноября 2025" in ru
+    en = render("purchase_announced", announced, "en")
+    assert "A group purchase “Дрова” is open. Orders are taken until 20 November 2025" in en
+    share = {
+        "purchase_id": 1,
+        "title": "Firewood <oak>",
+        "items_minor": 900000,
+        "share_minor": 950000,
+        "total_minor": 4800000,
+        "currency": "RUB",
+    }
+    ru = render("purchase_share", share, "ru")
+    assert "Ваша доля: <b>9 500,00 ₽</b> (ваши позиции 9 000,00 ₽" in ru
+    assert "всего 48 000,00 ₽" in ru
+    en = render("purchase_share", share, "en")
+    assert "Your share: <b>9,500.00 RUB</b> (your items 9,000.00 RUB;" in en
+    assert "“Firewood &lt;oak&gt;”" in en

@@ -146,6 +146,7 @@ def create_app() -> FastAPI:
         period_jobs,
         periods,
         plots,
+        purchases,
         recurring,
         statements,
         telegram,
@@ -162,6 +163,7 @@ def create_app() -> FastAPI:
         statements,
         telegram,
         recurring,
+        purchases,
         miniapp,
         jobs,
     ):

@@ -196,7 +196,40 @@ def _linked(p: Mapping[str, Any], lang: str) -> str:
     )
 
 
+def _purchase_announced(p: Mapping[str, Any], lang: str) -> str:
+    title = q(p.get("title", ""), lang)
+    until = day(p.get("deadline"), lang)
+    if lang == "ru":
+        text = f"Открыта совместная закупка {title}."
+        if until:
+            text += f" Заказы принимаются до {until} включительно."
+        return text + "\nДобавьте свои позиции в приложении Копилки."
+    text = f"A group purchase {title} is open."
+    if until:
+        text += f" Orders are taken until {until} inclusive."
+    return text + "\nAdd your items in the Kopilka app."
+
+
+def _purchase_share(p: Mapping[str, Any], lang: str) -> str:
+    currency = str(p["currency"])
+    title = q(p.get("title", ""), lang)
+    share = money(int(p["share_minor"]), currency, lang)
+    items = money(int(p.get("items_minor", 0)), currency, lang)
+    total = money(int(p["total_minor"]), currency, lang)
+    if lang == "ru":
+        return (
+            f"Закупка {title} оформлена: всего {total}. Ваша доля: <b>{share}</b> "
+            f"(ваши позиции {items}, остальное — доставка и общие позиции поровну)."
+        )
+    return (
+        f"The group purchase {title} is final: {total} in all. Your share: <b>{share}</b> "
+        f"(your items {items}; the rest is the delivery and shared items, split equally)."
+    )
+
+
 _RENDERERS = {
+    "purchase_announced": _purchase_announced,
+    "purchase_share": _purchase_share,
     "contribution_receipt": _receipt,
     "period_closed": _period_closed,
     "opening_balance": _opening_balance,
