@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -44,3 +45,26 @@ def live_server(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def api_server(database: str) -> Iterator[str]:
+    """The API in its own process (uvicorn), so concurrent requests really race."""
+    from tests.support.processes import base_env, start_api
+
+    proc, url = start_api(base_env())
+    try:
+        yield url
+    finally:
+        proc.stop()
+
+
+def concurrently(n: int, call: Any) -> list[Any]:
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> Any:
+        barrier.wait(timeout=30)
+        return call(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))

@@ -181,6 +181,9 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", f"{P}/purchase-items/{{item_id}}"): rule(200, owner=200, other_owner=404),
     ("DELETE", f"{P}/purchase-items/{{item_id}}"): rule(204, owner=404),
     ("POST", f"{P}/purchases/{{purchase_id}}/finalize"): rule(200),
+    # one expense with its shares, and settling O1's share of a bill O2 paid: the treasurer's
+    ("GET", f"{P}/expenses/{{expense_id}}"): rule(200),
+    ("POST", f"{P}/expenses/{{expense_id}}/shares/{{owner_id}}/settle"): rule(201),
     # jobs
     ("GET", "/api/jobs/{job_id}"): rule(200, operator=404),
 }
@@ -306,6 +309,17 @@ def world(mclient: Any) -> dict[str, Any]:
         _doc(client, h, f"/purchases/{purchases[0]}/items", {"price": "5"}),
     ]
     _doc(client, h, f"/purchases/{purchases[1]}/items", {"price": "10", "owner_id": o1})
+    shared_bill = _doc(
+        client,
+        h,
+        f"{pp}/expenses",
+        {
+            "paid_by_owner_id": o2,
+            "amount": "200",
+            "payment_type": "GATE",
+            "split": {"strategy": "EQUAL"},
+        },
+    )
     key = client.post(f"/api/communities/{a['id']}/api-keys", json={"name": "spare"}, headers=h)
     assert key.status_code == 201, key.text
 
@@ -340,6 +354,7 @@ def world(mclient: Any) -> dict[str, Any]:
         "meter": meter,
         "purchases": purchases,
         "items": items,
+        "shared_bill": shared_bill,
         "key": key.json()["id"],
         "headers": headers,
     }
@@ -365,6 +380,7 @@ def _url(method: str, path: str, w: dict[str, Any]) -> str:
         "meter_id": w["meter"],
         "purchase_id": w["purchases"][1 if path.endswith("/finalize") else 0],
         "item_id": w["items"][spare],
+        "expense_id": w["shared_bill"],
         "doc_id": w["docs"][kind][spare] if kind else None,
     }
     return path.format(**values)
@@ -417,6 +433,7 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
         "/purchases": {"title": "Gravel", "deadline": "2099-12-31"},
         "/items": {"price": "100", "quantity": 1},
         "/finalize": {"amount": "500"},
+        "/settle": {"amount": "1"},
     }
     for suffix, body in bodies.items():
         if path.endswith(suffix):

@@ -3,16 +3,13 @@ finalize the list into ONE expense with an ITEM_BASED split."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from kopilka.auth.telegram import make_init_data
 from tests.api._support import PAYMENTS, counts, scalar, sql
+from tests.api.conftest import concurrently
 from tests.conftest import unique_id
 
 BOT_TOKEN = "123456:TEST-TOKEN"
@@ -261,29 +258,6 @@ def test_finalize_honours_idempotency_key(client, admin, period):
 
 
 # ---------------------------------------------------------------- real concurrency
-
-
-@pytest.fixture(scope="module")
-def api_server(database: str) -> Iterator[str]:
-    """The API in its own process (uvicorn), so concurrent requests really race."""
-    from tests.support.processes import base_env, start_api
-
-    proc, url = start_api(base_env())
-    try:
-        yield url
-    finally:
-        proc.stop()
-
-
-def concurrently(n: int, call: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait(timeout=30)
-        return call(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_concurrent_finalizes_record_one_expense(api_server, client, admin, period):

@@ -148,6 +148,7 @@ def create_app() -> FastAPI:
         plots,
         purchases,
         recurring,
+        shares,
         statements,
         telegram,
     )
@@ -164,6 +165,7 @@ def create_app() -> FastAPI:
         telegram,
         recurring,
         purchases,
+        shares,
         miniapp,
         jobs,
     ):

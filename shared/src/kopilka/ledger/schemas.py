@@ -181,3 +181,31 @@ class SettlementOut(BaseModel):
     date: date
     comment: str | None
     created_at: datetime
+
+
+# ---------------------------------------------------------------- one expense's shares (§3b)
+
+
+class ExpenseShareOut(BaseModel):
+    owner_id: int
+    amount: str  # the owner's share of the expense
+    paid: str  # settled to the payer so far (the payer's own share counts as paid)
+    remaining: str
+    status: str  # UNPAID / PARTIALLY_PAID / PAID
+
+
+class ExpenseDetailOut(ExpenseOut):
+    shares: list[ExpenseShareOut]
+    # why the expense has no shares (NONE, or its pool could not be allocated), else None
+    unallocated_reason: str | None = None
+
+
+class ShareSettle(_In):
+    amount: AmountIn
+    date: DateIn = None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class ShareSettledOut(BaseModel):
+    settlement: SettlementOut
+    share: ExpenseShareOut
