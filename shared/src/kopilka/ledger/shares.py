@@ -98,9 +98,7 @@ def expense_shares(ctx: Ctx, e: Expense, period: Period) -> tuple[list[Share], s
     }
     paid = {
         pk: int(total)
-        for pk, total in ctx.session.execute(
-            _PAID.where(Settlement.settles_expense_id == e.id)
-        )
+        for pk, total in ctx.session.execute(_PAID.where(Settlement.settles_expense_id == e.id))
     }
     shares = [
         Share(
