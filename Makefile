@@ -12,7 +12,9 @@ export REDIS_URL ?= redis://127.0.0.1:6379/0
 export KOPILKA_PORT ?= 8000
 export KOPILKA_OPERATOR_KEY ?= dev-operator-key-change-me
 
-.PHONY: install run migrate test lint format bench services system-packages boundaries clean
+MINIAPP := services/api/miniapp
+
+.PHONY: install miniapp run migrate test lint format bench services system-packages boundaries clean
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
@@ -20,6 +22,10 @@ $(UV):
 
 install: $(UV)  ## install everything from the lock (the machine's own Python)
 	"$(UV)" sync --frozen --all-packages
+
+miniapp:  ## build the Mini App (TypeScript + Preact) into the API's static files; npm ci when the lock changed
+	@cd $(MINIAPP) && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } \
+		&& npm run --silent check && npm run --silent build
 
 services:  ## start local PostgreSQL and Redis when they are down
 	@bash scripts/ensure-services.sh
@@ -31,10 +37,10 @@ migrate: install
 	@UV="$(UV)" bash scripts/create-db.sh "$(DATABASE_URL)"
 	"$(UV)" run --frozen python -m kopilka.migrations.cli
 
-run: install services migrate  ## api + worker + relay + beat + bot, supervised, until Ctrl-C
+run: install miniapp services migrate  ## api + worker + relay + beat + bot, supervised, until Ctrl-C
 	"$(UV)" run --frozen python scripts/run_all.py
 
-test: install services system-packages  ## the whole suite against local PostgreSQL and Redis
+test: install miniapp services system-packages  ## the whole suite against local PostgreSQL and Redis
 	"$(UV)" run --frozen python scripts/check_boundaries.py
 	"$(UV)" run --frozen pytest $(PYTEST_ARGS)
 

@@ -100,7 +100,9 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/communities"): rule(403, operator=201, other_admin=403),
     ("GET", "/api/communities"): rule(403, operator=200, other_admin=403),
     ("GET", "/api/communities/{community_id}"): rule(200, operator=200),
-    ("PATCH", "/api/communities/{community_id}"): rule(403, operator=200, other_admin=403),
+    ("PATCH", "/api/communities/{community_id}"): rule(
+        403, operator=200
+    ),  # admins: own settings only
     ("POST", "/api/communities/{community_id}/api-keys"): rule(201, operator=404),
     ("GET", "/api/communities/{community_id}/api-keys"): rule(200, operator=404),
     ("DELETE", "/api/communities/{community_id}/api-keys/{key_id}"): rule(204, operator=404),
@@ -536,6 +538,9 @@ def test_me_tells_the_mini_app_who_is_calling(mclient: Any, world: dict[str, Any
         "owner_id": world["o1"],
         "name": "Anna",
         "telegram_id": world["t1"],
+        "is_admin": False,
+        "language": "ru",
+        "owner_language": None,
     }
     admin = mclient.get(f"{P}/me", headers=world["headers"]["admin"]).json()
     assert admin["role"] == "admin" and admin["owner_id"] is None

@@ -123,7 +123,7 @@ def test_patch_an_owner_is_audited(client, community, admin):
         {"share_weight": None},
         {"share_weight": 0},
         {"is_active": None},
-        {"language": None},
+        {"language": "EN"},
         {"owner_id": 5},
         {"language": "english"},
     ],

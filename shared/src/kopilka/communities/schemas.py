@@ -23,6 +23,11 @@ class CommunityCreate(BaseModel):
     reading_window: dict[str, Any] | None = Field(
         default=None,
         description='owners send readings on these days: {"from_day": 20, "to_day": 25}',
+    language: str | None = Field(
+        default=None,
+        pattern=r"^(en|ru)$",
+        description="the community's default language (messages, Mini App, statements); "
+        "default: ru for a RUB community, else en",
     )
 
 
@@ -37,6 +42,12 @@ class CommunityPatch(BaseModel):
     admin_telegram_ids: list[int] | None = Field(default=None, max_length=50)
     debt_reminder_threshold: Decimal | None = None
     reading_window: dict[str, Any] | None = None
+    language: str | None = Field(
+        default=None,
+        pattern=r"^(en|ru)$",
+        description="the community's default language (messages, Mini App, statements); "
+        "its admins may change it",
+    )
 
 
 class CommunityOut(BaseModel):
@@ -50,6 +61,7 @@ class CommunityOut(BaseModel):
     admin_telegram_ids: list[int]
     debt_reminder_threshold: str | None
     reading_window: dict[str, Any] | None = None
+    language: str
     created_at: datetime
 
 

@@ -45,6 +45,7 @@ def community_out(c: Community) -> CommunityOut:
             else None
         ),
         reading_window=c.reading_window,
+        language=c.language,
         created_at=c.created_at,
     )
 
@@ -94,6 +95,7 @@ def create_community(ctx: Ctx, data: CommunityCreate) -> CommunityCreated:
             else None
         ),
         reading_window=check_window(data.reading_window),
+        language=data.language or ("ru" if currency == "RUB" else "en"),
     )
     if not c.name:
         raise ValidationFailed("name: must not be blank")
@@ -123,13 +125,33 @@ def list_communities(ctx: Ctx, *, after: int | None, limit: int) -> list[Communi
     return list(ctx.session.scalars(q.order_by(Community.id).limit(limit + 1)))
 
 
+# What a community's own admins may change (SPEC §6); the operator may change everything.
+ADMIN_SETTINGS = frozenset(
+    {"language", "debt_reminder_threshold", "admin_telegram_ids", "reading_window"}
+)
+
+
 def patch_community(ctx: Ctx, community_id: int, data: CommunityPatch) -> Community:
-    _require_operator(ctx)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if ctx.actor.role != Role.OPERATOR:
+        c = get_community(ctx, community_id)  # 404 for another community, 403 for an owner
+        refused = sorted(set(changes) - ADMIN_SETTINGS)
+        if refused:
+            raise Forbidden(
+                f"Only the operator changes {', '.join(refused)}; admins change "
+                + ", ".join(sorted(ADMIN_SETTINGS))
+            )
     c = get_community(ctx, community_id)
     ctx.session.refresh(c, with_for_update=True)
     before = snapshot(c)
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
-    for key in ("name", "timezone", "rollover", "default_strategy", "auto_create_owners"):
+    for key in (
+        "name",
+        "timezone",
+        "rollover",
+        "default_strategy",
+        "auto_create_owners",
+        "language",
+    ):
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key}: may not be null")
     if "name" in changes:
@@ -142,6 +164,8 @@ def patch_community(ctx: Ctx, community_id: int, data: CommunityPatch) -> Commun
         c.default_strategy = _check_default_strategy(changes["default_strategy"])
     if "auto_create_owners" in changes:
         c.auto_create_owners = changes["auto_create_owners"]
+    if "language" in changes:
+        c.language = changes["language"]
     if "admin_telegram_ids" in changes:
         c.admin_telegram_ids = sorted(set(changes["admin_telegram_ids"] or []))
     if "debt_reminder_threshold" in changes:

@@ -27,6 +27,8 @@ class Community(Base):
     debt_reminder_threshold_minor: Mapped[int | None]
     #: the owners' reading window, ``{"from_day": 20, "to_day": 25}`` (SPEC §3a); None = always
     reading_window: Mapped[dict[str, Any] | None]
+    # the default language of its people: messages, the Mini App, statements ("ru" or "en")
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(default=1)
 

@@ -21,7 +21,8 @@ class Owner(Base):
     name: Mapped[str | None]
     share_weight: Mapped[Decimal] = mapped_column(Numeric(18, 6), default=Decimal(1))
     telegram_id: Mapped[int | None] = mapped_column(index=True)
-    language: Mapped[str] = mapped_column(String(8), default="en")
+    # None: the community's language
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     telegram_blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()

@@ -13,7 +13,11 @@ class OwnerCreate(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     share_weight: Decimal = Field(default=Decimal(1), gt=0, le=Decimal("1000000"), decimal_places=6)
     telegram_id: int | None = Field(default=None, ge=1)
-    language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$",
+        description="the owner's language; omitted or null: the community's",
+    )
     is_active: bool = True
 
 
@@ -34,7 +38,7 @@ class OwnerOut(BaseModel):
     name: str | None
     share_weight: str
     telegram_id: int | None
-    language: str
+    language: str | None
     is_active: bool
     telegram_reachable: bool
     created_at: datetime

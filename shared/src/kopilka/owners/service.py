@@ -104,7 +104,7 @@ def patch_owner(ctx: Ctx, owner_id: int, data: OwnerPatch, if_match: int | None 
         )
     before = snapshot(owner)
     changes = data.model_dump(exclude_unset=True)
-    for key in ("share_weight", "language", "is_active"):
+    for key in ("share_weight", "is_active"):
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key}: may not be null")
     if "share_weight" in changes and owner.id in derived_weights(ctx.session, ctx.community_id):

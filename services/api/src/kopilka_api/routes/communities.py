@@ -54,7 +54,11 @@ def get_community(community_id: int, ctx: Ctx = CtxDep) -> CommunityOut:
     return service.community_out(service.get_community(ctx, community_id))
 
 
-@router.patch("/{community_id}", response_model=CommunityOut, summary="Operator: change settings")
+@router.patch(
+    "/{community_id}",
+    response_model=CommunityOut,
+    summary="Change settings (the operator: all; admins: their own language, reminders, admins)",
+)
 def patch_community(community_id: int, data: CommunityPatch, ctx: Ctx = CtxDep) -> CommunityOut:
     return service.community_out(service.patch_community(ctx, community_id, data))
 

@@ -1,12 +1,13 @@
-"""The Telegram Mini App: a small page served at ``/app`` and ``GET /api/payments/me``.
+"""The Telegram Mini App: the page served at ``/app`` and ``GET /api/payments/me``.
 
-The page (``static/app.html`` with ``app.js`` and ``app.css``, no build step) shows the owner's
-balance in the current period, their payments and statement, and records a contribution. It
-calls the API with ``Authorization: tma <initData>``. Inside Telegram the initData comes from
-Telegram's own ``telegram-web-app.js`` (loaded only there); in a plain browser it is read from
-the URL *fragment* (``/app#tma=<initData>``) or pasted in a field. Never from the query string:
-a query string lands in access logs and proxies' logs, and initData is a credential for as long
-as it is fresh; a fragment never leaves the browser.
+The page is built from ``services/api/miniapp/`` (TypeScript + Preact, bundled by esbuild with
+``make miniapp``) into ``static/app/app.js`` and ``app.css``; ``static/app.html`` loads them. It is
+the owner's and the treasurer's workplace (SPEC §8) and calls the API with
+``Authorization: tma <initData>``. Inside Telegram the initData comes from the launch parameters
+(read by the bundled @tma.js/sdk: nothing is loaded from Telegram's servers); in a plain browser
+from the URL *fragment* (``/app#tma=<initData>``) or a field. Never from the query string: a query
+string lands in access logs and proxies' logs, and initData is a credential for as long as it is
+fresh; a fragment never leaves the browser.
 
 Two routers: ``pages`` (public, outside the schema: the page and its assets) and ``router``
 (``/api/payments/me``, authenticated).
@@ -29,12 +30,13 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 pages = api_router(tags=["miniapp"])
 router = api_router(prefix="/api/payments", tags=["owners"])
 
-# The page talks only to this API; Telegram's script is its only outside resource, and the
-# Telegram clients (web included) are the only sites allowed to frame it.
+# The page loads nothing from elsewhere and talks only to this API; the Telegram clients (web
+# included) are the only sites allowed to frame it. No inline script or style: the QR code is a
+# data: image, downloads are blob: URLs made by the page.
 CSP = "; ".join(
     [
         "default-src 'none'",
-        "script-src 'self' https://telegram.org",
+        "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
         "connect-src 'self'",
@@ -46,14 +48,21 @@ CSP = "; ".join(
 
 ASSETS: dict[str, tuple[str, str]] = {
     "app.html": ("app.html", "text/html; charset=utf-8"),
-    "app.js": ("app.js", "text/javascript; charset=utf-8"),
-    "app.css": ("app.css", "text/css; charset=utf-8"),
+    "app.js": ("app/app.js", "text/javascript; charset=utf-8"),
+    "app.css": ("app/app.css", "text/css; charset=utf-8"),
 }
+
+
+class MiniAppNotBuilt(RuntimeError):
+    """The Mini App is not built: run ``make miniapp`` (``make run`` and ``make test`` do)."""
 
 
 @lru_cache(maxsize=len(ASSETS))
 def _asset(name: str) -> bytes:
-    return (STATIC / ASSETS[name][0]).read_bytes()
+    path = STATIC / ASSETS[name][0]
+    if not path.exists():
+        raise MiniAppNotBuilt(f"{path} is missing: build the Mini App with `make miniapp`")
+    return path.read_bytes()
 
 
 def _serve(name: str) -> Response:
@@ -94,6 +103,9 @@ class MeOut(BaseModel):
     owner_id: int | None
     name: str | None
     telegram_id: int | None
+    is_admin: bool
+    language: str | None  # the community's default language
+    owner_language: str | None  # the owner's own language, when they chose one
 
 
 @router.get(
@@ -119,4 +131,7 @@ def me(ctx: Ctx = CtxDep) -> MeOut:
         owner_id=owner.owner_id if owner else None,
         name=owner.name if owner else None,
         telegram_id=actor.telegram_id,
+        is_admin=actor.role == Role.ADMIN,
+        language=community.language if community else None,
+        owner_language=owner.language if owner else None,
     )

@@ -1,0 +1,138 @@
+// Translations and formatting. Every user-visible string comes from the catalogues
+// (src/i18n/<lang>/*.json, merged at build time); a test fails when a key is missing in one
+// language. Amounts, dates and plurals are formatted with Intl for the current language:
+// "1 000,00 ₽" / "1,000.00 RUB", "3 должника" / "3 debtors".
+import catalogues from "virtual:catalogues";
+
+export const LANGUAGES = ["ru", "en"] as const;
+export type Lang = (typeof LANGUAGES)[number];
+
+let current: Lang = "en";
+
+export function lang(): Lang {
+  return current;
+}
+
+export function setLang(l: Lang): void {
+  current = l;
+  document.documentElement.lang = l;
+}
+
+/** Our language for a Telegram `language_code` or a stored language ("ru-RU" -> "ru"), or null. */
+export function supported(code: string | null | undefined): Lang | null {
+  if (!code) return null;
+  const base = code.trim().toLowerCase().replace("_", "-").split("-")[0];
+  return (LANGUAGES as readonly string[]).includes(base) ? (base as Lang) : null;
+}
+
+type Params = Record<string, string | number>;
+
+function fill(text: string, params?: Params): string {
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+}
+
+/** The text of `key` in the current language (the key itself if it is missing: visible, and the
+ * catalogue test fails on it). */
+export function t(key: string, params?: Params): string {
+  const value = catalogues[current]?.[key] ?? catalogues.en?.[key];
+  if (typeof value === "string") return fill(value, params);
+  if (value && typeof value === "object" && params && typeof params.n === "number") {
+    return plural(key, params.n, params);
+  }
+  return key;
+}
+
+/** A counted phrase: plural("dashboard.debtors_count", 3) -> "3 должника" / "3 debtors". */
+export function plural(key: string, n: number, params?: Params): string {
+  const forms = catalogues[current]?.[key] ?? catalogues.en?.[key];
+  if (!forms || typeof forms !== "object") return key;
+  const category = new Intl.PluralRules(current).select(n);
+  const text = forms[category] ?? forms.other ?? "";
+  return fill(text, { ...params, n: number(n) });
+}
+
+export function number(n: number): string {
+  return new Intl.NumberFormat(current).format(n);
+}
+
+// ---------------------------------------------------------------- money (exact: decimal strings)
+
+const EXPONENTS: Record<string, number> = {};
+
+export function exponent(currency: string): number {
+  if (!(currency in EXPONENTS)) {
+    EXPONENTS[currency] =
+      new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions()
+        .maximumFractionDigits ?? 2;
+  }
+  return EXPONENTS[currency];
+}
+
+/** "1234.5" -> 123450n minor units (no floating point). */
+export function toMinor(amount: string, currency: string): bigint {
+  const exp = exponent(currency);
+  const text = String(amount).trim();
+  const negative = text.startsWith("-");
+  const [whole, fraction = ""] = text.replace(/^[-+]/, "").split(".");
+  const digits = (whole || "0") + fraction.padEnd(exp, "0").slice(0, exp);
+  const v = BigInt(digits);
+  return negative ? -v : v;
+}
+
+export function fromMinor(minor: bigint, currency: string): string {
+  const exp = exponent(currency);
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(exp + 1, "0");
+  const whole = digits.slice(0, digits.length - exp);
+  const fraction = exp ? "." + digits.slice(digits.length - exp) : "";
+  return (negative ? "-" : "") + whole + fraction;
+}
+
+/** An amount for a person: "1 000,00 ₽" (ru), "1,000.00 RUB" (en). The API's decimal string is
+ * handed to Intl as a string, so no digit is lost to floating point. */
+export function money(amount: string, currency: string): string {
+  const exp = exponent(currency);
+  const value = String(amount) as unknown as number; // Intl formats decimal strings exactly
+  if (current === "ru") {
+    return new Intl.NumberFormat("ru", {
+      style: "currency",
+      currency,
+      currencyDisplay: "narrowSymbol",
+      minimumFractionDigits: exp,
+      maximumFractionDigits: exp,
+    }).format(value);
+  }
+  const digits = new Intl.NumberFormat("en", {
+    minimumFractionDigits: exp,
+    maximumFractionDigits: exp,
+  }).format(value);
+  return digits + " " + currency;
+}
+
+/** "2025-11-05" -> "5 ноября 2025 г." / "5 November 2025" (a calendar day: no time zone shift). */
+export function day(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+  return new Intl.DateTimeFormat(current, {
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/** A moment (ISO with time zone) in the user's own time zone. */
+export function moment(iso: string | null | undefined): string {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(current, { dateStyle: "medium", timeStyle: "short" }).format(
+    new Date(iso),
+  );
+}
+
+/** A user's decimal input ("1 000,50", "1000.5") as the API's decimal string, or null. */
+export function parseAmount(text: string): string | null {
+  const v = text.replace(/[\s\u00a0\u2009\u202f]/g, "").replace(",", ".");
+  if (!/^\d+(\.\d+)?$/.test(v)) return null;
+  return v;
+}
