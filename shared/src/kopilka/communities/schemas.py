@@ -23,6 +23,7 @@ class CommunityCreate(BaseModel):
     reading_window: dict[str, Any] | None = Field(
         default=None,
         description='owners send readings on these days: {"from_day": 20, "to_day": 25}',
+    )
     language: str | None = Field(
         default=None,
         pattern=r"^(en|ru)$",
