@@ -172,6 +172,12 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", f"{P}/meters/{{meter_id}}/readings"): rule(201, owner=201, other_owner=404),
     ("GET", f"{P}/meters/{{meter_id}}/readings"): owners_too(200, other_owner=404),
     ("GET", f"{PP}/consumption"): owners_too(200),
+    # recurring expenses: the treasurer's templates
+    ("POST", f"{P}/recurring-expenses"): rule(201, other_admin=201),
+    ("GET", f"{P}/recurring-expenses"): rule(200, other_admin=200),
+    ("GET", f"{P}/recurring-expenses/{{template_id}}"): rule(200),
+    ("PATCH", f"{P}/recurring-expenses/{{template_id}}"): rule(200),
+    ("DELETE", f"{P}/recurring-expenses/{{template_id}}"): rule(204),
     # group purchases: admins open and finalize lists, owners order their own items
     ("POST", f"{PP}/purchases"): rule(201),
     ("GET", f"{PP}/purchases"): owners_too(200),
@@ -311,6 +317,10 @@ def world(mclient: Any) -> dict[str, Any]:
         _doc(client, h, f"/purchases/{purchases[0]}/items", {"price": "5"}),
     ]
     _doc(client, h, f"/purchases/{purchases[1]}/items", {"price": "10", "owner_id": o1})
+    expense_templates = [
+        _doc(client, h, "/recurring-expenses", {"amount": "100", "payment_type": kind})
+        for kind in ("Guard", "Internet")
+    ]
     shared_bill = _doc(
         client,
         h,
@@ -357,6 +367,7 @@ def world(mclient: Any) -> dict[str, Any]:
         "purchases": purchases,
         "items": items,
         "shared_bill": shared_bill,
+        "expense_templates": expense_templates,
         "key": key.json()["id"],
         "headers": headers,
     }
@@ -377,7 +388,9 @@ def _url(method: str, path: str, w: dict[str, Any]) -> str:
         "period_id": period,
         "owner_id": w["o1"],
         "job_id": w["job"],
-        "template_id": w["templates"][spare],
+        "template_id": w["expense_templates" if "/recurring-expenses/" in path else "templates"][
+            spare
+        ],
         "plot_id": w["plots"][spare],
         "meter_id": w["meter"],
         "purchase_id": w["purchases"][1 if path.endswith("/finalize") else 0],
@@ -405,6 +418,7 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
             "/plots/": {"area": "120"},
             "/meters/": {"serial": "E1-checked"},
             "/purchases/": {"description": "checked"},
+            "/recurring-expenses/": {"vendor": "checked"},
             "/purchase-items/": {"quantity": 2},
         }
         return next(v for k, v in patches.items() if k in path)
@@ -435,6 +449,7 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
         "/purchases": {"title": "Gravel", "deadline": "2099-12-31"},
         "/items": {"price": "100", "quantity": 1},
         "/finalize": {"amount": "500"},
+        "/recurring-expenses": {"amount": "10", "payment_type": "Guard"},
         "/settle": {"amount": "1"},
     }
     for suffix, body in bodies.items():

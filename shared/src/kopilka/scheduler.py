@@ -45,4 +45,10 @@ def _extra_steps() -> list[tuple[str, Any]]:
         steps.append(("recurring_charges", lambda s, now: generate_due_charges(s, now)))
     except ImportError:
         pass
+    try:
+        from kopilka.recurring.expenses import generate_due_expenses
+
+        steps.append(("recurring_expenses", lambda s, now: generate_due_expenses(s, now)))
+    except ImportError:
+        pass
     return steps
