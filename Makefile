@@ -14,7 +14,7 @@ export KOPILKA_OPERATOR_KEY ?= dev-operator-key-change-me
 
 MINIAPP := services/api/miniapp
 
-.PHONY: install miniapp run migrate test lint format bench services system-packages boundaries clean
+.PHONY: install miniapp screenshots run migrate test lint format bench services system-packages boundaries clean
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
@@ -26,6 +26,9 @@ install: $(UV)  ## install everything from the lock (the machine's own Python)
 miniapp:  ## build the Mini App (TypeScript + Preact) into the API's static files; npm ci when the lock changed
 	@cd $(MINIAPP) && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } \
 		&& npm run --silent check && npm run --silent build
+
+screenshots: install miniapp services  ## the Mini App's browser tests, writing docs/screenshots/ (shown in the README)
+	KOPILKA_SCREENSHOT_DIR=docs/screenshots "$(UV)" run --frozen pytest tests/browser -q -p no:cacheprovider
 
 services:  ## start local PostgreSQL and Redis when they are down
 	@bash scripts/ensure-services.sh

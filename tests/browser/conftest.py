@@ -2,7 +2,7 @@
 API server (a real uvicorn process on a random port, the test database) — nothing is mocked.
 
 One Chromium per session; each test opens few pages. Screenshots go to ``docs/screenshots/``
-(the README shows them). ``check_a11y`` runs axe-core (from the Mini App's own npm dev
+(``make screenshots``; the README shows them). ``check_a11y`` runs axe-core (from the Mini App's own npm dev
 dependencies) in the page: labels, names, WCAG AA contrast.
 """
 
@@ -34,7 +34,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(os.environ.get("KOPILKA_SCREENSHOT_DIR", ROOT / "docs" / "screenshots"))
+# `make screenshots` writes them into docs/screenshots/ (the README shows them); an ordinary test
+# run writes them under /tmp, so running the suite never changes tracked files.
+SCREENSHOTS = Path(os.environ.get("KOPILKA_SCREENSHOT_DIR", "/tmp/kopilka-screenshots"))
 AXE = ROOT / "services" / "api" / "miniapp" / "node_modules" / "axe-core" / "axe.min.js"
 BUNDLE = ROOT / "services" / "api" / "src" / "kopilka_api" / "static" / "app" / "app.js"
 PHONE = {"width": 360, "height": 780}

@@ -297,3 +297,106 @@ def test_a_treasurer_runs_a_month_of_a_20_owner_village(browser: Any, server: st
     assert page.problems == []
     page.context.close()
     api.close()
+
+
+TELEGRAM_CLIENT = """
+window.__tg = [];
+window.TelegramWebviewProxy = {postEvent: (name, data) => window.__tg.push([name, data ? JSON.parse(data) : null])};
+"""
+DARK_THEME = {
+    "bg_color": "#17212b",
+    "text_color": "#f5f5f5",
+    "hint_color": "#a7b3bf",
+    "link_color": "#6ab3f3",
+    "button_color": "#5288c1",
+    "button_text_color": "#ffffff",
+    "secondary_bg_color": "#232e3c",
+    "section_bg_color": "#17212b",
+}
+
+
+def test_inside_telegram_theme_main_button_and_back_button(browser: Any, server: str) -> None:
+    """Launched the way Telegram launches it (launch parameters in the fragment, the client's
+    postEvent bridge): Telegram's dark theme is applied, the Main Button submits the form on
+    screen, the Back Button goes back — all through @tma.js/sdk."""
+    import json
+    from urllib.parse import quote
+
+    from kopilka.auth.telegram import sign_init_data
+    from tests.browser.conftest import BOT_TOKEN
+
+    api = httpx.Client(base_url=server, timeout=30)
+    tg = unique_id()
+    v = new_village(api, admin_telegram_ids=[tg])
+    oid = unique_id()
+    assert (
+        api.post(
+            "/api/payments/owners",
+            json={"owner_id": oid, "name": "Пётр Ильин"},
+            headers=v["headers"],
+        ).status_code
+        == 201
+    )
+    (start, end), _ = _months()
+    r = api.post(
+        "/api/payments/periods",
+        json={"name": "Месяц", "start_date": start, "end_date": end},
+        headers=v["headers"],
+    )
+    pid = r.json()["id"]
+
+    page = new_page(browser, server)
+    page.add_init_script(TELEGRAM_CLIENT)
+    # as today's clients send it: with the Ed25519 `signature` field (inside the HMAC too)
+    user = {"id": tg, "first_name": "Kaznachei", "language_code": "ru", "allows_write_to_pm": True}
+    init_data = sign_init_data(
+        {
+            "user": json.dumps(user, separators=(",", ":")),
+            "auth_date": str(int(datetime.now(UTC).timestamp())),
+            "signature": "c2lnbmVkIGJ5IFRlbGVncmFt",
+        },
+        BOT_TOKEN,
+    )
+    frag = "&".join(
+        f"{k}={quote(val, safe='')}"
+        for k, val in (
+            ("tgWebAppData", init_data),
+            ("tgWebAppVersion", "8.0"),
+            ("tgWebAppPlatform", "tdesktop"),
+            ("tgWebAppThemeParams", json.dumps(DARK_THEME)),
+        )
+    )
+    page.goto(f"{server}/app#{frag}")
+    expect(page.locator("#screen-title")).to_have_text("Сводка")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(23, 33, 43)", bg
+    events = lambda: page.evaluate("window.__tg")  # noqa: E731
+    assert any(name == "web_app_ready" for name, _ in events())
+    assert page.locator("#back").count() == 0, "inside Telegram the Back Button replaces the page's"
+
+    # the Main Button carries the form's action and submits it
+    page.click("#tab-admin-record")
+    page.wait_for_function(
+        "window.__tg.some(([n, d]) => n === 'web_app_setup_main_button' && d && d.is_visible && d.text === 'Записать взнос')"
+    )
+    page.select_option("#f-owner", str(oid))
+    page.fill("#f-amount", "1234,50")
+    page.evaluate("window.Telegram.WebView.receiveEvent('main_button_pressed', null)")
+    expect(page.locator("#record-form .status")).to_contain_text("1\u00a0234,50\u00a0₽")
+    rows = api.get(f"/api/payments/periods/{pid}/contributions", headers=v["headers"]).json()
+    assert [r["amount"] for r in rows] == ["1234.50"]
+
+    # the Back Button appears on a screen opened from another and goes back
+    page.click("#tab-admin-owners")
+    page.locator("#owners-list li button").first.click()
+    expect(page.locator("#screen-title")).to_have_text("Собственник")
+    page.wait_for_function(
+        "window.__tg.some(([n, d]) => n === 'web_app_setup_back_button' && d && d.is_visible)"
+    )
+    page.evaluate("window.Telegram.WebView.receiveEvent('back_button_pressed', null)")
+    expect(page.locator("#screen-title")).to_have_text("Собственники")
+    assert page.problems == []
+    assert page.outside == [], "nothing is loaded from telegram.org: the SDK is bundled"
+    page.context.close()
+    api.close()

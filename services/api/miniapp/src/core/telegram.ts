@@ -60,7 +60,7 @@ export function launch(): Launch {
   const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ""));
   if (isTMA()) {
     telegram = true;
-    init();
+    init({ acceptCustomStyles: false }); // custom styles would be an inline <style>: the CSP refuses it
     miniApp.mount.ifAvailable();
     themeParams.mount.ifAvailable();
     themeParams.bindCssVars.ifAvailable();
