@@ -177,3 +177,54 @@ def test_a_live_server_bounds_bodies_pages_and_waits(limited_server: str) -> Non
         )
         assert r.status_code == 200, r.text
         assert time.monotonic() - started < 10  # KOPILKA_MAX_PREFER_WAIT=1, not 600
+
+
+# ---------------------------------------------------------------- per-role limits (SPEC §7)
+
+
+def _defaults() -> dict[str, str]:
+    from kopilka.config import Settings
+
+    fields = Settings.model_fields
+    return {
+        "admin": str(fields["write_rate_limit_admin"].default),
+        "owner": str(fields["write_rate_limit_owner"].default),
+        "operator": str(fields["write_rate_limit_operator"].default),
+    }
+
+
+def test_the_per_role_write_limits_default_to_the_spec() -> None:
+    assert _defaults() == {
+        "admin": "6000/minute",
+        "owner": "120/minute",
+        "operator": "60/minute",
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"), [(Role.ADMIN, 6000), (Role.OWNER, 120), (Role.OPERATOR, 60)]
+)
+def test_each_role_gets_exactly_its_write_limit(role: Role, allowed: int) -> None:
+    """At the real limits: an admin's key may write 6,000 times a minute (a treasurer's script
+    posting 300 payments is normal work), an owner 120, the operator 60; one more is refused
+    with a Retry-After within the minute."""
+    limiter = ratelimit.WriteRateLimit(per_role=_defaults(), namespace=f"test:{uuid.uuid4().hex}")
+    key = f"{role}:{unique_id()}"
+    verdicts = [limiter.check(key, role) for _ in range(allowed)]
+    assert all(v.allowed for v in verdicts)
+    refused = limiter.check(key, role)
+    assert not refused.allowed and 1 <= refused.retry_after <= 60
+
+
+def test_the_role_of_the_actor_picks_its_limit_over_http() -> None:
+    limiter = ratelimit.WriteRateLimit(
+        per_role={"admin": "5/minute", "owner": "2/minute", "operator": "1/minute"},
+        namespace=f"test:{uuid.uuid4().hex}",
+    )
+    current = {"now": Actor(Role.OWNER, f"telegram:{unique_id()}", community_id=1)}
+    with TestClient(_tiny_app(limiter, current)) as client:
+        assert [client.post("/write").status_code for _ in range(3)] == [200, 200, 429]
+        current["now"] = _actor()  # an admin's key
+        assert [client.post("/write").status_code for _ in range(6)] == [200] * 5 + [429]
+        current["now"] = Actor(Role.OPERATOR, "operator")
+        assert [client.post("/write").status_code for _ in range(2)] == [200, 429]

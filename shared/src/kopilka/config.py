@@ -33,7 +33,19 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=100, alias="KOPILKA_DEFAULT_PAGE_SIZE")
     max_body_bytes: int = Field(default=1_000_000, alias="KOPILKA_MAX_BODY_BYTES")
     max_prefer_wait_seconds: int = Field(default=60, alias="KOPILKA_MAX_PREFER_WAIT")
-    write_rate_limit: str = Field(default="120/minute", alias="KOPILKA_WRITE_RATE_LIMIT")
+    # Writes per actor, by role (SPEC §7): an admin's API key 6,000 a minute (a script or a bank
+    # import is a treasurer's normal work), an owner 120, the operator 60.
+    write_rate_limit_admin: str = Field(
+        default="6000/minute", alias="KOPILKA_WRITE_RATE_LIMIT_ADMIN"
+    )
+    write_rate_limit_owner: str = Field(
+        default="120/minute", alias="KOPILKA_WRITE_RATE_LIMIT_OWNER"
+    )
+    write_rate_limit_operator: str = Field(
+        default="60/minute", alias="KOPILKA_WRITE_RATE_LIMIT_OPERATOR"
+    )
+    # When set, one limit for every role instead (the test suite lifts the limits this way).
+    write_rate_limit: str = Field(default="", alias="KOPILKA_WRITE_RATE_LIMIT")
     # Requests one API process works on at once; the rest wait their turn on the event loop,
     # holding neither a thread nor a database connection. Keep it under the pool size.
     max_in_flight: int = Field(default=4, ge=1, alias="KOPILKA_MAX_IN_FLIGHT")

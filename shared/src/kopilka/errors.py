@@ -70,3 +70,19 @@ class IdempotencyMismatch(KopilkaError):
 class TooManyRequests(KopilkaError):
     status = 429
     title = "Too many requests"
+
+
+# The database constraints whose violation means "the state does not allow it" (a duplicate, or
+# a concurrent request that won a race), answered 409 with this text. Any other constraint
+# violation (a foreign key, a check, NOT NULL) means our own validation let bad data through:
+# a bug, answered 500 and logged. A domain that adds a unique constraint a user can run into
+# adds its name here.
+CONFLICT_CONSTRAINTS: dict[str, str] = {
+    "uq_periods_community_id": "A period with this name already exists in the community",
+    "ex_periods_no_overlap": "The period overlaps another period of the community",
+    "uq_owners_community_id": "This owner was created by a concurrent request; retry",
+    "uq_budget_items_period_type": "The period already has a budget item of this payment type",
+    "uq_idempotency_scope_key": "A request with this Idempotency-Key is still in flight; retry",
+    "uq_carry_forwards_from_period_id": "The period was carried forward by a concurrent request",
+    "uq_jobs_dedupe_active": "The same job was queued by a concurrent request",
+}

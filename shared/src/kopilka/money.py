@@ -7,6 +7,7 @@ number of decimals.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -23,8 +24,16 @@ from pydantic import BeforeValidator
 
 from kopilka.errors import ValidationFailed
 
-# Largest amount we accept in minor units: fits BIGINT with room for sums.
-MAX_MINOR = 10**15
+# Largest amount we accept in minor units (SPEC §2): 999,999,999,999.99 in a two-decimal
+# currency. It fits BIGINT with room for sums; anything derived from an amount (a recurring
+# charge per share weight) is checked against the same bound when its template is created.
+MAX_MINOR = 10**14 - 1
+
+# The amount grammar (SPEC §2): ASCII digits with at most one ".", nothing else: no sign,
+# exponent, "_", spaces, thousands separators or non-ASCII digits (Python's Decimal() would
+# take "1_0.0_0", " 5 ", "+5", "1e2", "١٠" and "５").
+AMOUNT_TEXT = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+GRAMMAR = 'ASCII digits with at most one "." (no sign, exponent, spaces or separators)'
 
 
 @cache
@@ -55,21 +64,24 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
         # Never reached through the API (JSON numbers are parsed as Decimal); refuse loudly.
         raise ValidationFailed(f"{field}: binary floating point is not accepted; send a string")
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
+        d = Decimal(value)
+    elif isinstance(value, Decimal):
         d = value
     elif isinstance(value, str):
-        text = value.strip()
-        try:
-            d = Decimal(text)
-        except InvalidOperation:
+        if not AMOUNT_TEXT.fullmatch(value):
             raise ValidationFailed(
-                f'{field}: {value!r} is not a decimal number such as "500.00"'
-            ) from None
+                f'{field}: {value!r} is not a decimal number such as "500.00": {GRAMMAR}'
+            )
+        try:
+            d = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the grammar admits only valid numbers
+            raise ValidationFailed(f"{field}: {value!r} is not a decimal number") from None
     else:
         raise ValidationFailed(f'{field}: expected a decimal number such as "500.00"')
     if not d.is_finite():
         raise ValidationFailed(f"{field}: {value!r} is not a finite number")
+    if d.is_signed():
+        raise ValidationFailed(f"{field}: {value} has a sign; {GRAMMAR}")
     return d
 
 
@@ -155,11 +167,18 @@ class Money:
         return Decimal(self.minor).scaleb(-currency_exponent(self.currency))
 
 
-def _refuse_float(value: object) -> object:
+def _strict_amount(value: object) -> object:
+    """An amount as the API takes it: a string of the strict grammar, or a JSON number (parsed
+    as an int or an exact Decimal at the edge, exponents refused there); no sign either way."""
     if isinstance(value, bool | float):
         raise ValueError('send an exact decimal (a string such as "500.00" or a JSON number)')
+    if isinstance(value, str | int | Decimal):
+        try:
+            return parse_decimal(value, "amount")
+        except ValidationFailed as exc:
+            raise ValueError(exc.detail.removeprefix("amount: ")) from None
     return value
 
 
 # What the API takes for an amount: a JSON string or number, parsed exactly (never a float).
-AmountIn = Annotated[Decimal, BeforeValidator(_refuse_float)]
+AmountIn = Annotated[Decimal, BeforeValidator(_strict_amount)]

@@ -1,5 +1,8 @@
 """The sweeper the beat ticks: everything that is due is read from PostgreSQL, so two beats, or
-a double tick, do no harm."""
+a double tick, do no harm.
+
+Its modules are imported plainly: a module that fails to import must stop the sweeper loudly,
+not silently remove a step (debt reminders, recurring charges) from every run."""
 
 from __future__ import annotations
 
@@ -8,13 +11,15 @@ from typing import Any
 
 from kopilka.db import transaction
 from kopilka.logging import get_logger
+from kopilka.notifications.reminders import queue_debt_reminders
+from kopilka.periods import rollover
+from kopilka.recurring.expenses import generate_due_expenses
+from kopilka.recurring.service import generate_due_charges
 
 log = get_logger("kopilka.scheduler")
 
 
 def sweep(now: datetime | None = None) -> dict[str, Any]:
-    from kopilka.periods import rollover
-
     out: dict[str, Any] = {}
     with transaction() as session:
         out.update(rollover.sweep(session, now))
@@ -28,27 +33,12 @@ def sweep(now: datetime | None = None) -> dict[str, Any]:
 
 
 def _extra_steps() -> list[tuple[str, Any]]:
-    steps: list[tuple[str, Any]] = []
-    try:
-        from kopilka.notifications.reminders import queue_debt_reminders
+    def reminders(session: Any, now: datetime | None) -> int:
+        # None: each community's own local date
+        return int(queue_debt_reminders(session, now.date() if now else None))
 
-        def reminders(session: Any, now: datetime | None) -> int:
-            # None: each community's own local date
-            return int(queue_debt_reminders(session, now.date() if now else None))
-
-        steps.append(("debt_reminders", reminders))
-    except ImportError:
-        pass
-    try:
-        from kopilka.recurring.service import generate_due_charges
-
-        steps.append(("recurring_charges", lambda s, now: generate_due_charges(s, now)))
-    except ImportError:
-        pass
-    try:
-        from kopilka.recurring.expenses import generate_due_expenses
-
-        steps.append(("recurring_expenses", lambda s, now: generate_due_expenses(s, now)))
-    except ImportError:
-        pass
-    return steps
+    return [
+        ("debt_reminders", reminders),
+        ("recurring_charges", lambda s, now: generate_due_charges(s, now)),
+        ("recurring_expenses", lambda s, now: generate_due_expenses(s, now)),
+    ]

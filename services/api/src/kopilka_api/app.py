@@ -9,12 +9,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kopilka.config import get_settings
 from kopilka.db import get_engine
-from kopilka.errors import KopilkaError
+from kopilka.errors import CONFLICT_CONSTRAINTS, KopilkaError
 from kopilka.logging import configure_logging, get_logger
 from kopilka_api import ratelimit
 from kopilka_api.http import ExactRoute, problem
@@ -76,10 +77,11 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError) -> Response:
-        log.warning("integrity_conflict", error=str(exc.orig)[:300])
-        return problem(
-            409, "Conflict", "The change conflicts with the current state; read and retry"
-        )
+        name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if name in CONFLICT_CONSTRAINTS:
+            log.info("integrity_conflict", constraint=name)
+            return problem(409, "Conflict", CONFLICT_CONSTRAINTS[name], constraint=name)
+        return _bug(request, exc)
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> Response:
@@ -93,8 +95,15 @@ def create_app() -> FastAPI:
         code = getattr(exc.orig, "sqlstate", None)
         if code in ("40001", "40P01"):
             return problem(409, "Conflict", "A concurrent change won; retry the request")
-        log.error("database_error", error=str(exc)[:500])
-        return problem(503, "Service unavailable", "The database is not answering; retry later")
+        if _unavailable(exc, code):
+            log.warning("database_unavailable", sqlstate=code, error=str(exc.orig)[:300])
+            return _retry_later("The database is not answering; nothing was done, retry later")
+        return _bug(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        log.warning("database_pool_exhausted", error=str(exc)[:300])
+        return _retry_later("Every database connection is busy; nothing was done, retry later")
 
     # outermost last: Observe (ids, logs, metrics) -> BodyLimit (413) -> Admission -> routes
     app.add_middleware(
@@ -175,6 +184,42 @@ def create_app() -> FastAPI:
         app.include_router(module.router, dependencies=[ratelimit.WRITE_LIMIT])
     app.include_router(miniapp.pages)
     return app
+
+
+# SQLSTATEs that say the database (not our SQL) is unavailable: connection exceptions (class
+# 08), shutting down, too many connections, a lock or statement timeout.
+_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300", "55P03", "57014"})
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable(exc: DBAPIError, code: str | None) -> bool:
+    """Only a lost connection or a database that cannot take the work is 503; a
+    ProgrammingError (our SQL) or any other database error is a bug."""
+    if exc.connection_invalidated:
+        return True
+    if code is not None and (code.startswith("08") or code in _UNAVAILABLE):
+        return True
+    # no SQLSTATE: the driver could not talk to the server at all (refused, reset, timed out)
+    return isinstance(exc, OperationalError) and code is None
+
+
+def _retry_later(detail: str) -> Response:
+    response = problem(503, "Service unavailable", detail, retry_after=RETRY_AFTER_SECONDS)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _bug(request: Request, exc: Exception) -> Response:
+    """A 500 is always a bug: logged with its traceback and the request id, which the answer
+    names so that a treasurer's report leads to the log line."""
+    request_id = getattr(request.state, "request_id", None)
+    log.error("unhandled_database_error", request_id=request_id, exc_info=exc)
+    return problem(
+        500,
+        "Internal error",
+        f"An unexpected error happened; it is logged (request id {request_id})",
+        request_id=request_id,
+    )
 
 
 def _j(obj: Any) -> str:

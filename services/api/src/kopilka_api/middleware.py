@@ -80,7 +80,12 @@ class Observe:
             log.exception("unhandled", path=scope.get("path"), method=scope.get("method"))
             if started:
                 raise
-            response = problem(500, "Internal error", "An unexpected error happened; it is logged")
+            response = problem(
+                500,
+                "Internal error",
+                f"An unexpected error happened; it is logged (request id {rid})",
+                request_id=rid,
+            )
             await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - start

@@ -1,8 +1,10 @@
 """Per-actor rate limits on writes (POST, PUT, PATCH, DELETE).
 
 Every authenticated actor (an API key, a Telegram user, the operator) has its own budget of
-writes, ``KOPILKA_WRITE_RATE_LIMIT`` ("120/minute" by default; several limits may be given,
-separated by ";", e.g. "30/second;600/hour"). The budget is counted in Redis with a moving
+writes, by role (SPEC §7): an admin 6,000 a minute (``KOPILKA_WRITE_RATE_LIMIT_ADMIN``), an owner
+120 (``..._OWNER``), the operator 60 (``..._OPERATOR``); ``KOPILKA_WRITE_RATE_LIMIT``, when set,
+is one limit for every role. Several limits may be given, separated by ";", e.g.
+"30/second;600/hour". The budget is counted in Redis with a moving
 window, so the limit holds across every API process and has no burst at a window's edge. An
 actor over the budget gets ``429`` problem+json with a ``Retry-After`` header (whole seconds).
 Reads are not limited here: they are cheap, paginated (``limit`` <= 500) and change nothing.
@@ -37,7 +39,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
 from kopilka.config import get_settings
-from kopilka.context import Actor
+from kopilka.context import Actor, Role
 from kopilka.errors import TooManyRequests
 from kopilka.logging import get_logger
 from kopilka_api.http import AFTER_AUTHENTICATION, get_actor, problem
@@ -78,23 +80,39 @@ class WriteRateLimit:
         limit: str | None = None,
         storage_uri: str | None = None,
         namespace: str = NAMESPACE,
+        per_role: dict[str, str] | None = None,
     ) -> None:
         self._limit_text = limit
+        self._per_role_text = per_role
         self._storage_uri = storage_uri
         self.namespace = namespace
         self._lock = threading.Lock()
-        self._items: list[RateLimitItem] | None = None
+        self._items: dict[str, list[RateLimitItem]] = {}
         self._limiter: MovingWindowRateLimiter | None = None
         self._redis_down_until = 0.0
 
+    def limit_text(self, role: str) -> str:
+        """The limit of a role: ``limit`` when given (one for all), else ``per_role``, else the
+        settings."""
+        if self._limit_text is not None:
+            return self._limit_text
+        if self._per_role_text is not None:
+            return self._per_role_text[_role_key(role)]
+        return _settings_limit(role)
+
+    def items_for(self, role: str = Role.ADMIN) -> list[RateLimitItem]:
+        key = _role_key(role)
+        if key not in self._items:
+            text = self.limit_text(key)
+            items = parse_many(text)
+            if not items:
+                raise ValueError(f"write rate limit {text!r} of role {key} names no limit")
+            self._items[key] = items
+        return self._items[key]
+
     @property
     def items(self) -> list[RateLimitItem]:
-        if self._items is None:
-            text = self._limit_text if self._limit_text is not None else _settings_limit()
-            self._items = parse_many(text)
-            if not self._items:
-                raise ValueError(f"KOPILKA_WRITE_RATE_LIMIT {text!r} names no limit")
-        return self._items
+        return self.items_for(Role.ADMIN)
 
     def _get_limiter(self) -> MovingWindowRateLimiter:
         with self._lock:
@@ -109,9 +127,10 @@ class WriteRateLimit:
                 self._limiter = MovingWindowRateLimiter(storage)
             return self._limiter
 
-    def check(self, key: str) -> Verdict:
-        """Count one write of ``key``; whether it is allowed. Fails open when Redis is down."""
-        items = self.items
+    def check(self, key: str, role: str = Role.ADMIN) -> Verdict:
+        """Count one write of ``key`` (an actor of ``role``); whether it is allowed. Fails open
+        when Redis is down."""
+        items = self.items_for(role)
         now = time.monotonic()
         if now < self._redis_down_until:
             return Verdict(True)
@@ -136,7 +155,7 @@ class WriteRateLimit:
         """Count a write in ``get_actor``'s thread (registered for the app's limiter): the Redis
         call then needs no thread-pool trip of its own. ``__call__`` enforces the verdict."""
         if request.method in WRITE_METHODS:
-            request.state.write_verdict = (self, self.check(actor.label))
+            request.state.write_verdict = (self, self.check(actor.label, actor.role))
 
     async def __call__(self, request: Request, actor: Actor = Depends(get_actor)) -> None:
         if request.method not in WRITE_METHODS:
@@ -145,7 +164,7 @@ class WriteRateLimit:
         if early is not None and early[0] is self:
             verdict: Verdict = early[1]
         else:
-            verdict = await run_in_threadpool(self.check, actor.label)
+            verdict = await run_in_threadpool(self.check, actor.label, actor.role)
         if not verdict.allowed:
             raise RateLimited(
                 f"Too many writes from this client (limit {verdict.limit}); "
@@ -154,8 +173,20 @@ class WriteRateLimit:
             )
 
 
-def _settings_limit() -> str:
-    return get_settings().write_rate_limit
+def _role_key(role: str) -> str:
+    """The limit a role counts against: the system acts as an admin."""
+    return "admin" if role in (Role.ADMIN, Role.SYSTEM) else str(role)
+
+
+def _settings_limit(role: str) -> str:
+    settings = get_settings()
+    if settings.write_rate_limit:
+        return settings.write_rate_limit
+    return {
+        "admin": settings.write_rate_limit_admin,
+        "owner": settings.write_rate_limit_owner,
+        "operator": settings.write_rate_limit_operator,
+    }[_role_key(role)]
 
 
 write_limit = WriteRateLimit()

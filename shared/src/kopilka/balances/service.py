@@ -127,6 +127,7 @@ def compute_allocations(
     for oid, pk in pk_of.items():
         if pk in derived:
             weights[oid] = derived[pk]
+    inactive_weights: dict[int, allocation.Weight] = {}  # owners only a split names
     budget = {
         b.payment_type.lower(): b
         for b in session.scalars(
@@ -217,14 +218,20 @@ def compute_allocations(
                 currency_exponent=exp,
                 active_owner_ids=list(pk_of) + list(pool_owner_ids(pool.split)),
             )
-            participants = {oid: weights.get(oid, Decimal(1)) for oid in split.owner_ids}
             if split.values is not None:
                 values = allocation.split_values_minor(split, exp)
-            if any(oid not in pk_of for oid in participants):
-                missing = ", ".join(str(o) for o in participants if o not in pk_of)
-                pk_of.update(_lookup_pks(session, community.id, participants))
-                if any(oid not in pk_of for oid in participants):
+            if any(oid not in pk_of for oid in split.owner_ids):
+                # an inactive owner named by the split: their own share weight, never a default
+                missing = ", ".join(str(o) for o in split.owner_ids if o not in pk_of)
+                for oid, pk, weight in _lookup_owners(session, community.id, split.owner_ids):
+                    pk_of[oid] = pk
+                    inactive_weights[oid] = derived.get(pk, Decimal(weight))
+                if any(oid not in pk_of for oid in split.owner_ids):
                     raise ValidationFailed(f"Expense {pool.expense_id}: unknown owners {missing}")
+            participants = {
+                oid: weights[oid] if oid in weights else inactive_weights[oid]
+                for oid in split.owner_ids
+            }
         if not participants:
             pool.reason = "no active owners to share it"
             continue
@@ -267,13 +274,15 @@ def pool_owner_ids(split: dict[str, Any]) -> list[int]:
     return []
 
 
-def _lookup_pks(session: Session, community_id: int, owner_ids: Any) -> dict[int, int]:
-    rows = session.execute(
-        select(Owner.owner_id, Owner.id).where(
-            Owner.community_id == community_id, Owner.owner_id.in_(list(owner_ids))
-        )
-    ).all()
-    return {oid: pk for oid, pk in rows}
+def _lookup_owners(session: Session, community_id: int, owner_ids: Any) -> list[Any]:
+    """(owner_id, pk, share_weight) of the named owners, active or not."""
+    return list(
+        session.execute(
+            select(Owner.owner_id, Owner.id, Owner.share_weight).where(
+                Owner.community_id == community_id, Owner.owner_id.in_(list(owner_ids))
+            )
+        ).all()
+    )
 
 
 # ---------------------------------------------------------------- ledger sums

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from kopilka.inputs import StrictInput
 from kopilka.money import AmountIn
 
 
-class CommunityCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommunityCreate(StrictInput):
     name: str = Field(min_length=1, max_length=200)
     currency: str = Field(default="RUB", min_length=3, max_length=3)
     timezone: str = Field(default="UTC", max_length=64)
@@ -32,16 +30,16 @@ class CommunityCreate(BaseModel):
     )
 
 
-class CommunityPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommunityPatch(StrictInput):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     rollover: str | None = Field(default=None, pattern=r"^(?i:NONE|MONTHLY|QUARTERLY)$")
     default_strategy: str | None = None
     auto_create_owners: bool | None = None
     admin_telegram_ids: list[int] | None = Field(default=None, max_length=50)
-    debt_reminder_threshold: Decimal | None = None
+    debt_reminder_threshold: AmountIn | None = Field(
+        default=None, description="a debt above it gets a weekly reminder; at least 0"
+    )
     reading_window: dict[str, Any] | None = None
     language: str | None = Field(
         default=None,
@@ -70,9 +68,7 @@ class CommunityCreated(CommunityOut):
     admin_api_key: str
 
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApiKeyCreate(StrictInput):
     name: str = Field(default="admin", min_length=1, max_length=100)
 
 

@@ -4,16 +4,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
 
+from kopilka.inputs import StrictInput
 from kopilka.money import AmountIn
 
 OwnerRef = Field(validation_alias=AliasChoices("owner_id", "user_id"))
 DateIn = date | datetime | None
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(StrictInput):
+    """A request body (strict: see kopilka.inputs)."""
 
 
 class ContributionCreate(_In):

@@ -113,7 +113,7 @@ def _queue_for(session: Session, community: Community, threshold: int, day: date
     debtors = {
         row.owner_pk: row.balance
         for row in sheet.rows
-        if row.owner_pk in reachable and -row.balance > threshold
+        if row.owner_pk in reachable and row.balance < 0 and -row.balance > threshold
     }
     owners = session.scalars(select(Owner).where(Owner.id.in_(list(debtors))).order_by(Owner.id))
     queued = 0

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
+
+from kopilka.inputs import StrictInput
 
 
-class OwnerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OwnerCreate(StrictInput):
     owner_id: int = Field(validation_alias=AliasChoices("owner_id", "user_id"), ge=1)
     name: str | None = Field(default=None, max_length=200)
     share_weight: Decimal = Field(default=Decimal(1), gt=0, le=Decimal("1000000"), decimal_places=6)
@@ -21,9 +21,7 @@ class OwnerCreate(BaseModel):
     is_active: bool = True
 
 
-class OwnerPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OwnerPatch(StrictInput):
     name: str | None = Field(default=None, max_length=200)
     share_weight: Decimal | None = Field(
         default=None, gt=0, le=Decimal("1000000"), decimal_places=6

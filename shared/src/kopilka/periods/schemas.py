@@ -2,21 +2,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from kopilka.inputs import StrictInput
 
 
-class PeriodCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PeriodCreate(StrictInput):
     name: str = Field(min_length=1, max_length=200)
     start_date: date
     end_date: date
     description: str | None = Field(default=None, max_length=2000)
 
 
-class PeriodPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PeriodPatch(StrictInput):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
 
@@ -35,12 +33,10 @@ class PeriodList(BaseModel):
     periods: list[PeriodOut]
 
 
-class CloseRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CloseRequest(StrictInput):
+    """A request body (strict: see kopilka.inputs)."""
 
 
-class CarryForwardRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CarryForwardRequest(StrictInput):
     from_period_id: int
     to_period_id: int

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from kopilka.inputs import StrictInput
 from kopilka.money import AmountIn
 
 Basis = Literal["PER_OWNER", "PER_SHARE_WEIGHT"]
@@ -14,9 +15,7 @@ def _basis(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-class RecurringChargeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RecurringChargeCreate(StrictInput):
     description: str = Field(min_length=1, max_length=2000)
     amount: AmountIn = Field(
         description="per owner, or per unit of share weight (PER_SHARE_WEIGHT)"
@@ -29,9 +28,7 @@ class RecurringChargeCreate(BaseModel):
     _upper = field_validator("basis", mode="before")(_basis)
 
 
-class RecurringChargePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RecurringChargePatch(StrictInput):
     description: str | None = Field(default=None, min_length=1, max_length=2000)
     amount: AmountIn | None = None
     basis: Basis | None = None
