@@ -39,7 +39,7 @@ def test_an_amount_outside_the_strict_grammar_is_400_and_books_nothing(
 @pytest.mark.parametrize("number", ["1e2", "1E2", "5.0e0", "-5", "-5.00"])
 def test_a_json_number_amount_is_strict_too(client, community, admin, period, number):
     before = counts(community["id"])
-    body = '{"owner_id": %d, "amount": %s}' % (unique_id(), number)
+    body = f'{{"owner_id": {unique_id()}, "amount": {number}}}'
     r = client.post(
         f"{PAYMENTS}/periods/{period['id']}/contributions",
         content=body.encode(),
@@ -78,7 +78,7 @@ def test_the_largest_amount_is_999_999_999_999_99(client, admin, period):
 
 def test_a_duplicated_json_key_is_400_not_the_last_value(client, community, admin, period):
     before = counts(community["id"])
-    body = '{"owner_id": %d, "amount": "1.00", "amount": "2.00"}' % unique_id()
+    body = f'{{"owner_id": {unique_id()}, "amount": "1.00", "amount": "2.00"}}'
     r = client.post(
         f"{PAYMENTS}/periods/{period['id']}/contributions",
         content=body.encode(),
