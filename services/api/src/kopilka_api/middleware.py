@@ -8,6 +8,7 @@ millisecond of CPU per request, on the path of every money POST."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 import weakref
@@ -19,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kopilka.errors import PayloadTooLarge
 from kopilka.logging import get_logger
-from kopilka_api.http import new_request_id, problem
+from kopilka_api.http import AFTER_AUTHENTICATION, new_request_id, problem
 
 log = get_logger("kopilka.api")
 
@@ -158,6 +159,48 @@ class BodyLimit:
         await problem(err.status, err.title, err.detail)(scope, receive, send)
 
 
+# Credentials that authenticated recently in this process (a fingerprint of the X-API-Key or
+# Authorization header -> until when, monotonic): only a scheduling hint for ``Admission``;
+# every request is still authenticated by the route. Filled right after authentication.
+KNOWN_CREDENTIALS: dict[bytes, float] = {}
+KNOWN_FOR_SECONDS = 300.0
+KNOWN_MAX = 10_000
+
+
+def _fingerprint(scope: Scope) -> bytes | None:
+    credential = _header(scope, b"x-api-key") or _header(scope, b"authorization")
+    if not credential:
+        return None
+    return hashlib.blake2b(credential.encode("latin-1"), digest_size=16).digest()
+
+
+def remember_credential(request: Any, actor: Any) -> None:
+    """After a successful authentication: this credential's next requests take the admitted
+    lane (registered in ``AFTER_AUTHENTICATION``)."""
+    fingerprint = _fingerprint(request.scope)
+    if fingerprint is None:
+        return
+    if len(KNOWN_CREDENTIALS) >= KNOWN_MAX:
+        now = time.monotonic()
+        for key in [k for k, until in KNOWN_CREDENTIALS.items() if until < now]:
+            del KNOWN_CREDENTIALS[key]
+        if len(KNOWN_CREDENTIALS) >= KNOWN_MAX:
+            KNOWN_CREDENTIALS.clear()
+    KNOWN_CREDENTIALS[fingerprint] = time.monotonic() + KNOWN_FOR_SECONDS
+
+
+AFTER_AUTHENTICATION.append(remember_credential)
+
+
+def release_admission(request: Any) -> None:
+    """Give the request's admission slot back before it waits on purpose (``Prefer: wait``
+    for a job): the wait holds no thread and no connection, and must not keep a slot from the
+    requests that need the CPU. Idempotent."""
+    release = request.scope.get("state", {}).get("admission_release")
+    if release is not None:
+        release()
+
+
 class Admission:
     """At most ``limit`` requests of this process are worked on at once; the others wait here,
     on the event loop, holding neither a worker thread nor a database connection.
@@ -166,10 +209,17 @@ class Admission:
     stalls the process: every thread waits for a connection while every connection's request
     waits for a thread to run its next step, until the pool's 30-s timeout fails them all (seen
     in the recording benchmark: 100 clients gave 1.8 requests/s and 40 % 500s). A request that
-    waited ``timeout`` seconds is answered 503 with ``Retry-After`` (nothing was done). Liveness
-    and metrics (``exempt``) never wait, nor does a request that asks to wait for a job
-    (``Prefer: wait=N``): it spends its time asleep, holding no connection, and would otherwise
-    keep a slot from the requests that need the CPU.
+    waited ``timeout`` seconds is answered 503 with ``Retry-After`` (nothing was done). Only
+    liveness and metrics (``exempt``) never wait; no header skips admission.
+
+    Two lanes: a request whose credential authenticated recently in this process
+    (``KNOWN_CREDENTIALS``) queues for the ``limit`` slots; any other request (no credential,
+    an unknown or a garbage one) queues for ``unverified_limit`` slots of its own. So a burst of
+    anonymous requests queues behind itself and cannot push an admin's requests back (SPEC §7:
+    not slower than 2x). The route still authenticates every request.
+
+    A request that waits for a job on purpose (``Prefer: wait=N``) is authenticated and admitted
+    first; then it gives its slot back (``release_admission``) and sleeps on the event loop.
 
     The API is CPU-bound and Python runs one thread at a time, so a few requests per process at
     once is enough to overlap the database's waits; more only share the CPU ever more finely and
@@ -182,32 +232,37 @@ class Admission:
         limit: int,
         timeout: float,
         exempt: frozenset[str] = frozenset({"/health", "/metrics"}),
+        unverified_limit: int | None = None,
     ) -> None:
         self.app = app
         self.limit = limit
+        self.unverified_limit = unverified_limit or max(1, limit // 2)
         self.timeout = timeout
         self.exempt = exempt
-        # one semaphore per event loop (tests run the same app on several loops)
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
+        # one semaphore per lane per event loop (tests run the same app on several loops)
+        self._gates: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, asyncio.Semaphore]
+        ] = weakref.WeakKeyDictionary()
 
-    def _gate(self) -> asyncio.Semaphore:
+    def _gate(self, known: bool) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
-        gate = self._gates.get(loop)
-        if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(self.limit)
-        return gate
+        gates = self._gates.get(loop)
+        if gates is None:
+            gates = self._gates[loop] = (
+                asyncio.Semaphore(self.limit),
+                asyncio.Semaphore(self.unverified_limit),
+            )
+        return gates[0] if known else gates[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope.get("path") in self.exempt
-            or "wait=" in _header(scope, b"prefer").replace(" ", "").lower()
-        ):
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
-        gate = self._gate()
+        fingerprint = _fingerprint(scope)
+        known = (
+            fingerprint is not None and KNOWN_CREDENTIALS.get(fingerprint, 0.0) > time.monotonic()
+        )
+        gate = self._gate(known)
         try:
             await asyncio.wait_for(gate.acquire(), self.timeout)
         except TimeoutError:
@@ -222,7 +277,16 @@ class Admission:
             response.headers["Retry-After"] = str(retry)
             await response(scope, receive, send)
             return
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                gate.release()
+
+        scope.setdefault("state", {})["admission_release"] = release
         try:
             await self.app(scope, receive, send)
         finally:
-            gate.release()
+            release()

@@ -8,6 +8,7 @@ the job SUCCEEDED, so the work and its status commit together or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -95,6 +96,37 @@ def get_job(ctx: Ctx, job_id: int) -> Job:
         raise NotFound(f"Job {job_id} not found")
     ctx.require_admin()
     return job
+
+
+def finished_job(job_id: int, engine: Engine | None = None) -> Job | None:
+    """One short read: the job if it has ended, else None (the connection goes straight back
+    to the pool)."""
+    with session_factory(engine)() as s:
+        job = s.get(Job, job_id)
+        if job is not None and job.status in TERMINAL:
+            s.expunge(job)
+            return job
+    return None
+
+
+async def wait_for_async(job_id: int, seconds: float, engine: Engine | None = None) -> Job | None:
+    """Wait on the event loop until the job ends or the time is up; the finished job, else None.
+
+    Between short reads it sleeps on the event loop, holding no thread and no connection: a
+    connection is taken from the pool only for each read (every 50 ms at first, then up to every
+    500 ms)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    delay = 0.05
+    while True:
+        job = await asyncio.to_thread(finished_job, job_id, engine)
+        if job is not None:
+            return job
+        left = deadline - loop.time()
+        if left <= 0:
+            return None
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 1.5, 0.5)
 
 
 def wait_for(job_id: int, seconds: float, engine: Engine | None = None) -> Job | None:
@@ -279,3 +311,20 @@ def relay_once(
 
 def job_exists(session: Session, job_id: int) -> bool:
     return session.scalar(select(Job.id).where(Job.id == job_id)) is not None
+
+
+def list_jobs(
+    ctx: Ctx, *, status: str | None, kind: str | None, after: int | None, limit: int
+) -> list[Job]:
+    """The community's jobs (the admins' business), oldest first, paginated by id: closes,
+    carry-forwards, and the scheduled steps that failed for this community (``status=FAILED``:
+    the step in ``kind``, the reason in ``error``)."""
+    ctx.require_admin()
+    q = select(Job).where(Job.community_id == ctx.community_id)
+    if status is not None:
+        q = q.where(Job.status == status)
+    if kind is not None:
+        q = q.where(Job.kind == kind)
+    if after is not None:
+        q = q.where(Job.id > after)
+    return list(ctx.session.scalars(q.order_by(Job.id).limit(limit + 1)))

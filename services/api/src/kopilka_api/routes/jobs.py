@@ -1,19 +1,27 @@
-"""Asynchronous jobs: 202 with Location, GET the status, ``Prefer: wait=N`` to wait."""
+"""Asynchronous jobs: 202 with Location, GET the status, ``Prefer: wait=N`` to wait.
+
+A request that waits for a job is authenticated and admitted like any other; once it knows the
+job it gives its admission slot back (``release_admission``) and waits on the event loop, holding
+no thread and no database connection (a short pooled read now and then, ``wait_for_async``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Literal
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from kopilka.config import get_settings
 from kopilka.context import Ctx
 from kopilka.jobs import service
 from kopilka.jobs.schemas import JobOut
 from kopilka.models import Job
-from kopilka_api.http import CtxDep, api_router
+from kopilka_api.http import CtxDep, Page, PageDep, api_router, paged
+from kopilka_api.middleware import release_admission
 
 router = api_router(tags=["jobs"])
 
@@ -28,32 +36,64 @@ def prefer_wait(request: Request) -> int:
     return min(int(m.group(1)), get_settings().max_prefer_wait_seconds)
 
 
-def accepted(request: Request, ctx: Ctx, job: Job) -> JSONResponse:
-    """Commit the job, then answer 202 (or 200 with the finished job when the client waits)."""
+def _commit_job(ctx: Ctx, produce: Callable[[], Job]) -> JobOut:
+    job = produce()
     ctx.session.commit()
+    ctx.session.refresh(job)
+    out = service.job_out(job)
+    ctx.session.commit()  # the connection goes back to the pool before any wait
+    return out
+
+
+async def start_job(request: Request, ctx: Ctx, produce: Callable[[], Job]) -> JSONResponse:
+    """Run ``produce`` (which queues a job) and commit it in one thread-pool trip, then answer
+    202 with Location, or 200 with the finished job when the client waits (``Prefer: wait``)."""
+    job = await run_in_threadpool(_commit_job, ctx, produce)
+    return await accepted(request, job)
+
+
+async def accepted(request: Request, job: JobOut) -> JSONResponse:
+    """202 with the committed job (or 200 with the finished job when the client waits)."""
     location = f"/api/jobs/{job.id}"
     wait = prefer_wait(request)
-    if wait > 0:
-        done = service.wait_for(job.id, wait)
+    if wait > 0 and job.status not in service.TERMINAL:
+        release_admission(request)
+        done = await service.wait_for_async(job.id, wait)
         if done is not None:
             return JSONResponse(
                 jsonable_encoder(service.job_out(done)),
                 status_code=200,
                 headers={"Location": location, "Preference-Applied": f"wait={wait}"},
             )
-    ctx.session.refresh(job)
-    return JSONResponse(
-        jsonable_encoder(service.job_out(job)), status_code=202, headers={"Location": location}
-    )
+    return JSONResponse(jsonable_encoder(job), status_code=202, headers={"Location": location})
+
+
+def _read_job(ctx: Ctx, job_id: int) -> JobOut:
+    out = service.job_out(service.get_job(ctx, job_id))
+    ctx.session.commit()
+    return out
+
+
+@router.get("/api/jobs", response_model=list[JobOut], summary="The community's jobs")
+def list_jobs(
+    request: Request,
+    response: Response,
+    ctx: Ctx = CtxDep,
+    page: Page = PageDep,
+    status: Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"] | None = Query(default=None),
+    kind: str | None = Query(default=None, max_length=100),
+) -> list[JobOut]:
+    jobs = service.list_jobs(ctx, status=status, kind=kind, after=page.after, limit=page.limit)
+    return [service.job_out(j) for j in paged(request, response, jobs, page, lambda j: j.id)]
 
 
 @router.get("/api/jobs/{job_id}", response_model=JobOut, summary="Status of an asynchronous job")
-def get_job(job_id: int, request: Request, response: Response, ctx: Ctx = CtxDep) -> JSONResponse:
-    job = service.get_job(ctx, job_id)
+async def get_job(job_id: int, request: Request, ctx: Ctx = CtxDep) -> JSONResponse:
+    job = await run_in_threadpool(_read_job, ctx, job_id)
     wait = prefer_wait(request)
     if wait > 0 and job.status not in service.TERMINAL:
-        ctx.session.commit()  # no connection held while waiting
-        done = service.wait_for(job.id, wait)
+        release_admission(request)
+        done = await service.wait_for_async(job.id, wait)
         if done is not None:
-            job = done
-    return JSONResponse(jsonable_encoder(service.job_out(job)))
+            job = service.job_out(done)
+    return JSONResponse(jsonable_encoder(job))

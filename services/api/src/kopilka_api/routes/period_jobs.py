@@ -13,7 +13,7 @@ from kopilka.periods import closing
 from kopilka.periods.schemas import CarryForwardRequest, PeriodOut
 from kopilka.periods.service import period_out
 from kopilka_api.http import CtxDep, api_router
-from kopilka_api.routes.jobs import accepted
+from kopilka_api.routes.jobs import start_job
 
 router = api_router(prefix="/api/payments/periods", tags=["periods"])
 
@@ -30,9 +30,14 @@ ASYNC: dict[int | str, dict[str, Any]] = {
     responses=ASYNC,
     summary="Carry a CLOSED period's balances into an OPEN one (async)",
 )
-def carry_forward(request: Request, data: CarryForwardRequest, ctx: Ctx = CtxDep) -> JSONResponse:
-    job = closing.request_carry_forward(ctx, data.from_period_id, data.to_period_id)
-    return accepted(request, ctx, job)
+async def carry_forward(
+    request: Request, data: CarryForwardRequest, ctx: Ctx = CtxDep
+) -> JSONResponse:
+    return await start_job(
+        request,
+        ctx,
+        lambda: closing.request_carry_forward(ctx, data.from_period_id, data.to_period_id),
+    )
 
 
 @router.post(
@@ -42,9 +47,8 @@ def carry_forward(request: Request, data: CarryForwardRequest, ctx: Ctx = CtxDep
     responses=ASYNC,
     summary="Close a period (async): CLOSING now, CLOSED when the job ends",
 )
-def close_period(request: Request, period_id: int, ctx: Ctx = CtxDep) -> JSONResponse:
-    job = closing.request_close(ctx, period_id)
-    return accepted(request, ctx, job)
+async def close_period(request: Request, period_id: int, ctx: Ctx = CtxDep) -> JSONResponse:
+    return await start_job(request, ctx, lambda: closing.request_close(ctx, period_id))
 
 
 @router.post("/{period_id}/reopen", response_model=PeriodOut, summary="Reopen a CLOSED period")
