@@ -7,7 +7,7 @@ from kopilka.context import Ctx
 from kopilka.errors import ValidationFailed
 from kopilka.money import format_minor
 from kopilka.periods.service import get_period
-from kopilka.settlement import suggest_settlements
+from kopilka.settlements.fewest import suggest_settlements
 from kopilka.settlements.schemas import SuggestedSettlementsOut, TransferOut
 
 
