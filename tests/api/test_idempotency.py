@@ -172,14 +172,15 @@ def test_a_malformed_key_is_400(client, community, admin, period, key):
 
 def test_a_request_still_in_flight_is_409(client, community, admin, period):
     from kopilka.db import get_engine
+    from kopilka_api.http import idempotency_lock_id
 
     key = _key()
     url = f"{PAYMENTS}/periods/{period['id']}/contributions"
     with get_engine().connect() as conn, conn.begin():
         # what the first request holds while it runs
         conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-            {"k": f"idem:{community['id']}:{key}"},
+            text("SELECT pg_advisory_xact_lock(:k)"),
+            {"k": idempotency_lock_id(community["id"], key)},
         )
         r = client.post(
             url, json={"owner_id": 5, "amount": "5"}, headers={**admin, "Idempotency-Key": key}
@@ -306,6 +307,7 @@ def test_a_first_request_committing_during_the_claim_makes_the_second_409(
     work and meets the first one's record when it stores its own. It must answer 409 (in flight)
     and keep nothing, not record the payment twice."""
     from kopilka.db import get_engine
+    from kopilka_api.http import idempotency_lock_id
 
     key = _key()
     url = f"{live_server}{PAYMENTS}/periods/{period['id']}/contributions"

@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
+
+from kopilka.inputs import StrictInput
 
 #: a meter value: at most 12 integer digits and 4 decimals, never negative
 MeterValue = Decimal
 
 
-class PlotOwnerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PlotOwnerIn(StrictInput):
     owner_id: int = Field(validation_alias=AliasChoices("owner_id", "user_id"), ge=1)
     fraction: str | Decimal | int | None = Field(
         default=None, description='exact: "0.5", 0.25 or "1/3"; one owner alone may omit it'
@@ -28,9 +28,7 @@ class PlotOwnerIn(BaseModel):
         return v
 
 
-class PlotCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PlotCreate(StrictInput):
     number: str = Field(min_length=1, max_length=32, description='"17", "17а"')
     area: Decimal = Field(gt=0, le=Decimal("100000000"), decimal_places=6)
     weight: Decimal | None = Field(
@@ -40,9 +38,7 @@ class PlotCreate(BaseModel):
     active: bool = True
 
 
-class PlotPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PlotPatch(StrictInput):
     number: str | None = Field(default=None, min_length=1, max_length=32)
     area: Decimal | None = Field(default=None, gt=0, le=Decimal("100000000"), decimal_places=6)
     weight: Decimal | None = Field(default=None, gt=0, le=Decimal("100000000"), decimal_places=6)
@@ -70,9 +66,7 @@ class PlotOut(BaseModel):
 ZoneValues = dict[str, Decimal]
 
 
-class MeterCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MeterCreate(StrictInput):
     meter_type: str = Field(min_length=1, max_length=32, description="ELECTRICITY, WATER, GAS…")
     serial: str = Field(min_length=1, max_length=64)
     zones: int = Field(default=1, ge=1, le=3)
@@ -82,9 +76,7 @@ class MeterCreate(BaseModel):
     active: bool = True
 
 
-class MeterPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MeterPatch(StrictInput):
     serial: str | None = Field(default=None, min_length=1, max_length=64)
     active: bool | None = None
 
@@ -104,9 +96,7 @@ class MeterOut(BaseModel):
     version: int
 
 
-class ReadingCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReadingCreate(StrictInput):
     reading_date: date | None = Field(
         default=None,
         validation_alias=AliasChoices("reading_date", "date"),
@@ -137,8 +127,6 @@ class ReadingOut(BaseModel):
 MeterOut.model_rebuild()
 
 
-class ReadingWindow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReadingWindow(StrictInput):
     from_day: int = Field(ge=1, le=31)
     to_day: int = Field(ge=1, le=31)

@@ -3,14 +3,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
 
+from kopilka.inputs import StrictInput
 from kopilka.ledger.schemas import ExpenseOut
 from kopilka.money import AmountIn
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(StrictInput):
+    """A request body (strict: see kopilka.inputs)."""
 
 
 class PurchaseCreate(_In):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 
 from kopilka.inputs import StrictInput
 from kopilka.money import AmountIn
@@ -57,9 +57,7 @@ class RecurringChargeOut(BaseModel):
 # ---------------------------------------------------------------- recurring expenses (§3b)
 
 
-class RecurringExpenseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RecurringExpenseCreate(StrictInput):
     amount: AmountIn
     payment_type: str = Field(min_length=1, max_length=100)
     vendor: str | None = Field(default=None, max_length=200)
@@ -77,9 +75,7 @@ class RecurringExpenseCreate(BaseModel):
     max_occurrences: int | None = Field(default=None, ge=1, le=10_000, strict=True)
 
 
-class RecurringExpensePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RecurringExpensePatch(StrictInput):
     amount: AmountIn | None = None
     payment_type: str | None = Field(default=None, min_length=1, max_length=100)
     vendor: str | None = Field(default=None, max_length=200)

@@ -169,9 +169,7 @@ def _zero_sum_chain(values: list[int]) -> list[int]:
     # bit m of ``zero``: subset m sums to zero (the empty set excluded)
     zero = int("".join("1" if v == 0 else "0" for v in reversed(sums)), 2) & ~1
     # without[i]: the subsets that lack owner i, as a 2^n-bit integer
-    without = [
-        int(("0" * (1 << i) + "1" * (1 << i)) * (size >> (i + 1)), 2) for i in range(n)
-    ]
+    without = [int(("0" * (1 << i) + "1" * (1 << i)) * (size >> (i + 1)), 2) for i in range(n)]
 
     def strictly_above(sets: int) -> int:
         """The subsets that strictly contain one of ``sets``."""
