@@ -71,7 +71,7 @@ def billing(client: Any) -> dict[str, Any]:
 
     Ana's totals are the seed's: invoiced 15 000.00, paid 8 000.00, pending 7 000.00, and her
     closing balance is -7 000.00."""
-    c = new_community(client, name="СНТ «Сосновый бор»")
+    c = new_community(client, name="СНТ «Сосновый бор»", language="en")
     admin = c["headers"]
     for owner, name in ((ANA, "Анна Смирнова"), (BORIS, "Boris Ivanov"), (VERA, "Vera Kim")):
         post(client, admin, "/owners", {"owner_id": owner, "name": name})
@@ -391,3 +391,35 @@ def test_today_is_the_communitys_in_the_file_name(client, billing):
     r = owner_statement(client, billing["admin"], BORIS, format="csv")
     day = date.fromisoformat(attachment_name(r).removesuffix(".csv")[-10:])
     assert abs((day - date.today()).days) <= 1
+
+
+def test_statements_speak_the_owners_language_else_the_communitys(client, billing, tmp_path):
+    """A Russian village's PDF, XLSX and CSV read in Russian (the community's language); an owner
+    who chose English gets theirs in English; a period statement follows the community."""
+    cid, admin = billing["community"]["id"], billing["admin"]
+    r = client.patch(f"/api/communities/{cid}", json={"language": "ru"}, headers=admin)
+    assert r.status_code == 200, r.text
+    r = owner_statement(client, admin, ANA, format="pdf")
+    assert r.status_code == 200, r.text
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    compact = text.replace("\u00a0", " ")
+    for needle in (
+        "Выписка по лицевому счёту",
+        "Исходящий остаток (долг)",
+        "Итоги (RUB)",
+        "К оплате",
+    ):
+        assert needle in compact, (needle, compact)
+    assert "Account statement" not in compact
+    (tmp_path / "ru.pdf").write_bytes(r.content)
+    csv_text = owner_statement(client, admin, ANA, format="csv").content.decode("utf-8-sig")
+    assert "Выписка по лицевому счёту" in csv_text and "Входящий остаток" in csv_text
+    sep = billing["periods"][0]
+    r = client.get(f"{PAYMENTS}/periods/{sep}/statement", params={"format": "xlsx"}, headers=admin)
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws.cell(1, 1).value == "Ведомость периода"
+    # the owner's own language wins over the community's
+    r = client.patch(f"{PAYMENTS}/owners/{ANA}", json={"language": "en"}, headers=admin)
+    assert r.status_code == 200, r.text
+    csv_text = owner_statement(client, admin, ANA, format="csv").content.decode("utf-8-sig")
+    assert "Account statement" in csv_text and "Выписка" not in csv_text

@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kopilka.errors import ValidationFailed
+from kopilka.i18n import _, language
 from kopilka.money import currency_exponent
 from kopilka.statements.schemas import (
     InvoiceOut,
@@ -55,7 +56,7 @@ _STATUS_LABELS = {
     "PAID": "Paid",
     "VOID": "Void",
     "OPEN": "Open",
-    "CLOSING": "Closing",
+    "CLOSING": "Being closed",
     "CLOSED": "Closed",
 }
 
@@ -89,11 +90,11 @@ def _utc_text(moment: datetime) -> str:
 
 
 def _owner_label(name: str | None, owner_id: int) -> str:
-    return f"{name} (id {owner_id})" if name else f"Owner {owner_id}"
+    return _("{name} (id {id})", name=name, id=owner_id) if name else _("Owner {id}", id=owner_id)
 
 
 def _status_label(status: str) -> str:
-    return _STATUS_LABELS.get(status, status)
+    return _(_STATUS_LABELS.get(status, status))
 
 
 _TRANSLIT = {
@@ -163,24 +164,24 @@ def _csv_bytes(rows: Iterable[Sequence[object]]) -> bytes:
 
 def owner_statement_csv(s: OwnerStatementOut) -> bytes:
     rows: list[Sequence[object]] = [
-        ["Account statement"],
-        ["Community", _csv_text(s.community_name)],
-        ["Owner", _csv_text(s.owner_name)],
-        ["Owner id", s.owner_id],
-        ["Currency", s.currency],
-        ["Generated at (UTC)", _utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
+        [_("Account statement")],
+        [_("Community"), _csv_text(s.community_name)],
+        [_("Owner"), _csv_text(s.owner_name)],
+        [_("Owner id"), s.owner_id],
+        [_("Currency"), s.currency],
+        [_("Generated at (UTC)"), _utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
         [],
-        ["Periods"],
+        [_("Periods")],
         [
-            "Period id",
-            "Period",
-            "Start date",
-            "End date",
-            "Status",
-            "Opening balance",
-            "Charges",
-            "Payments",
-            "Closing balance",
+            _("Period id"),
+            _("Period"),
+            _("Start date"),
+            _("End date"),
+            _("Status"),
+            _("Opening balance"),
+            _("Charges"),
+            _("Payments"),
+            _("Closing balance"),
         ],
     ]
     for p in s.periods:
@@ -199,16 +200,16 @@ def owner_statement_csv(s: OwnerStatementOut) -> bytes:
         )
     rows += [
         [],
-        ["Invoices"],
+        [_("Invoices")],
         [
-            "Invoice id",
-            "Period id",
-            "Period",
-            "Issued at (UTC)",
-            "Amount",
-            "Paid",
-            "Pending",
-            "Status",
+            _("Invoice id"),
+            _("Period id"),
+            _("Period"),
+            _("Issued at (UTC)"),
+            _("Amount"),
+            _("Paid"),
+            _("Pending"),
+            _("Status"),
         ],
     ]
     for inv in s.invoices:
@@ -228,37 +229,37 @@ def owner_statement_csv(s: OwnerStatementOut) -> bytes:
     rows += [
         [],
         ["Totals"],
-        ["Charges", t.charges],
-        ["Payments", t.payments],
-        ["Invoiced", t.invoiced],
-        ["Paid", t.paid],
-        ["Pending", t.pending],
-        ["Closing balance", t.closing_balance],
+        [_("Charges"), t.charges],
+        [_("Payments"), t.payments],
+        [_("Invoiced"), t.invoiced],
+        [_("Paid"), t.paid],
+        [_("Pending"), t.pending],
+        [_("Closing balance"), t.closing_balance],
     ]
     return _csv_bytes(rows)
 
 
 def period_statement_csv(s: PeriodStatementOut) -> bytes:
     rows: list[Sequence[object]] = [
-        ["Period statement"],
-        ["Community", _csv_text(s.community_name)],
-        ["Period", _csv_text(s.period_name)],
-        ["Period id", s.period_id],
-        ["Start date", s.start_date.isoformat()],
-        ["End date", s.end_date.isoformat()],
-        ["Status", s.status],
-        ["Currency", s.currency],
-        ["Generated at (UTC)", _utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
+        [_("Period statement")],
+        [_("Community"), _csv_text(s.community_name)],
+        [_("Period"), _csv_text(s.period_name)],
+        [_("Period id"), s.period_id],
+        [_("Start date"), s.start_date.isoformat()],
+        [_("End date"), s.end_date.isoformat()],
+        [_("Status"), s.status],
+        [_("Currency"), s.currency],
+        [_("Generated at (UTC)"), _utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
         [],
         [
-            "Owner id",
-            "Owner",
-            "Opening balance",
-            "Charges",
-            "Payments",
-            "Closing balance",
-            "Invoice amount",
-            "Invoice status",
+            _("Owner id"),
+            _("Owner"),
+            _("Opening balance"),
+            _("Charges"),
+            _("Payments"),
+            _("Closing balance"),
+            _("Invoice amount"),
+            _("Invoice status"),
         ],
     ]
     for line in s.lines:
@@ -277,7 +278,7 @@ def period_statement_csv(s: PeriodStatementOut) -> bytes:
     t = s.totals
     rows.append(
         [
-            "Total",
+            _("Total"),
             "",
             t.get("opening_balance", ""),
             t.get("charges", ""),
@@ -287,7 +288,7 @@ def period_statement_csv(s: PeriodStatementOut) -> bytes:
             "",
         ]
     )
-    rows += [[], ["Invoices"]]
+    rows += [[], [_("Invoices")]]
     rows += [[status, s.invoice_counts.get(status, 0)] for status in INVOICE_STATUSES]
     return _csv_bytes(rows)
 
@@ -365,7 +366,7 @@ class _Sheet:
 
     def header(self, cols: Sequence[_Col]) -> int:
         for i, col in enumerate(cols, start=1):
-            self.put(i, col.header, bold=True)
+            self.put(i, _(col.header), bold=True)
             cell = self.ws.cell(row=self.row, column=i)
             cell.fill = _HEADER_FILL
             if col.kind in ("amount", "int"):
@@ -417,14 +418,14 @@ def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Statement"
+    ws.title = _("Statement")
     sheet = _Sheet(ws, s.currency)
-    sheet.title("Account statement")
-    sheet.field("Community", s.community_name)
-    sheet.field("Owner", s.owner_name or "")
-    sheet.field("Owner id", s.owner_id, "int")
-    sheet.field("Currency", s.currency)
-    sheet.field("Generated at (UTC)", s.generated_at, "datetime")
+    sheet.title(_("Account statement"))
+    sheet.field(_("Community"), s.community_name)
+    sheet.field(_("Owner"), s.owner_name or "")
+    sheet.field(_("Owner id"), s.owner_id, "int")
+    sheet.field(_("Currency"), s.currency)
+    sheet.field(_("Generated at (UTC)"), s.generated_at, "datetime")
     sheet.next()
     header_row = sheet.header(_PERIOD_COLS)
     for p in s.periods:
@@ -445,13 +446,13 @@ def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
     t = s.totals
     sheet.line(
         _PERIOD_COLS,
-        ["", "Total", "", "", "", "", t.charges, t.payments, t.closing_balance],
+        ["", _("Total"), "", "", "", "", t.charges, t.payments, t.closing_balance],
         bold=True,
     )
     ws.freeze_panes = f"A{header_row + 1}"
     sheet.finish()
 
-    inv_ws = wb.create_sheet("Invoices")
+    inv_ws = wb.create_sheet(_("Invoices"))
     inv = _Sheet(inv_ws, s.currency)
     inv.header(_INVOICE_COLS)
     for i in s.invoices:
@@ -459,7 +460,7 @@ def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
             _INVOICE_COLS,
             [i.id, i.period_id, i.period_name, i.issued_at, i.amount, i.paid, i.pending, i.status],
         )
-    inv.line(_INVOICE_COLS, ["", "", "Total", "", t.invoiced, t.paid, t.pending, ""], bold=True)
+    inv.line(_INVOICE_COLS, ["", "", _("Total"), "", t.invoiced, t.paid, t.pending, ""], bold=True)
     inv_ws.freeze_panes = "A2"
     inv.finish()
     return _workbook_bytes(wb)
@@ -481,17 +482,17 @@ def period_statement_xlsx(s: PeriodStatementOut) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Statement"
+    ws.title = _("Statement")
     sheet = _Sheet(ws, s.currency)
-    sheet.title("Period statement")
-    sheet.field("Community", s.community_name)
-    sheet.field("Period", s.period_name)
-    sheet.field("Period id", s.period_id, "int")
-    sheet.field("Start date", s.start_date, "date")
-    sheet.field("End date", s.end_date, "date")
-    sheet.field("Status", s.status)
-    sheet.field("Currency", s.currency)
-    sheet.field("Generated at (UTC)", s.generated_at, "datetime")
+    sheet.title(_("Period statement"))
+    sheet.field(_("Community"), s.community_name)
+    sheet.field(_("Period"), s.period_name)
+    sheet.field(_("Period id"), s.period_id, "int")
+    sheet.field(_("Start date"), s.start_date, "date")
+    sheet.field(_("End date"), s.end_date, "date")
+    sheet.field(_("Status"), s.status)
+    sheet.field(_("Currency"), s.currency)
+    sheet.field(_("Generated at (UTC)"), s.generated_at, "datetime")
     sheet.next()
     header_row = sheet.header(_LINE_COLS)
     for line in s.lines:
@@ -513,7 +514,7 @@ def period_statement_xlsx(s: PeriodStatementOut) -> bytes:
         _LINE_COLS,
         [
             "",
-            "Total",
+            _("Total"),
             t.get("opening_balance", ""),
             t.get("charges", ""),
             t.get("payments", ""),
@@ -524,7 +525,7 @@ def period_statement_xlsx(s: PeriodStatementOut) -> bytes:
         bold=True,
     )
     sheet.next()
-    sheet.put(1, "Invoices", bold=True)
+    sheet.put(1, _("Invoices"), bold=True)
     sheet.next()
     for status in INVOICE_STATUSES:
         sheet.field(status, s.invoice_counts.get(status, 0), "int")
@@ -606,7 +607,7 @@ class _StatementPdf(FPDF):
         self.set_text_color(*_GREY)
         self.cell(0, 5, self.t(self.footer_text), align="L")
         self.set_x(self.l_margin)
-        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+        self.cell(0, 5, _("Page {page} of {total}", page=self.page_no(), total="{nb}"), align="R")
         self.set_text_color(0, 0, 0)
 
     def heading(self, text: str, size: float = 12) -> None:
@@ -724,14 +725,14 @@ class _StatementPdf(FPDF):
         self.heading(_period_heading(p), _PERIOD_HEADING_SIZE)
         self.ln(1)
         self.grid(
-            ["Balance", currency],
+            [_("Balance"), currency],
             [
-                ["Opening balance", p.opening_balance],
-                ["Charges", p.charges],
-                ["Payments", p.payments],
-                [_balance_label("Closing balance", p.closing_balance), p.closing_balance],
+                [_("Opening balance"), p.opening_balance],
+                [_("Charges"), p.charges],
+                [_("Payments"), p.payments],
+                [_balance_label(_("Closing balance"), p.closing_balance), p.closing_balance],
             ],
-            # the amounts line up with the invoices' "Amount" column below
+            # the amounts line up with the invoices' _("Amount") column below
             widths=(_INVOICE_WIDTHS[0] + _INVOICE_WIDTHS[1] + _STATUS_WIDTH, _AMOUNT_WIDTH),
             aligns=("LEFT", "RIGHT"),
             bold_last=True,
@@ -740,7 +741,7 @@ class _StatementPdf(FPDF):
         self.ln(2)
         if invoices:
             self.grid(
-                ["Invoice", "Issued", "Status", "Amount", "Paid", "Pending"],
+                [_("Invoice"), _("Issued"), _("Status"), _("Amount"), _("Paid"), _("Pending")],
                 [
                     [
                         f"#{i.id}",
@@ -759,16 +760,24 @@ class _StatementPdf(FPDF):
             )
             if any(i.status == "VOID" for i in invoices):
                 self.ln(1)
-                self.note("Void invoices (grey) were replaced when the period was reopened.")
+                self.note(_("Void invoices (grey) were replaced when the period was reopened."))
         else:
-            self.note("No invoice for this period.")
+            self.note(_("No invoice for this period."))
 
     def other_invoices_block(self, invoices: Sequence[InvoiceOut]) -> None:
         """Invoices of periods the statement does not list (kept so that no invoice is lost)."""
-        self.heading("Other invoices", _PERIOD_HEADING_SIZE)
+        self.heading(_("Other invoices"), _PERIOD_HEADING_SIZE)
         self.ln(1)
         self.grid(
-            ["Invoice", "Period", "Issued", "Status", "Amount", "Paid", "Pending"],
+            [
+                _("Invoice"),
+                _("Period"),
+                _("Issued"),
+                _("Status"),
+                _("Amount"),
+                _("Paid"),
+                _("Pending"),
+            ],
             [
                 [
                     f"#{i.id}",
@@ -787,17 +796,17 @@ class _StatementPdf(FPDF):
         )
 
     def totals_block(self, t: StatementTotalsOut, currency: str) -> None:
-        self.heading(f"Totals ({currency})")
+        self.heading(_("Totals ({currency})", currency=currency))
         self.ln(1)
         self.grid(
             [],
             [
-                ["Charges", t.charges],
-                ["Payments", t.payments],
-                ["Invoiced", t.invoiced],
-                ["Paid", t.paid],
-                ["Pending", t.pending],
-                [_balance_label("Closing balance", t.closing_balance), t.closing_balance],
+                [_("Charges"), t.charges],
+                [_("Payments"), t.payments],
+                [_("Invoiced"), t.invoiced],
+                [_("Paid"), t.paid],
+                [_("Pending"), t.pending],
+                [_balance_label(_("Closing balance"), t.closing_balance), t.closing_balance],
             ],
             widths=(sum(_INVOICE_WIDTHS[:3]), _AMOUNT_WIDTH),
             aligns=("LEFT", "RIGHT"),
@@ -807,8 +816,10 @@ class _StatementPdf(FPDF):
         )
         self.ln(3)
         self.note(
-            "A positive balance is a credit, a negative one a debt. Payments pay the oldest "
-            "invoices first."
+            _(
+                "A positive balance is a credit, a negative one a debt. Payments pay the oldest "
+                "invoices first."
+            )
         )
 
     def bytes(self) -> bytes:
@@ -818,16 +829,16 @@ class _StatementPdf(FPDF):
 def _balance_label(label: str, value: str) -> str:
     amount = _amount(value)
     if amount > 0:
-        return f"{label} (credit)"
+        return _("{label} (credit)", label=label)
     if amount < 0:
-        return f"{label} (debt)"
+        return _("{label} (debt)", label=label)
     return label
 
 
 def _invoice_status_text(inv: InvoiceOut) -> str:
     label = _status_label(inv.status)
     if inv.status == "VOID" and inv.voided_at is not None:
-        return f"{label} since {_utc(inv.voided_at).date().isoformat()}"
+        return _("{label} since {date}", label=label, date=_utc(inv.voided_at).date().isoformat())
     return label
 
 
@@ -837,20 +848,24 @@ def _period_heading(p: StatementPeriodOut) -> str:
 
 
 def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
-    pdf = _StatementPdf(f"Kopilka · {s.community_name} · owner {s.owner_id}")
-    pdf.set_title(pdf.t(f"Account statement: {_owner_label(s.owner_name, s.owner_id)}"))
+    pdf = _StatementPdf(
+        _("Kopilka · {community} · owner {id}", community=s.community_name, id=s.owner_id)
+    )
+    pdf.set_title(
+        pdf.t(_("Account statement: {owner}", owner=_owner_label(s.owner_name, s.owner_id)))
+    )
     pdf.set_author("Kopilka")
     pdf.set_creation_date(s.generated_at)
     pdf.add_page()
 
-    pdf.heading("Account statement", 18)
+    pdf.heading(_("Account statement"), 18)
     pdf.ln(2)
     pdf.fields(
         [
-            ("Community", s.community_name),
-            ("Owner", _owner_label(s.owner_name, s.owner_id)),
-            ("Currency", s.currency),
-            ("Generated", _utc_text(s.generated_at)),
+            (_("Community"), s.community_name),
+            (_("Owner"), _owner_label(s.owner_name, s.owner_id)),
+            (_("Currency"), s.currency),
+            (_("Generated"), _utc_text(s.generated_at)),
         ]
     )
     pdf.ln(4)
@@ -860,11 +875,11 @@ def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
     for inv in s.invoices:
         by_period.setdefault(inv.period_id, []).append(inv)
     if not s.periods:
-        pdf.heading("Periods")
+        pdf.heading(_("Periods"))
         pdf.ln(1)
-        pdf.note("No periods yet.")
+        pdf.note(_("No periods yet."))
         if not s.invoices:
-            pdf.note("No invoices yet.")
+            pdf.note(_("No invoices yet."))
         pdf.ln(5)
     for period in s.periods:
         invoices = by_period.get(period.period_id, [])
@@ -881,24 +896,33 @@ def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
 
 
 def period_statement_pdf(s: PeriodStatementOut) -> bytes:
-    pdf = _StatementPdf(f"Kopilka · {s.community_name} · period {s.period_name}")
-    pdf.set_title(pdf.t(f"Period statement: {s.period_name}"))
+    pdf = _StatementPdf(
+        _(
+            "Kopilka · {community} · period {period}",
+            community=s.community_name,
+            period=s.period_name,
+        )
+    )
+    pdf.set_title(pdf.t(_("Period statement: {period}", period=s.period_name)))
     pdf.set_author("Kopilka")
     pdf.set_creation_date(s.generated_at)
     pdf.add_page()
-    pdf.heading("Period statement", 18)
+    pdf.heading(_("Period statement"), 18)
     pdf.ln(2)
     pdf.fields(
         [
-            ("Community", s.community_name),
-            ("Period", f"{s.period_name} ({s.start_date.isoformat()} – {s.end_date.isoformat()})"),
-            ("Status", _status_label(s.status)),
-            ("Currency", s.currency),
-            ("Generated", _utc_text(s.generated_at)),
+            (_("Community"), s.community_name),
+            (
+                _("Period"),
+                f"{s.period_name} ({s.start_date.isoformat()} – {s.end_date.isoformat()})",
+            ),
+            (_("Status"), _status_label(s.status)),
+            (_("Currency"), s.currency),
+            (_("Generated"), _utc_text(s.generated_at)),
         ]
     )
     pdf.ln(4)
-    pdf.heading("Owners")
+    pdf.heading(_("Owners"))
     pdf.ln(1)
     t = s.totals
     rows = [
@@ -916,7 +940,7 @@ def period_statement_pdf(s: PeriodStatementOut) -> bytes:
     ]
     rows.append(
         [
-            "Total",
+            _("Total"),
             "",
             t.get("opening_balance", ""),
             t.get("charges", ""),
@@ -927,7 +951,16 @@ def period_statement_pdf(s: PeriodStatementOut) -> bytes:
         ]
     )
     pdf.grid(
-        ["Owner id", "Owner", "Opening", "Charges", "Payments", "Closing", "Invoice", "Status"],
+        [
+            _("Owner id"),
+            _("Owner"),
+            _("Opening"),
+            _("Charges"),
+            _("Payments"),
+            _("Closing"),
+            _("Invoice"),
+            _("Status"),
+        ],
         rows,
         widths=(18, 35, 22, 22, 22, 22, 22, 17),
         aligns=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
@@ -937,7 +970,7 @@ def period_statement_pdf(s: PeriodStatementOut) -> bytes:
     counts = ", ".join(
         f"{_status_label(k).lower()} {s.invoice_counts.get(k, 0)}" for k in INVOICE_STATUSES
     )
-    pdf.note(f"Invoices: {counts}.")
+    pdf.note(_("Invoices: {counts}.", counts=counts))
     return pdf.bytes()
 
 
@@ -965,13 +998,16 @@ def _renderer(table: dict[str, Any], fmt: str) -> Any:
         ) from None
 
 
-def render_owner_statement(s: OwnerStatementOut, fmt: str) -> bytes:
-    """The owner's statement in ``fmt`` ("csv", "xlsx" or "pdf")."""
+def render_owner_statement(s: OwnerStatementOut, fmt: str, lang: str | None = None) -> bytes:
+    """The owner's statement in ``fmt`` ("csv", "xlsx" or "pdf"), its words in ``lang`` (the
+    owner's language, else the community's; English when None)."""
     renderer: Callable[[OwnerStatementOut], bytes] = _renderer(_OWNER_RENDERERS, fmt)
-    return renderer(s)
+    with language(lang):
+        return renderer(s)
 
 
-def render_period_statement(s: PeriodStatementOut, fmt: str) -> bytes:
-    """The period's statement in ``fmt`` ("csv", "xlsx" or "pdf")."""
+def render_period_statement(s: PeriodStatementOut, fmt: str, lang: str | None = None) -> bytes:
+    """The period's statement in ``fmt`` ("csv", "xlsx" or "pdf"), in ``lang`` (the community's)."""
     renderer: Callable[[PeriodStatementOut], bytes] = _renderer(_PERIOD_RENDERERS, fmt)
-    return renderer(s)
+    with language(lang):
+        return renderer(s)

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from kopilka.balances.service import OwnerRow, ledger_sums, live_sheet, sheet_for
 from kopilka.context import Ctx
+from kopilka.i18n import resolve
 from kopilka.invoices import service as invoices
 from kopilka.models import LedgerEntry, Owner, Period, PeriodBalance
 from kopilka.money import format_minor
@@ -240,3 +241,13 @@ def period_statement(ctx: Ctx, period_id: int) -> PeriodStatementOut:
         },
         invoice_counts=invoices.status_counts(views),
     )
+
+
+def owner_statement_language(ctx: Ctx, owner_id: int) -> str:
+    """The language of an owner's statement: the owner's own, else the community's."""
+    return resolve(None, get_owner(ctx, owner_id).language, ctx.community.language)
+
+
+def period_statement_language(ctx: Ctx) -> str:
+    """The language of a period statement: the community's."""
+    return resolve(None, None, ctx.community.language)

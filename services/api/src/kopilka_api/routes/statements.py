@@ -60,7 +60,8 @@ def owner_statement(
     name = export_filename(
         "owner", statement.community_name, str(statement.owner_id), format, on=ctx.today()
     )
-    return _attachment(render_owner_statement(statement, format), format, name)
+    lang = service.owner_statement_language(ctx, owner_id)
+    return _attachment(render_owner_statement(statement, format, lang), format, name)
 
 
 @router.get(
@@ -80,7 +81,11 @@ def period_statement(
     name = export_filename(
         "period", statement.community_name, statement.period_name, format, on=ctx.today()
     )
-    return _attachment(render_period_statement(statement, format), format, name)
+    return _attachment(
+        render_period_statement(statement, format, service.period_statement_language(ctx)),
+        format,
+        name,
+    )
 
 
 @router.get(
