@@ -132,6 +132,9 @@ function Shell({ l }: { l: Launch }) {
 
   const top = stack[stack.length - 1];
   useEffect(() => {
+    document.getElementById("tab-" + (stack[0]?.id ?? ""))?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }, [stack[0]?.id]);
+  useEffect(() => {
     setBackButton(stack.length > 1 ? () => setStack((s) => s.slice(0, -1)) : null);
   }, [stack.length]);
 

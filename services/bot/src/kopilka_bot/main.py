@@ -52,9 +52,11 @@ def make_bot(settings: Settings | None = None, *, timeout: float = SEND_TIMEOUT)
 def make_dispatcher(engine: Engine | None = None, settings: Settings | None = None) -> Dispatcher:
     from aiogram import Dispatcher
 
+    from kopilka_bot.admin_commands import make_admin_router
     from kopilka_bot.commands import make_router
 
     dp = Dispatcher()
+    dp.include_router(make_admin_router(engine, settings))  # before the owners' catch-all help
     dp.include_router(make_router(engine, settings))
     return dp
 

@@ -6,7 +6,7 @@ export function PeriodPicker() {
   const app = useApp();
   if (app.periods.length === 0) return null;
   return (
-    <div class="field inline">
+    <div class="field">
       <label for="period-picker">{t("period.label")}</label>
       <select id="period-picker" value={String(app.period?.id ?? "")}
         onChange={(e) => app.choosePeriod(Number((e.target as HTMLSelectElement).value))}>
