@@ -320,6 +320,31 @@ def _close(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _plots(r: dict[str, Any]) -> list[str]:
+    out = [
+        "## Plots, meters and a TARIFF close (issue 15)",
+        "",
+        *_head(r),
+        f"{_fmt(r.get('plots'))} plots, {_fmt(r.get('owners'))} owners, 3,000 meters (2,000 "
+        f"two-zone ELECTRICITY, 1,000 WATER), {r.get('months')} months of readings; the last "
+        "month closes an ELECTRICITY bill by TARIFF with its loss and a WATER bill by "
+        "USAGE_BASED, in a dedicated process (`kopilka.jobs.service.run`); before it, the "
+        "period's consumption as `GET /periods/{id}/consumption` computes it (3 times). "
+        f"{r.get('note', '')}.",
+        "",
+        "| run | consumption (s) | close (s) | peak RSS (MiB) | tariff rows | check_stored |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, x in enumerate(r.get("runs", []), start=1):
+        out.append(
+            f"| {i} | {', '.join(str(t) for t in x['consumption_seconds'])} | "
+            f"{x['close_run_seconds']} ({x['close_status']}) | {x['peak_rss_mib']} | "
+            f"{_fmt(x['tariff_rows'])} | {x['check_stored_problems']} problems |"
+        )
+    out += ["", f"Goal {r.get('goal')}: {_ok(r.get('goal_met'))}", ""]
+    return out
+
+
 def _fanout(r: dict[str, Any]) -> list[str]:
     out = ["## 4. Notification fan-out", "", *_head(r)]
     out += [
@@ -432,6 +457,18 @@ def _summary(res: dict[str, dict[str, Any]]) -> list[str]:
             f"{w.get('created_to_finished_s')} s, {w.get('worker_peak_rss_mib')} MiB peak | "
             f"{_ok(cl.get('goal_met'))} |"
         )
+    pl = res.get("plots")
+    if pl:
+        rows.append(
+            f"| plots: {_fmt(pl.get('plots'))} plots, 3,000 meters, {pl.get('months')} months of "
+            "readings: consumption and a TARIFF close | < 10 s, < 300 MiB | "
+            + "; ".join(
+                f"consumption {max(r['consumption_seconds'])} s, close {r['close_run_seconds']} s, "
+                f"{r['peak_rss_mib']} MiB"
+                for r in pl.get("runs", [])
+            )
+            + f" | {_ok(pl.get('goal_met'))} |"
+        )
     fo = res.get("fanout")
     if fo:
         rows.append(
@@ -504,6 +541,7 @@ def write_report() -> Path:
         ("recording", _recording),
         ("balance_sheet", _balance),
         ("close", _close),
+        ("plots", _plots),
         ("fanout", _fanout),
         ("floor", _floor),
     ):

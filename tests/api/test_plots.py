@@ -493,3 +493,43 @@ def test_in_window_wraps_over_the_month_end() -> None:
     assert [d for d in range(1, 32) if in_window(w, date(2025, 1, d))] == [20, 21, 22, 23, 24, 25]
     w = {"from_day": 28, "to_day": 3}
     assert [d for d in range(1, 32) if in_window(w, date(2025, 1, d))] == [1, 2, 3, 28, 29, 30, 31]
+
+
+def test_recurring_charges_per_share_weight_use_the_derived_weight(client: Any) -> None:
+    from datetime import UTC, datetime
+
+    from kopilka.db import transaction
+    from kopilka.recurring.service import generate_due_charges
+    from tests.conftest import new_community
+
+    c = new_community(client)
+    h = c["headers"]
+    a, b, loner = _owner(client, h), _owner(client, h), _owner(client, h, share_weight="2")
+    # a: 1/3 of 601 = 200.333..; b: 2/3 of 601 = 400.666..; loner: own weight 2
+    _plot(client, h, "1", "601", [{"owner_id": a, "fraction": "1/3"}, {"owner_id": b}])
+    nov = _post(
+        client, h, "/periods", {"name": "N", "start_date": "2025-11-01", "end_date": "2025-11-30"}
+    )
+    _post(
+        client,
+        h,
+        "/recurring-charges",
+        {
+            "description": "roads",
+            "amount": "1.50",
+            "basis": "PER_SHARE_WEIGHT",
+            "start_date": "2025-11-01",
+        },
+    )
+    with transaction() as s:
+        generate_due_charges(s, datetime(2025, 11, 2, 12, tzinfo=UTC))
+    got = dict(
+        (r[0], r[1])
+        for r in sql(
+            "SELECT o.owner_id, sc.amount_minor FROM service_charges sc JOIN owners o ON o.id = sc.owner_pk "
+            "WHERE sc.period_id = :p",
+            p=nov["id"],
+        )
+    )
+    # 150 x 601/3 = 30050 exactly; 150 x 1202/3 = 60100; 150 x 2 = 300
+    assert got == {a: 30050, b: 60100, loner: 300}

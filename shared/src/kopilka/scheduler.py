@@ -2,7 +2,7 @@
 a double tick, do no harm.
 
 Its modules are imported plainly: a module that fails to import must stop the sweeper loudly,
-not silently remove a step (debt reminders, recurring charges) from every run."""
+not silently remove a step (debt reminders, reading reminders, recurring charges) from every run."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from kopilka.db import transaction
 from kopilka.logging import get_logger
 from kopilka.notifications.reminders import queue_debt_reminders
 from kopilka.periods import rollover
+from kopilka.plots.reminders import queue_reading_reminders
 from kopilka.recurring.expenses import generate_due_expenses
 from kopilka.recurring.service import generate_due_charges
 
@@ -37,8 +38,12 @@ def _extra_steps() -> list[tuple[str, Any]]:
         # None: each community's own local date
         return int(queue_debt_reminders(session, now.date() if now else None))
 
+    def reading_reminders(session: Any, now: datetime | None) -> int:
+        return int(queue_reading_reminders(session, now.date() if now else None))
+
     return [
         ("debt_reminders", reminders),
+        ("reading_reminders", reading_reminders),
         ("recurring_charges", lambda s, now: generate_due_charges(s, now)),
         ("recurring_expenses", lambda s, now: generate_due_expenses(s, now)),
     ]

@@ -227,7 +227,55 @@ def _purchase_share(p: Mapping[str, Any], lang: str) -> str:
     )
 
 
+_METER_TYPES = {
+    "ru": {"ELECTRICITY": "электричество", "WATER": "вода", "GAS": "газ", "HEAT": "тепло"},
+    "en": {"ELECTRICITY": "electricity", "WATER": "water", "GAS": "gas", "HEAT": "heat"},
+}
+
+
+def _reading_reminder(p: Mapping[str, Any], lang: str) -> str:
+    """The owner's meters that lack a reading of the period, on the window's first day and two
+    days before its end (kopilka.plots.reminders)."""
+    names = _METER_TYPES["ru" if lang == "ru" else "en"]
+    meters = p.get("meters") or []
+    until = day(p.get("window_end"), lang)
+    if lang == "ru":
+        lines = [
+            f"• участок {escape(str(m['plot_number']))}, "
+            f"{names.get(m['meter_type'], escape(str(m['meter_type'])).lower())}, "
+            f"счётчик {escape(str(m['serial']))}"
+            for m in meters
+        ]
+        lead = (
+            "Пора передать показания счётчиков"
+            if p.get("occasion") == "FIRST_DAY"
+            else "Напоминание: остаётся два дня, чтобы передать показания"
+        )
+        return (
+            f"{lead} (до {until} включительно):\n"
+            + "\n".join(lines)
+            + ("\nПередайте их в приложении Копилки, раздел «Счётчики».")
+        )
+    lines = [
+        f"• plot {escape(str(m['plot_number']))}, "
+        f"{names.get(m['meter_type'], escape(str(m['meter_type'])).lower())}, "
+        f"meter {escape(str(m['serial']))}"
+        for m in meters
+    ]
+    lead = (
+        "Time to send your meter readings"
+        if p.get("occasion") == "FIRST_DAY"
+        else "A reminder: two days left to send your meter readings"
+    )
+    return (
+        f"{lead} (until {until} inclusive):\n"
+        + "\n".join(lines)
+        + ("\nSend them in the Kopilka app, under Meters.")
+    )
+
+
 _RENDERERS = {
+    "reading_reminder": _reading_reminder,
     "purchase_announced": _purchase_announced,
     "purchase_share": _purchase_share,
     "contribution_receipt": _receipt,

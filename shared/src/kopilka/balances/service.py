@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,6 +40,14 @@ from kopilka.models import (
     PeriodBalance,
 )
 from kopilka.money import currency_exponent, format_minor
+from kopilka.plots.billing import (
+    Meters,
+    TariffDetail,
+    detail_dict,
+    tariff_pool,
+    usage_detail,
+)
+from kopilka.plots.billing import stored as billing_stored
 from kopilka.plots.consumption import derived_weights
 
 CREDIT_KINDS = ("CONTRIBUTION", "OPENING_CREDIT", "EXPENSE_PAID", "SETTLEMENT_PAID")
@@ -56,6 +65,8 @@ class Pool:
     split: dict[str, Any] | None = None
     shares: dict[int, int] = field(default_factory=dict)  # owner_pk -> minor
     reason: str | None = None  # set when (partly) unallocated
+    item: BudgetItem | None = None  # the budget item of the payment type, if any
+    tariff: TariffDetail | None = None  # TARIFF: the tariff charges, the loss, its shares
 
 
 @dataclass
@@ -159,6 +170,7 @@ def compute_allocations(
                 strategy=strategy,
                 amount=int(total),
                 meter_type=item.meter_type if item else None,
+                item=item,
             )
         )
     for e in session.scalars(
@@ -185,8 +197,20 @@ def compute_allocations(
         )
 
     consumption_cache: dict[str, dict[int, Decimal]] = {}
+    meters = Meters(session, community.id, period)  # the plots' meters (SPEC §3a)
 
-    def consumption(meter_type: str) -> dict[int, Decimal]:
+    def consumption(meter_type: str) -> dict[int, allocation.Weight]:
+        """owner id -> the older per-owner readings' consumption + the plots' meters'."""
+        total: dict[int, allocation.Weight] = {
+            oid: Fraction(v) for oid, v in older_consumption(meter_type).items()
+        }
+        for pk, q in meters.usage(meter_type).items():
+            oid = oid_of.get(pk)
+            if oid is not None:
+                total[oid] = Fraction(total.get(oid, 0)) + q
+        return total
+
+    def older_consumption(meter_type: str) -> dict[int, Decimal]:
         if meter_type not in consumption_cache:
             rows = session.execute(
                 select(
@@ -203,6 +227,7 @@ def compute_allocations(
             consumption_cache[meter_type] = {oid: Decimal(v) for oid, v in rows}
         return consumption_cache[meter_type]
 
+    oid_of = {pk: oid for oid, pk in pk_of.items()}
     exp = currency_exponent(community.currency)
     for pool in pools:
         strategy = allocation.parse_strategy(pool.strategy)
@@ -235,7 +260,25 @@ def compute_allocations(
         if not participants:
             pool.reason = "no active owners to share it"
             continue
-        usage: dict[int, Decimal] | None = None
+        if strategy == allocation.Strategy.TARIFF:
+            if pool.item is None or not pool.meter_type:
+                pool.reason = "TARIFF without a budget item's meter type and tariffs"
+                if strict:
+                    raise ValidationFailed(f"Cannot allocate {pool.payment_type}: {pool.reason}")
+                continue
+            if strict:
+                meters.require_readings(pool.payment_type, pool.meter_type)
+            pool.shares, pool.tariff = tariff_pool(
+                meters,
+                pool.item,
+                pool.amount,
+                participants,
+                pk_of,
+                community.currency,
+                older_consumption(pool.meter_type),
+            )
+            continue
+        usage: dict[int, allocation.Weight] | None = None
         if strategy == allocation.Strategy.USAGE_BASED:
             if not pool.meter_type:
                 pool.reason = "USAGE_BASED without a meter type"
@@ -244,7 +287,10 @@ def compute_allocations(
                         f"Cannot allocate {pool.payment_type}: USAGE_BASED needs a meter type"
                     )
                 continue
-            usage = {oid: consumption(pool.meter_type).get(oid, Decimal(0)) for oid in participants}
+            if strict:
+                meters.require_readings(pool.payment_type, pool.meter_type)
+            used = consumption(pool.meter_type)
+            usage = {oid: used.get(oid, 0) for oid in participants}
             if sum(usage.values()) == 0:
                 pool.reason = f"zero total consumption of {pool.meter_type}"
                 if strict:
@@ -259,6 +305,8 @@ def compute_allocations(
             strategy, pool.amount, participants, consumption=usage, values=values
         )
         pool.shares = {pk_of[oid]: v for oid, v in shares.items() if v}
+        if strategy == allocation.Strategy.USAGE_BASED and pool.meter_type:
+            pool.tariff = usage_detail(meters, pool.meter_type, pool.shares)
     return AllocationResult(pools)
 
 
@@ -392,6 +440,10 @@ def stored_sheet(session: Session, community: Community, period: Period) -> Shee
         by_pool[a.pool][a.owner_pk] = a.amount_minor
     for p in pools:
         p.shares = by_pool.get(p.key, {})
+    if any(p.get("tariff") for p in summary.get("pools", [])):
+        details = billing_stored(session, period.id, summary.get("pools", []))
+        for p in pools:
+            p.tariff = details.get(p.key)
     return Sheet(
         period, community.currency, rows, AllocationResult(pools), summary.get("total_expenses", 0)
     )
@@ -434,6 +486,7 @@ def sheet_dict(sheet: Sheet) -> dict[str, Any]:
     f = format_minor
     rows = sheet.rows
     unallocated = sheet.allocation.unallocated
+    owner_ids = {r.owner_pk: r.owner_id for r in rows}
     return {
         "period_id": sheet.period.id,
         "period_name": sheet.period.name,
@@ -467,6 +520,11 @@ def sheet_dict(sheet: Sheet) -> dict[str, Any]:
                 "strategy": p.strategy,
                 "amount": f(p.amount, c),
                 "allocated": f(sum(p.shares.values()), c),
+                **(
+                    {"tariff": detail_dict(p.tariff, owner_ids, c)}
+                    if p.tariff and p.strategy == "TARIFF"
+                    else {}
+                ),
             }
             for p in sheet.allocation.pools
         ],

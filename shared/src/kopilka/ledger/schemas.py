@@ -142,6 +142,12 @@ class BudgetItemCreate(_In):
     allocation_strategy: str = "PROPORTIONAL"
     meter_type: str | None = Field(default=None, max_length=50)
     description: str | None = Field(default=None, max_length=2000)
+    tariffs: dict[str, Any] | None = Field(
+        default=None, description='TARIFF: price per unit per zone, {"T1": "5.12", "T2": "2.48"}'
+    )
+    loss_strategy: str | None = Field(
+        default=None, description="TARIFF: PROPORTIONAL (default), FIXED_FEE or USAGE_BASED"
+    )
 
 
 class BudgetItemPatch(_In):
@@ -150,6 +156,8 @@ class BudgetItemPatch(_In):
     allocation_strategy: str | None = None
     meter_type: str | None = Field(default=None, max_length=50)
     description: str | None = Field(default=None, max_length=2000)
+    tariffs: dict[str, Any] | None = None
+    loss_strategy: str | None = None
 
 
 class BudgetItemOut(BaseModel):
@@ -163,6 +171,8 @@ class BudgetItemOut(BaseModel):
     actual_amount: str
     variance: str
     version: int
+    tariffs: dict[str, str] | None = None
+    loss_strategy: str | None = None
 
 
 class SettlementCreate(_In):

@@ -25,6 +25,7 @@ from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.jobs import service as jobs
 from kopilka.models import CarryForward, Community, Job, Period
 from kopilka.periods.service import CLOSED, CLOSING, OPEN, get_period, require_status
+from kopilka.plots import billing
 
 CLOSE, CARRY_FORWARD, ROLLOVER = "close_period", "carry_forward", "rollover_period"
 
@@ -195,6 +196,7 @@ def rollover_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
 def _clear_stored(session: Any, period: Period) -> int:
     session.execute(text("DELETE FROM allocations WHERE period_id = :p"), {"p": period.id})
     session.execute(text("DELETE FROM period_balances WHERE period_id = :p"), {"p": period.id})
+    billing.clear(session, period.id)
     period.closing_summary = None
     voided = session.execute(
         text("UPDATE invoices SET voided_at = now() WHERE period_id = :p AND voided_at IS NULL"),
@@ -219,6 +221,7 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
             for pk, amount in pool.shares.items()
         ),
     )
+    billing.store(s, period.id, [(p.key, p.tariff) for p in sheet.allocation.pools if p.tariff])
     copy_rows(
         s,
         "period_balances",
@@ -270,6 +273,7 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
                 "amount_minor": p.amount,
                 "expense_id": p.expense_id,
                 "reason": p.reason,
+                **billing.summary(p.tariff),
             }
             for p in sheet.allocation.pools
         ],

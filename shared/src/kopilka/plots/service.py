@@ -634,11 +634,12 @@ def consumption(ctx: Ctx, period_id: int, meter_type: str | None = None) -> dict
         meters = [u for u in meters if any(h.owner_pk == ctx.actor.owner_pk for h in u.owners)]
     types = sorted({u.meter_type for u in meters})
     owners: dict[int, dict[str, Any]] = {}
+    holders = {h.owner_pk: h for u in meters for h in u.owners}
     for t in types:
         for pk, zones in pc.per_owner_zone(t).items():
             if ctx.actor.role == Role.OWNER and pk != ctx.actor.owner_pk:
                 continue
-            holder = next(h for u in pc.of_type(t) for h in u.owners if h.owner_pk == pk)
+            holder = holders[pk]
             line = owners.setdefault(
                 pk, {"owner_id": holder.owner_id, "name": holder.name, "by_type": {}}
             )

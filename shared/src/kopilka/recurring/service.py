@@ -45,6 +45,7 @@ from kopilka.errors import NotFound, ValidationFailed
 from kopilka.logging import get_logger
 from kopilka.models import RecurringChargeRun, RecurringChargeTemplate
 from kopilka.money import format_minor, to_minor
+from kopilka.plots.consumption import derived_weights
 from kopilka.recurring.schemas import (
     RecurringChargeCreate,
     RecurringChargeOut,
@@ -296,9 +297,14 @@ _GENERATE_SQL = """
 WITH exact AS (
     SELECT o.id AS owner_pk, {exact} AS x
     FROM owners o
-    WHERE o.community_id = :c AND o.is_active
+    WHERE o.community_id = :c AND o.is_active AND o.id <> ALL(CAST(:derived_pks AS bigint[]))
 ), charged AS (
     SELECT owner_pk, CAST({minor} AS bigint) AS amount FROM exact
+    UNION ALL
+    -- owners with plots: their charge from the derived share weight, computed exactly
+    SELECT d.pk, d.amount
+    FROM unnest(CAST(:derived_pks AS bigint[]), CAST(:derived_amounts AS bigint[])) AS d(pk, amount)
+    JOIN owners o ON o.id = d.pk AND o.is_active
 ), new AS (
     INSERT INTO service_charges (community_id, period_id, owner_pk, amount_minor, description,
         date, recurring_template_id, created_by, version)
@@ -340,8 +346,15 @@ def _generate_one(session: Session, due: _Due) -> int | None:
     ).scalar()
     if run_id is None:
         return None
+    derived_pks: list[int] = []
+    derived_amounts: list[int] = []
     if due.basis == PER_SHARE_WEIGHT:
         exact, minor = "CAST(:amount AS numeric) * o.share_weight", _PER_WEIGHT_MINOR
+        # an owner with plots: amount x the share weight derived from them (SPEC §3a), exact
+        # and rounded half to even like the rest (Python's round of a Fraction)
+        for pk, weight in sorted(derived_weights(session, due.community_id).items()):
+            derived_pks.append(pk)
+            derived_amounts.append(round(due.amount_minor * weight))
     else:
         exact, minor = "CAST(:amount AS numeric)", "x"
     actor = Actor.system("recurring", due.community_id)
@@ -357,6 +370,8 @@ def _generate_one(session: Session, due: _Due) -> int | None:
                 "description": due.description,
                 "day": due.day,
                 "actor": actor.label,
+                "derived_pks": derived_pks,
+                "derived_amounts": derived_amounts,
             },
         ),
     )

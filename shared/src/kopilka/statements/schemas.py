@@ -14,6 +14,19 @@ from pydantic import BaseModel
 InvoiceStatus = Literal["ISSUED", "PARTIAL", "PAID", "VOID"]
 
 
+class MeteredLineOut(BaseModel):
+    """An owner's metered item of a closed period (SPEC §3a): consumption per zone, the tariff
+    charge (for USAGE_BASED: the share by consumption), the share of the loss, and whether a
+    reading behind it was an admin's estimate."""
+
+    pool: str
+    meter_type: str
+    consumption: dict[str, str]
+    tariff_charge: str
+    loss_share: str
+    estimated: bool
+
+
 class InvoiceOut(BaseModel):
     id: int
     period_id: int
@@ -25,6 +38,8 @@ class InvoiceOut(BaseModel):
     issued_at: datetime
     # set when the invoice's period was reopened (status VOID)
     voided_at: datetime | None = None
+    # the metered items the invoice holds (consumption, tariff charge, loss share)
+    metered: list[MeteredLineOut] = []
 
 
 class StatementPeriodOut(BaseModel):
@@ -37,6 +52,8 @@ class StatementPeriodOut(BaseModel):
     charges: str
     payments: str
     closing_balance: str
+    # the period's metered items (consumption, tariff charge, loss share, estimated)
+    metered: list[MeteredLineOut] = []
 
 
 class StatementTotalsOut(BaseModel):

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -31,7 +32,9 @@ from kopilka.models import LedgerEntry, Owner, Period, PeriodBalance
 from kopilka.money import format_minor
 from kopilka.owners.service import get_owner
 from kopilka.periods.service import CLOSED, get_period
+from kopilka.plots import billing
 from kopilka.statements.schemas import (
+    MeteredLineOut,
     OwnerStatementOut,
     PeriodStatementLineOut,
     PeriodStatementOut,
@@ -80,6 +83,26 @@ def _row_of(b: PeriodBalance, owner: Owner) -> OwnerRow:
 # ---------------------------------------------------------------- the owner's statement
 
 
+def metered_lines(
+    session: Any, owner_pk: int, period_ids: list[int], currency: str
+) -> dict[int, list[MeteredLineOut]]:
+    """period id -> the owner's metered items of the closed periods (kopilka.plots.billing)."""
+    return {
+        pid: [
+            MeteredLineOut(
+                pool=x["pool"],
+                meter_type=x["meter_type"],
+                consumption=x["consumption"],
+                tariff_charge=format_minor(x["tariff_minor"], currency),
+                loss_share=format_minor(x["loss_minor"], currency),
+                estimated=x["estimated"],
+            )
+            for x in rows
+        ]
+        for pid, rows in billing.owner_lines(session, owner_pk, period_ids).items()
+    }
+
+
 def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
     """The owner's statement across every period they have a balance in, oldest first.
 
@@ -118,6 +141,7 @@ def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
     ):
         opening[period_id][kind] = int(total)
 
+    metered = metered_lines(s, owner.id, list(stored), currency)
     lines: list[StatementPeriodOut] = []
     last_closing = 0
     charges_total = payments_total = 0
@@ -147,6 +171,7 @@ def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
                 charges=format_minor(line.charges, currency),
                 payments=format_minor(line.payments, currency),
                 closing_balance=format_minor(line.closing, currency),
+                metered=metered.get(period.id, []),
             )
         )
 
@@ -160,7 +185,12 @@ def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
         owner_name=owner.name,
         generated_at=datetime.now(UTC),
         periods=lines,
-        invoices=[invoices.invoice_out(v, currency) for v in views],
+        invoices=[
+            invoices.invoice_out(v, currency).model_copy(
+                update={"metered": [] if v.is_void else metered.get(v.period_id, [])}
+            )
+            for v in views
+        ],
         totals=StatementTotalsOut(
             charges=format_minor(charges_total, currency),
             payments=format_minor(payments_total, currency),

@@ -13,10 +13,13 @@ export const BUDGET_STRATEGIES: Record<string, string[]> = {
   PROPORTIONAL: [],
   FIXED_FEE: [],
   USAGE_BASED: ["meter_type"],
+  TARIFF: ["meter_type", "tariffs", "loss_strategy"],
   NONE: [],
 };
+const LOSS_STRATEGIES = ["PROPORTIONAL", "FIXED_FEE", "USAGE_BASED"];
+const ZONES = ["T1", "T2", "T3"];
 
-const EMPTY = { payment_type: "", budgeted_amount: "", allocation_strategy: "PROPORTIONAL", meter_type: "", description: "" };
+const EMPTY = { payment_type: "", budgeted_amount: "", allocation_strategy: "PROPORTIONAL", meter_type: "", description: "", T1: "", T2: "", T3: "", loss_strategy: "PROPORTIONAL" };
 
 function Budget() {
   const app = useApp();
@@ -35,6 +38,10 @@ function Budget() {
       allocation_strategy: b.allocation_strategy,
       meter_type: b.meter_type ?? "",
       description: b.description ?? "",
+      T1: b.tariffs?.T1 ?? "",
+      T2: b.tariffs?.T2 ?? "",
+      T3: b.tariffs?.T3 ?? "",
+      loss_strategy: b.loss_strategy ?? "PROPORTIONAL",
     });
   };
   const save = async (e: Event) => {
@@ -52,6 +59,15 @@ function Budget() {
       meter_type: BUDGET_STRATEGIES[form.allocation_strategy]?.includes("meter_type") ? form.meter_type.trim() || null : null,
       description: form.description.trim() || null,
     };
+    if (form.allocation_strategy === "TARIFF") {
+      const tariffs: Record<string, string> = {};
+      for (const z of ZONES) if (form[z].trim()) tariffs[z] = form[z].trim().replace(",", ".");
+      body.tariffs = tariffs;
+      body.loss_strategy = form.loss_strategy;
+    } else if (editing?.allocation_strategy === "TARIFF") {
+      body.tariffs = null;
+      body.loss_strategy = null;
+    }
     try {
       if (editing) await api(`/budget-items/${editing.id}`, { method: "PATCH", body, ifMatch: editing.version });
       else await api(`/periods/${p!.id}/budget-items`, { method: "POST", body });
@@ -85,6 +101,7 @@ function Budget() {
               <span>
                 <strong>{b.payment_type}</strong> · {t("strategy." + b.allocation_strategy)}
                 {b.meter_type ? ` (${b.meter_type})` : ""}
+                {b.tariffs ? " · " + Object.entries(b.tariffs).map(([z, v]) => `${z} ${v}`).join(" / ") + " · " + t("budget.loss_by", { strategy: t("strategy." + b.loss_strategy) }) : ""}
                 <span class="muted block">
                   {t("budget.budgeted")} {money(b.budgeted_amount, app.currency)} · {t("budget.actual")} {money(b.actual_amount, app.currency)} ·{" "}
                   {t("budget.variance")} <Amount value={b.variance} />
@@ -119,6 +136,20 @@ function Budget() {
             <Field id="b-meter" label={t("form.meter_type")}>
               <input id="b-meter" autocomplete="off" value={form.meter_type} onInput={set("meter_type")} required />
             </Field>
+          )}
+          {form.allocation_strategy === "TARIFF" && (
+            <>
+              {ZONES.map((z) => (
+                <Field id={`b-tariff-${z}`} label={t("budget.tariff_zone", { zone: z })} hint={z === "T1" ? undefined : t("form.optional")}>
+                  <input id={`b-tariff-${z}`} inputMode="decimal" value={form[z]} onInput={set(z)} />
+                </Field>
+              ))}
+              <Field id="b-loss" label={t("budget.loss_strategy")}>
+                <select id="b-loss" value={form.loss_strategy} onChange={set("loss_strategy")}>
+                  {LOSS_STRATEGIES.map((s) => <option value={s}>{t("strategy." + s)}</option>)}
+                </select>
+              </Field>
+            </>
           )}
           <Field id="b-desc" label={t("form.description")} hint={t("form.optional")}>
             <input id="b-desc" autocomplete="off" value={form.description} onInput={set("description")} />

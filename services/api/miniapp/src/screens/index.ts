@@ -9,12 +9,15 @@ import adminJournal from "./admin-journal";
 import adminOwner from "./admin-owner";
 import adminOwners from "./admin-owners";
 import adminPeriods from "./admin-periods";
+import adminPlots from "./admin-plots";
 import adminRecord from "./admin-record";
 import adminSettings from "./admin-settings";
 import ownerHome from "./owner-home";
+import ownerReadings from "./owner-readings";
 
 export const screens: Screen[] = [
   ownerHome,
+  ownerReadings,
   adminDashboard,
   adminRecord,
   adminJournal,
@@ -22,6 +25,7 @@ export const screens: Screen[] = [
   adminOwner,
   adminPeriods,
   adminBudget,
+  adminPlots,
   adminAudit,
   adminSettings,
 ];
