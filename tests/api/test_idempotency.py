@@ -307,7 +307,6 @@ def test_a_first_request_committing_during_the_claim_makes_the_second_409(
     work and meets the first one's record when it stores its own. It must answer 409 (in flight)
     and keep nothing, not record the payment twice."""
     from kopilka.db import get_engine
-    from kopilka_api.http import idempotency_lock_id
 
     key = _key()
     url = f"{live_server}{PAYMENTS}/periods/{period['id']}/contributions"

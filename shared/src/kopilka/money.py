@@ -29,6 +29,10 @@ from kopilka.errors import ValidationFailed
 # charge per share weight) is checked against the same bound when its template is created.
 MAX_MINOR = 10**14 - 1
 
+# The largest share weight of an owner (owners' share_weight; derived weights are checked
+# against it too): bounds what a template derives per unit of weight.
+MAX_SHARE_WEIGHT = 1_000_000
+
 # The amount grammar (SPEC §2): ASCII digits with at most one ".", nothing else: no sign,
 # exponent, "_", spaces, thousands separators or non-ASCII digits (Python's Decimal() would
 # take "1_0.0_0", " 5 ", "+5", "1e2", "١٠" and "５").

@@ -27,6 +27,10 @@ class Period(Base):
     end_date: Mapped[date]
     status: Mapped[str] = mapped_column(default="OPEN")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the period was first CLOSED (by a person or by rollover); kept through reopening.
+    # Rollover closes only periods never closed before (SPEC §4: a period a person reopened is
+    # closed again only by a person).
+    first_closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closing_summary: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(default=1)

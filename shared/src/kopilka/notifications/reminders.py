@@ -59,7 +59,9 @@ def _looked_today(session: Session, community_id: int, day: date) -> bool:
     )
 
 
-def queue_debt_reminders(session: Session, today: date | None = None) -> int:
+def queue_debt_reminders(
+    session: Session, today: date | None = None, community_id: int | None = None
+) -> int:
     """Queue a ``debt_reminder`` for every reachable owner whose live balance in the OPEN period
     covering ``today`` is a debt larger than their community's threshold. ``today`` defaults to
     each community's local date (pass None from the scheduler). Returns how many rows were
@@ -67,11 +69,10 @@ def queue_debt_reminders(session: Session, today: date | None = None) -> int:
     already looked at on that day. Flushes, never commits: the caller's transaction commits the
     rows and the record of the look together."""
     queued = 0
-    communities = session.scalars(
-        select(Community)
-        .where(Community.debt_reminder_threshold_minor.is_not(None))
-        .order_by(Community.id)
-    ).all()
+    q = select(Community).where(Community.debt_reminder_threshold_minor.is_not(None))
+    if community_id is not None:
+        q = q.where(Community.id == community_id)
+    communities = session.scalars(q.order_by(Community.id)).all()
     for community in communities:
         threshold = community.debt_reminder_threshold_minor
         assert threshold is not None

@@ -37,19 +37,44 @@ def request_close(ctx: Ctx, period_id: int) -> Job:
     """Set CLOSING now, so nothing slips in; the worker does the rest."""
     ctx.require_admin()
     period = get_period(ctx, period_id, lock="update")
+    job = begin_close(ctx, period, kind=CLOSE, payload={"period_id": period.id})
+    assert job is not None
+    return job
+
+
+def begin_close(
+    ctx: Ctx,
+    period: Period,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    dedupe_key: str | None = None,
+) -> Job | None:
+    """The request side of every close (``POST /close`` and rollover): the period (locked FOR
+    UPDATE by the caller) must be OPEN; it becomes CLOSING and the job is queued. None when a
+    job of ``dedupe_key`` exists already (nothing changed)."""
     require_status(period, OPEN, "only an OPEN period can be closed")
-    period.status = CLOSING
-    period.version += 1
-    record(ctx, "period.close_requested", "period", period.id, after={"status": CLOSING})
     job = jobs.enqueue(
         ctx.session,
-        community_id=ctx.community_id,
-        kind=CLOSE,
-        payload={"period_id": period.id},
+        community_id=period.community_id,
+        kind=kind,
+        payload=payload,
         actor=ctx.actor.label,
         request_id=ctx.request_id,
+        dedupe_key=dedupe_key,
     )
-    assert job is not None
+    if job is None:
+        return None
+    period.status = CLOSING
+    period.version += 1
+    record(
+        ctx,
+        "period.close_requested",
+        "period",
+        period.id,
+        after={"status": CLOSING, "by": ctx.actor.label},
+        community_id=period.community_id,
+    )
     return job
 
 
@@ -143,6 +168,12 @@ def close_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
     period = _lock(ctx.session, int(payload["period_id"]))
     if period.status != CLOSING:
         raise Conflict(f"Period '{period.name}' is {period.status}, not CLOSING: nothing to close")
+    return _close(ctx, period)
+
+
+def _close(ctx: Ctx, period: Period) -> dict[str, Any]:
+    """The one close path (the close job and rollover): store the sheet, then recompute every
+    later period of the carry-forward chain (SPEC §4)."""
     result = _finalize(ctx, period, notify=True)
     result["recomputed_periods"] = _recompute_downstream(ctx, period)
     return result
@@ -177,15 +208,25 @@ def carry_forward_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def rollover_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
-    """Close a period past its end and carry its balances into the next one, atomically."""
+    """Close a period past its end and carry its balances into the next one, atomically: the
+    same close as ``POST /close`` (with the chain's recompute) and the same one-target rule as
+    ``POST /carry-forward``."""
     period = _lock(ctx.session, int(payload["period_id"]))
     result: dict[str, Any] = {"period_id": period.id}
     if period.status == CLOSING:
-        result["close"] = _finalize(ctx, period, notify=True)
+        result["close"] = _close(ctx, period)
     elif period.status != CLOSED:
         raise Conflict(f"Period '{period.name}' is {period.status}: the rollover expected CLOSING")
     target = _lock(ctx.session, int(payload["next_period_id"]))
-    if target.status == OPEN:
+    existing = ctx.session.scalar(
+        select(CarryForward).where(CarryForward.from_period_id == period.id)
+    )
+    if existing is not None and existing.to_period_id != target.id:
+        # a period carries into one next period: the treasurer's earlier choice stands
+        result["carry_forward"] = {
+            "skipped": f"already carried forward into period {existing.to_period_id}"
+        }
+    elif target.status == OPEN:
         result["carry_forward"] = _carry_forward(ctx, period, target, notify=True)
     return result
 
@@ -281,6 +322,8 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
     period.status = CLOSED
     # clock_timestamp(): when the close finished, not when its transaction began (now())
     period.closed_at = text("clock_timestamp()")  # type: ignore[assignment]
+    if period.first_closed_at is None:
+        period.first_closed_at = text("clock_timestamp()")  # type: ignore[assignment]
     period.version += 1
     notified = 0
     if notify:

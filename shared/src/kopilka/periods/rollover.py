@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from kopilka.audit.service import record
 from kopilka.context import Actor, Ctx
-from kopilka.jobs import service as jobs
 from kopilka.models import Community, Period
-from kopilka.periods.closing import ROLLOVER, next_dates
-from kopilka.periods.service import CLOSING, OPEN
+from kopilka.periods.closing import ROLLOVER, begin_close, next_dates
+from kopilka.periods.service import OPEN
 
 MONTHS = [
     "January",
@@ -42,11 +41,16 @@ def next_name(start: date, rollover: str) -> str:
     return f"{MONTHS[start.month - 1]} {start.year}"
 
 
-def sweep(session: Session, now: datetime | None = None) -> dict[str, Any]:
-    """Queue a rollover for every OPEN period past its end in communities with rollover on."""
+def sweep(
+    session: Session, now: datetime | None = None, community_id: int | None = None
+) -> dict[str, Any]:
+    """Queue a rollover for every OPEN period past its end, never closed before, in communities
+    with rollover on (one community, or all). A period someone reopened is left to people."""
     queued: list[int] = []
-    communities = list(session.scalars(select(Community).where(Community.rollover != "NONE")))
-    for community in communities:
+    q = select(Community).where(Community.rollover != "NONE")
+    if community_id is not None:
+        q = q.where(Community.id == community_id)
+    for community in list(session.scalars(q.order_by(Community.id))):
         today = (
             (now or datetime.now(ZoneInfo(community.timezone)))
             .astimezone(ZoneInfo(community.timezone))
@@ -58,58 +62,60 @@ def sweep(session: Session, now: datetime | None = None) -> dict[str, Any]:
                 Period.community_id == community.id,
                 Period.status == OPEN,
                 Period.end_date < today,
+                Period.first_closed_at.is_(None),
             )
             .order_by(Period.start_date)
             .with_for_update(skip_locked=True)
         ).all()
         for period in due:
             ctx = Ctx(session=session, actor=Actor.system("rollover", community.id))
-            start, end = next_dates(period, community.rollover)
-            nxt = session.scalar(
-                select(Period).where(
-                    Period.community_id == community.id, Period.start_date == start
-                )
-            )
+            nxt = _next_period(ctx, community, period)
             if nxt is None:
-                clash = session.scalar(
-                    select(Period).where(
-                        Period.community_id == community.id,
-                        Period.start_date <= end,
-                        Period.end_date >= start,
-                    )
-                )
-                if clash is not None:
-                    continue  # a hand-made period is in the way: leave it to the treasurer
-                name = next_name(start, community.rollover)
-                if session.scalar(
-                    select(Period.id).where(
-                        Period.community_id == community.id, Period.name == name
-                    )
-                ):
-                    name = f"{name} ({start.isoformat()})"
-                nxt = Period(
-                    community_id=community.id,
-                    name=name,
-                    start_date=start,
-                    end_date=end,
-                    status=OPEN,
-                )
-                session.add(nxt)
-                session.flush()
-                record(
-                    ctx, "period.create", "period", nxt.id, after={"name": name, "by": "rollover"}
-                )
-            job = jobs.enqueue(
-                session,
-                community_id=community.id,
+                continue  # a hand-made period is in the way: leave it to the treasurer
+            job = begin_close(
+                ctx,
+                period,
                 kind=ROLLOVER,
                 payload={"period_id": period.id, "next_period_id": nxt.id},
-                actor=ctx.actor.label,
                 dedupe_key=f"rollover:{period.id}:{today.isoformat()}",
             )
             if job is not None:
-                period.status = CLOSING
-                period.version += 1
-                record(ctx, "period.close_requested", "period", period.id, after={"by": "rollover"})
                 queued.append(job.id)
     return {"rollover_jobs": queued}
+
+
+def _next_period(ctx: Ctx, community: Community, period: Period) -> Period | None:
+    """The period after ``period`` (created when missing); None when another period overlaps
+    where it would go."""
+    session = ctx.session
+    start, end = next_dates(period, community.rollover)
+    nxt = session.scalar(
+        select(Period).where(Period.community_id == community.id, Period.start_date == start)
+    )
+    if nxt is not None:
+        return nxt
+    clash = session.scalar(
+        select(Period).where(
+            Period.community_id == community.id,
+            Period.start_date <= end,
+            Period.end_date >= start,
+        )
+    )
+    if clash is not None:
+        return None
+    name = next_name(start, community.rollover)
+    if session.scalar(
+        select(Period.id).where(Period.community_id == community.id, Period.name == name)
+    ):
+        name = f"{name} ({start.isoformat()})"
+    nxt = Period(
+        community_id=community.id,
+        name=name,
+        start_date=start,
+        end_date=end,
+        status=OPEN,
+    )
+    session.add(nxt)
+    session.flush()
+    record(ctx, "period.create", "period", nxt.id, after={"name": name, "by": "rollover"})
+    return nxt

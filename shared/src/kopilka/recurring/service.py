@@ -44,7 +44,7 @@ from kopilka.context import Actor, Ctx
 from kopilka.errors import NotFound, ValidationFailed
 from kopilka.logging import get_logger
 from kopilka.models import RecurringChargeRun, RecurringChargeTemplate
-from kopilka.money import format_minor, to_minor
+from kopilka.money import MAX_MINOR, MAX_SHARE_WEIGHT, format_minor, to_minor
 from kopilka.plots.consumption import derived_weights
 from kopilka.recurring.schemas import (
     RecurringChargeCreate,
@@ -65,6 +65,20 @@ def _positive(ctx: Ctx, value: object) -> int:
     if minor <= 0:
         raise ValidationFailed("amount: must be greater than zero")
     return minor
+
+
+def _check_derived(ctx: Ctx, amount_minor: int, basis: str) -> None:
+    """SPEC §2: what the template derives (amount x share weight) is bounded like any amount,
+    checked now rather than discovered by a failing sweep. Share weights are at most
+    ``MAX_SHARE_WEIGHT``, so the largest charge a PER_SHARE_WEIGHT template can derive is
+    amount x that."""
+    if basis == PER_SHARE_WEIGHT and amount_minor * MAX_SHARE_WEIGHT > MAX_MINOR:
+        most = format_minor(MAX_MINOR // MAX_SHARE_WEIGHT, ctx.currency)
+        raise ValidationFailed(
+            f"amount: {format_minor(amount_minor, ctx.currency)} per unit of share weight could "
+            f"derive a charge above {format_minor(MAX_MINOR, ctx.currency)} for an owner of "
+            f"share weight up to {MAX_SHARE_WEIGHT:,}; at most {most} per unit"
+        )
 
 
 def _check_dates(start: date, end: date | None) -> None:
@@ -106,6 +120,7 @@ def _run_counts(session: Session, template_ids: list[int]) -> dict[int, int]:
 def create_template(ctx: Ctx, data: RecurringChargeCreate) -> RecurringChargeTemplate:
     ctx.require_admin()
     amount = _positive(ctx, data.amount)
+    _check_derived(ctx, amount, data.basis)
     description = data.description.strip()
     if not description:
         raise ValidationFailed("description: must not be blank")
@@ -195,6 +210,7 @@ def patch_template(
         assert data.active is not None
         t.active = data.active
     _check_dates(t.start_date, t.end_date)
+    _check_derived(ctx, t.amount_minor, t.basis)
     ctx.session.flush()
     record(ctx, f"{ENTITY}.update", ENTITY, t.id, before=before, after=snapshot(t))
     return t
@@ -241,9 +257,11 @@ def _today(now: datetime, timezone: str) -> date:
     return aware.astimezone(ZoneInfo(timezone)).date()
 
 
-def due_charges(session: Session, now: datetime | None = None) -> list[_Due]:
-    """Every (template, OPEN period) pair that is due and has no run yet, in period, then
-    template order (the order the sweep locks them in)."""
+def due_charges(
+    session: Session, now: datetime | None = None, community_id: int | None = None
+) -> list[_Due]:
+    """Every (template, OPEN period) pair that is due and has no run yet (of one community, or
+    all), in period, then template order (the order the sweep locks them in)."""
     now = now or datetime.now(UTC)
     rows = session.execute(
         text(
@@ -262,9 +280,11 @@ def due_charges(session: Session, now: datetime | None = None) -> list[_Due]:
                   SELECT 1 FROM recurring_charge_runs r
                   WHERE r.template_id = t.id AND r.period_id = p.id
               )
+              AND (CAST(:c AS bigint) IS NULL OR t.community_id = :c)
             ORDER BY p.id, t.id
             """
-        )
+        ),
+        {"c": community_id},
     ).all()
     due: list[_Due] = []
     for r in rows:
@@ -395,12 +415,15 @@ def _generate_one(session: Session, due: _Due) -> int | None:
     return created
 
 
-def generate_due_charges(session: Session, now: datetime | None = None) -> int:
-    """Put every due template's charges into the OPEN periods that lack them; the number of
-    charges created. Any number of runs, sequential or concurrent, create each charge once."""
+def generate_due_charges(
+    session: Session, now: datetime | None = None, community_id: int | None = None
+) -> int:
+    """Put every due template's charges into the OPEN periods that lack them (of one community,
+    or all); the number of charges created. Any number of runs, sequential or concurrent, create
+    each charge once."""
     created = 0
     runs = 0
-    for due in due_charges(session, now):
+    for due in due_charges(session, now, community_id):
         n = _generate_one(session, due)
         if n is not None:
             runs += 1
