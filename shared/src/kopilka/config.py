@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +23,12 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", alias="REDIS_URL")
     operator_key: str = Field(default=DEV_OPERATOR_KEY, alias="KOPILKA_OPERATOR_KEY")
     port: int = Field(default=8000, alias="KOPILKA_PORT")
+    # The address `make run` binds: loopback unless told otherwise (a public address needs a
+    # real operator key, see scripts/run_all.py).
+    host: str = Field(default="127.0.0.1", alias="KOPILKA_HOST")
+    # Where one instance keeps its own runtime files (beat schedule, heartbeats, pid files, the
+    # API's multiprocess metrics): empty = derived from the port and the database (run_dir()).
+    run_dir_setting: str = Field(default="", alias="KOPILKA_RUN_DIR")
     api_workers: int = Field(default=2, ge=1, alias="KOPILKA_API_WORKERS")
     public_url: str = Field(default="http://127.0.0.1:8000", alias="KOPILKA_PUBLIC_URL")
 
@@ -69,6 +79,28 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", alias="KOPILKA_LOG_LEVEL")
     log_json: bool = Field(default=True, alias="KOPILKA_LOG_JSON")
+
+    def run_dir(self) -> Path:
+        """This instance's runtime directory (created): ``KOPILKA_RUN_DIR``, else
+        ``~/.local/state/kopilka/run-<port>-<database>``, so two stacks on one machine never
+        share a beat schedule or a metrics directory."""
+        if self.run_dir_setting:
+            path = Path(self.run_dir_setting).expanduser()
+        else:
+            database = self.database_url.rsplit("/", 1)[-1].split("?", 1)[0] or "default"
+            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", database)
+            state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+            path = Path(state) / "kopilka" / f"run-{self.port}-{safe}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def host_is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
 
 
 @lru_cache(maxsize=1)

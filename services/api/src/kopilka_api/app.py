@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,7 +20,9 @@ from kopilka.db import get_engine
 from kopilka.errors import CONFLICT_CONSTRAINTS, KopilkaError
 from kopilka.logging import configure_logging, get_logger
 from kopilka_api import ratelimit
+from kopilka_api.challenges import Challenges, allowed_methods
 from kopilka_api.http import ExactRoute, problem
+from kopilka_api.metrics import CONTENT_TYPE_LATEST, mark_dead, render_metrics
 from kopilka_api.middleware import Admission, BodyLimit, Observe
 from kopilka_api.problems import PROBLEM_RESPONSES
 
@@ -42,10 +46,18 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid request"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    mark_dead()
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served by the app itself (fastapi-offline
+    # bundles them), so the docs work without the internet and no CDN sees who reads them
+    app = FastAPIOffline(
         title="Kopilka API",
         version="0.1.0",
         description=(
@@ -55,6 +67,7 @@ def create_app() -> FastAPI:
         openapi_tags=TAGS,
         # every operation documents its problem+json errors (and not FastAPI's unused 422)
         responses=PROBLEM_RESPONSES,
+        lifespan=_lifespan,
     )
     app.router.route_class = ExactRoute
 
@@ -73,7 +86,11 @@ def create_app() -> FastAPI:
             title = HTTPStatus(exc.status_code).phrase
         except ValueError:
             title = "Error"
-        return problem(exc.status_code, title, detail)
+        response = problem(exc.status_code, title, detail)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
+        return response
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError) -> Response:
@@ -111,6 +128,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)
+    app.add_middleware(Challenges)  # 401 -> WWW-Authenticate, whoever answered it
     ratelimit.install(app)  # 429 problem+json with Retry-After
 
     @app.get("/health", tags=["jobs"], summary="The process is up")
@@ -143,7 +161,7 @@ def create_app() -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     from kopilka_api.routes import (
         balances,

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
 
 log = get_logger("kopilka.bot")
+
+T = TypeVar("T")
 
 SEND_TIMEOUT = 20.0  # seconds per Bot API request; far below the sender's lease
 
@@ -72,6 +75,71 @@ async def set_commands(bot: Bot) -> None:
         )
 
 
+POLL_BACKOFF_FIRST = 1.0
+POLL_BACKOFF_CAP = 60.0
+
+
+async def poll_forever(
+    dp: Dispatcher,
+    bot: Bot,
+    stop: asyncio.Event,
+    *,
+    polling_timeout: int = 10,
+    backoff_first: float = POLL_BACKOFF_FIRST,
+    backoff_cap: float = POLL_BACKOFF_CAP,
+) -> None:
+    """Answer commands until ``stop``, whatever Telegram does: getMe and polling are retried with
+    exponential backoff (capped) for ever when Telegram is unreachable (DNS, outage, 5xx), so a
+    Telegram outage never ends the bot process (nor, through it, anything else)."""
+    delay = backoff_first
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            me = await _unless_stopped(bot.me(), stop)
+            if me is None:
+                return
+            log.info("bot_polling", username=me.username, attempt=attempt)
+            delay = backoff_first  # reached Telegram: the next failure starts over
+            await dp.start_polling(
+                bot,
+                handle_signals=False,
+                close_bot_session=False,
+                polling_timeout=polling_timeout,
+            )
+            if stop.is_set():
+                return
+            log.warning("bot_polling_ended", attempt=attempt)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "telegram_unreachable",
+                error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                attempt=attempt,
+                retry_in=round(delay, 1),
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, backoff_cap)
+
+
+async def _unless_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``await call``, or None as soon as ``stop`` is set (the call is cancelled)."""
+    task = asyncio.ensure_future(call)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return None
+
+
 async def run_bot(
     settings: Settings | None = None,
     *,
@@ -100,13 +168,7 @@ async def run_bot(
         except Exception as exc:  # the menu is a nicety; never a reason not to start
             log.warning("set_commands_failed", error=str(exc))
         polling = asyncio.create_task(
-            dp.start_polling(
-                bot,
-                handle_signals=False,
-                close_bot_session=False,
-                polling_timeout=polling_timeout,
-            ),
-            name="polling",
+            poll_forever(dp, bot, stop, polling_timeout=polling_timeout), name="polling"
         )
         sending = asyncio.create_task(sender.run(stop), name="sender")
         stopped = asyncio.create_task(stop.wait(), name="stop")
@@ -145,6 +207,9 @@ def main() -> None:
             api=settings.telegram_api_base,
             mode="send" if settings.telegram_bot_token else "dry-run",
         )
+        from kopilka import heartbeat
+
+        heartbeat.start_thread("bot")
         await run_bot(settings, stop=stop)
         log.info("bot_stopped")
 

@@ -12,11 +12,16 @@ def main() -> None:
 
         relay()
         return
+    from kopilka import heartbeat
     from kopilka_worker.app import celery_app, settings
 
     if what == "beat":
-        celery_app.start(["beat", "--loglevel=INFO", "--schedule=/tmp/kopilka-beat-schedule"])
+        # this instance's own schedule file (never one shared by every stack on the machine)
+        schedule = settings.run_dir() / "beat-schedule"
+        heartbeat.start_thread("beat")
+        celery_app.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
     else:
+        heartbeat.start_thread("worker")
         celery_app.start(
             [
                 "worker",

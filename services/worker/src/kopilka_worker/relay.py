@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from kopilka import heartbeat
 from kopilka.config import get_settings
 from kopilka.jobs import service as jobs
 from kopilka.logging import get_logger
@@ -45,6 +46,7 @@ def main() -> None:
     conn = None
     log.info("relay_started", republish_after=republish_after)
     while not stop:
+        heartbeat.touch("relay")
         try:
             if conn is None:
                 conn = _listen()
