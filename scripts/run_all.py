@@ -1,6 +1,12 @@
 """`make run`: the API, the worker, the relay, the scheduler (beat) and the bot, supervised, in the
 foreground until Ctrl-C (SIGINT) or SIGTERM. A service that is not built is simply not started.
 
+The supervisor binds the API's listening socket itself and hands it to ``KOPILKA_API_WORKERS``
+API processes (``python -m kopilka_api --fd N``, each a supervised child): when one dies the others
+go on accepting on the same socket while it is started again, so killing an API process costs no
+downtime, and the port is never released and re-bound. Their metrics are added up across them
+(prometheus-client's multiprocess mode, in an empty directory of this run).
+
 A supervisor, not a launcher: a child that exits (crashed, killed, or the bot giving up) is logged
 and started again after a backoff that doubles from 1 s up to 30 s (back to 1 s once it has run
 for a minute); no child's exit stops the others. Each child runs in a process group of its own, so
@@ -23,6 +29,7 @@ import importlib.util
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,6 +66,7 @@ class Child:
     args: list[str]
     env: dict[str, str]
     run_dir: Path
+    pass_fds: tuple[int, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restart_at: float | None = None
@@ -70,8 +78,9 @@ class Child:
         self.proc = subprocess.Popen(
             self.args,
             env=self.env,
+            pass_fds=self.pass_fds,
             start_new_session=True,  # its own process group: see the module docstring
-            preexec_fn=_parent_death_signal,  # noqa: PLW1509 - no threads in the supervisor
+            preexec_fn=_parent_death_signal,
         )
         self.started_at = time.monotonic()
         self.restart_at = None
@@ -99,8 +108,12 @@ class Child:
             if code is None:
                 return
             ran = now - self.started_at
-            # what it leaves behind (uvicorn's workers, Celery's pool) goes with it
+            # what it leaves behind (Celery's pool, ...) goes with it
             self.kill_group(signal.SIGKILL)
+            if self.name.startswith("api"):
+                from kopilka_api.metrics import mark_dead
+
+                mark_dead(self.proc.pid)
             if ran >= HEALTHY_AFTER:
                 self.backoff = BACKOFF_FIRST
             self.exits.append(code)
@@ -120,8 +133,20 @@ class Child:
             self.start()
 
 
-def services(py: str) -> list[tuple[str, list[str]]]:
-    found: list[tuple[str, list[str]]] = [("api", [py, "-m", "kopilka_api"])]
+def listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound once for the whole run (inherited by the API processes)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def services(py: str, api_workers: int, fd: int) -> list[tuple[str, list[str]]]:
+    api = [py, "-m", "kopilka_api", "--fd", str(fd)]
+    found = [(f"api-{n}", api) for n in range(1, api_workers + 1)]
     if importlib.util.find_spec("kopilka_worker.app"):
         found += [
             ("worker", [py, "-m", "kopilka_worker", "worker"]),
@@ -133,26 +158,35 @@ def services(py: str) -> list[tuple[str, list[str]]]:
     only = os.environ.get("KOPILKA_SERVICES")  # e.g. "api,worker": start only these
     if only:
         wanted = {s.strip() for s in only.split(",") if s.strip()}
-        found = [s for s in found if s[0] in wanted]
+        found = [s for s in found if s[0].split("-")[0] in wanted]
     return found
 
 
 def main() -> int:
     settings = get_settings()
-    if not settings.host_is_loopback() and settings.operator_key == DEV_OPERATOR_KEY:
-        print(
-            f"Refusing to listen on {settings.host}: KOPILKA_OPERATOR_KEY is the development "
-            "default, which anyone can read in the README. Set KOPILKA_OPERATOR_KEY to a secret "
-            "of your own, or leave KOPILKA_HOST unset (127.0.0.1).",
-            file=sys.stderr,
-            flush=True,
-        )
+    refusal = settings.public_bind_refusal()
+    if refusal:
+        print(refusal, file=sys.stderr, flush=True)
         return 2
     run_dir = settings.run_dir()
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as exc:
+        print(f"Cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 2
     env = dict(os.environ)
     env["KOPILKA_RUN_DIR"] = str(run_dir)  # every child agrees on it, whatever it derives
     env["KOPILKA_HOST"] = settings.host
-    children = [Child(name, args, env, run_dir) for name, args in services(sys.executable)]
+    api_env = dict(env)
+    from kopilka_api.metrics import ENV, prepare_dir
+
+    api_env[ENV] = str(prepare_dir(run_dir / "api-metrics"))
+    children = [
+        Child(name, args, api_env, run_dir, (sock.fileno(),))
+        if name.startswith("api")
+        else Child(name, args, env, run_dir)
+        for name, args in services(sys.executable, settings.api_workers, sock.fileno())
+    ]
 
     shown = "localhost" if settings.host_is_loopback() else settings.host
     print(f"Kopilka on http://{shown}:{settings.port}  (docs: /docs, Mini App: /app)")
@@ -201,6 +235,7 @@ def main() -> int:
                 child.proc.wait(timeout=5)
         with contextlib.suppress(OSError):
             (run_dir / f"{child.name}.pid").unlink()
+    sock.close()
     say("stopped", services=[c.name for c in children])
     return 0
 

@@ -125,6 +125,36 @@ def database() -> Iterator[str]:
     admin.dispose()
 
 
+def create_database(suffix: str) -> str:
+    """A second database of this run (marked as ours, migrated), for a stack that must not share
+    the session's job table; drop it with :func:`drop_database`. Its URL."""
+    name = f"{TEST_DB}_{suffix}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+            mark = _creator_mark(os.getpid()).replace("'", "")
+            c.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{mark}'"))
+    finally:
+        admin.dispose()
+    url = str(make_url(BASE_URL).set(database=name).render_as_string(hide_password=False))
+    from kopilka.migrations import upgrade_to_head
+
+    upgrade_to_head(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = make_url(url).database
+    assert name and name.startswith(TEST_DB + "_"), "only databases of this run"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 # ---------------------------------------------------------------- CI: no skipped test
 
 _SKIPPED: list[str] = []

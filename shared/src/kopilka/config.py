@@ -94,6 +94,17 @@ class Settings(BaseSettings):
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def public_bind_refusal(self) -> str | None:
+        """Why listening on ``host`` is refused, or None: a public address with the development
+        operator key would let anyone who read the README create communities."""
+        if self.host_is_loopback() or self.operator_key != DEV_OPERATOR_KEY:
+            return None
+        return (
+            f"Refusing to listen on {self.host}: KOPILKA_OPERATOR_KEY is the development default, "
+            "which anyone can read in the README. Set KOPILKA_OPERATOR_KEY to a secret of your "
+            "own, or leave KOPILKA_HOST unset (127.0.0.1)."
+        )
+
     def host_is_loopback(self) -> bool:
         if self.host == "localhost":
             return True
