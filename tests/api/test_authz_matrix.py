@@ -92,6 +92,10 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
+    # the API's docs, served offline by the app (fastapi-offline)
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
     ("GET", "/app"): PUBLIC,
     ("GET", "/app/app.js"): PUBLIC,
     ("GET", "/app/app.css"): PUBLIC,

@@ -68,7 +68,7 @@ def test_close_stores_the_preview_and_refuses_later_writes(client, community, ad
 
     done = wait_job(job["id"], admin)
     assert done["status"] == "SUCCEEDED", done
-    assert done["result"]["total_allocated_minor"] == 20000
+    assert done["result"]["total_allocated"] == "200.00"
     period = client.get(f"{P}/{pid}", headers=admin).json()
     assert period["status"] == "CLOSED" and period["closed_at"]
 

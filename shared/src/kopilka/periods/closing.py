@@ -23,7 +23,8 @@ from kopilka.context import Ctx
 from kopilka.db import copy_rows
 from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.jobs import service as jobs
-from kopilka.models import CarryForward, Community, Job, Period
+from kopilka.models import CarryForward, Community, Job, Owner, Period, PeriodBalance
+from kopilka.money import format_minor
 from kopilka.periods.service import CLOSED, CLOSING, OPEN, get_period, require_status
 from kopilka.plots import billing
 
@@ -376,11 +377,13 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
         after={"status": CLOSED, "owners": len(sheet.rows), "total_allocated_minor": allocated},
         community_id=community.id,
     )
+    # amounts as decimal strings, like every answer (SPEC §2: never minor units)
     return {
         "period_id": period.id,
         "owners": len(sheet.rows),
-        "total_expenses_minor": sheet.total_expenses,
-        "total_allocated_minor": allocated,
+        "currency": community.currency,
+        "total_expenses": format_minor(sheet.total_expenses, community.currency),
+        "total_allocated": format_minor(allocated, community.currency),
         "invoices_issued": invoices,
         "notifications": int(notified or 0),
     }
@@ -475,12 +478,15 @@ def _carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) ->
         ),
         params,
     )
-    total = s.execute(
-        text("SELECT coalesce(sum(balance), 0) FROM period_balances WHERE period_id = :s"), params
-    ).scalar()
+    carried = s.execute(
+        select(Owner.owner_id, PeriodBalance.balance)
+        .join(Owner, Owner.id == PeriodBalance.owner_pk)
+        .where(PeriodBalance.period_id == source.id, PeriodBalance.balance != 0)
+        .order_by(Owner.owner_id)
+    ).all()
+    community = _community(ctx, source)
     notified = 0
     if notify:
-        community = _community(ctx, source)
         notified = s.execute(
             text(
                 """
@@ -508,12 +514,18 @@ def _carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) ->
         after={"to_period_id": target.id, "credits": credits, "debts": debts},
         community_id=source.community_id,
     )
+    # the seeds' answer: each owner's carried balance (a credit positive, a debt negative) and
+    # their sum, as decimal strings
+    cur = community.currency
     return {
         "from_period_id": source.id,
         "to_period_id": target.id,
+        "carried_forward_owners": {str(oid): format_minor(bal, cur) for oid, bal in carried},
+        "total_carried": format_minor(sum(bal for _, bal in carried), cur),
+        "currency": cur,
+        "message": f"Successfully carried forward {len(carried)} owner balances",
         "opening_credits": int(credits or 0),
         "opening_debts": int(debts or 0),
-        "total_carried_minor": int(total or 0),
         "notifications": int(notified or 0),
     }
 
@@ -576,11 +588,16 @@ def opening_transactions(ctx: Ctx, period_id: int) -> dict[str, Any]:
         .order_by(Owner.owner_id)
     ).all()
     link = ctx.session.scalar(select(CarryForward).where(CarryForward.to_period_id == period.id))
+    currency = ctx.community.currency
     return {
         "period_id": period.id,
         "from_period_id": link.from_period_id if link else None,
         "opening_contributions": [contribution_out(ctx, c, oid) for c, oid in contributions],
         "opening_charges": [charge_out(ctx, c, oid) for c, oid in charges],
+        "total_opening_contributions": format_minor(
+            sum(c.amount_minor for c, _ in contributions), currency
+        ),
+        "total_opening_charges": format_minor(sum(c.amount_minor for c, _ in charges), currency),
     }
 
 
