@@ -143,7 +143,10 @@ def _readme_settings() -> list[str]:
     for line in section.splitlines():
         if line.startswith("| `"):
             first = line.split("|")[1]
-            names += re.findall(r"`([A-Z][A-Z0-9_]+)`", first)
+            for token in re.findall(r"`([A-Z_][A-Z0-9_]+)`", first):
+                if token.startswith("_") and names:  # `KOPILKA_X_ADMIN`, `_OWNER`: a sibling
+                    token = names[-1].rsplit("_", 1)[0] + token
+                names.append(token)
     return names
 
 
