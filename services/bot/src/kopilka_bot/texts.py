@@ -274,8 +274,46 @@ def _reading_reminder(p: Mapping[str, Any], lang: str) -> str:
     )
 
 
+def _job_finished(p: Mapping[str, Any], lang: str) -> str:
+    """The end of a close, carry-forward or import the admin started (kopilka.notifications.admin);
+    the words are kopilka.i18n's."""
+    from kopilka.i18n import t
+
+    period = escape(str(p.get("period_name") or ""))
+    target = escape(str(p.get("to_period_name") or ""))
+    kind, ok = p.get("job_kind"), p.get("status") == "SUCCEEDED"
+    if kind == "close_period":
+        text = (
+            t(lang, "The period {period} is closed.", period=period)
+            if ok
+            else t(lang, "Closing the period {period} failed.", period=period)
+        )
+    elif kind == "carry_forward":
+        text = (
+            t(
+                lang,
+                "Balances of {period} are carried forward into {target}.",
+                period=period,
+                target=target,
+            )
+            if ok
+            else t(
+                lang,
+                "Carrying {period} forward into {target} failed.",
+                period=period,
+                target=target,
+            )
+        )
+    else:
+        text = t(lang, "The bank import is done.") if ok else t(lang, "The bank import failed.")
+    if not ok and p.get("error"):
+        text += "\n" + t(lang, "Reason: {reason}", reason=escape(str(p["error"])))
+    return text
+
+
 _RENDERERS = {
     "reading_reminder": _reading_reminder,
+    "job_finished": _job_finished,
     "purchase_announced": _purchase_announced,
     "purchase_share": _purchase_share,
     "contribution_receipt": _receipt,

@@ -27,6 +27,7 @@ from kopilka.errors import KopilkaError, NotFound
 from kopilka.jobs.schemas import JobOut
 from kopilka.logging import get_logger
 from kopilka.models import Job
+from kopilka.notifications.admin import job_finished
 
 log = get_logger("kopilka.jobs")
 
@@ -179,6 +180,7 @@ def run(
                 # clock_timestamp(): the end of the work, not the start of its transaction (now())
                 job.finished_at = text("clock_timestamp()")  # type: ignore[assignment]
                 _compensate(s, job, compensations, job.error)
+                told_admin(s, job)
                 return "gave-up"
             structlog.contextvars.bind_contextvars(
                 request_id=job.request_id or f"job-{job.id}", job_id=job.id
@@ -203,6 +205,7 @@ def run(
                     job.result = result
                     job.error = None
                     job.finished_at = text("clock_timestamp()")  # type: ignore[assignment]
+                    told_admin(s, job)
                 log.info("job_succeeded", job_id=job_id, kind=kind)
                 return "succeeded"
             except KopilkaError as exc:
@@ -221,6 +224,11 @@ def run(
                 text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": JOB_LOCK_NS, "id": job_id}
             )
         lock_conn.close()
+
+
+def told_admin(s: Session, job: Job) -> None:
+    """The admin who started the job hears how it ended (in this same transaction)."""
+    job_finished(s, job)
 
 
 def _compensate(
@@ -246,6 +254,7 @@ def _fail(
         job.error = error
         job.finished_at = text("clock_timestamp()")
         _compensate(s, job, compensations, error)
+        told_admin(s, job)
     return "failed"
 
 
