@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.common import OUT, finish, log, machine_info, save_result
 
-ORDER = ["floor", "recording", "balance_sheet", "close", "plots", "fanout"]
+ORDER = ["floor", "recording", "balance_sheet", "close", "plots", "hardening", "fanout"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         "balance_sheet": ["--fresh"] + (["--runs", "3"] if a.quick else []),
         "close": [] if "balance_sheet" in names else ["--fresh"],
         "plots": ["--runs", "1"] if a.quick else [],
+        "hardening": ["--bursts", "1"] if a.quick else [],
         "fanout": ["--quick"] if a.quick else [],
     }
     started = time.monotonic()

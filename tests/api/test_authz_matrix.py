@@ -198,6 +198,7 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", f"{P}/expenses/{{expense_id}}/shares/{{owner_id}}/settle"): rule(201),
     # jobs
     ("GET", "/api/jobs"): rule(200, other_admin=200),
+    ("GET", f"{P}/audit"): rule(200, other_admin=200),
     ("GET", "/api/jobs/{job_id}"): rule(200, operator=404),
 }
 

@@ -164,6 +164,7 @@ def create_app() -> FastAPI:
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     from kopilka_api.routes import (
+        audit,
         balances,
         communities,
         jobs,
@@ -197,6 +198,7 @@ def create_app() -> FastAPI:
         shares,
         miniapp,
         jobs,
+        audit,
     ):
         # per-actor write budget (POST/PUT/PATCH/DELETE); reads pass through
         app.include_router(module.router, dependencies=[ratelimit.WRITE_LIMIT])

@@ -6,8 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import and_, cast, insert, inspect, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 
+from kopilka.audit.schemas import AuditEntryOut
 from kopilka.context import Ctx
 from kopilka.models import AuditEntry
 
@@ -49,3 +51,67 @@ def record(
             request_id=ctx.request_id,
         )
     )
+
+
+# ---------------------------------------------------------------- reading the trail (SPEC §6)
+
+# The columns of a document's snapshot that name an owner (by primary key).
+OWNER_COLUMNS = ("owner_pk", "paid_by_owner_pk", "from_owner_pk", "to_owner_pk")
+
+
+def audit_out(e: AuditEntry) -> AuditEntryOut:
+    return AuditEntryOut(
+        id=e.id,
+        at=e.at,
+        actor=e.actor,
+        action=e.action,
+        object_type=e.entity,
+        object_id=e.entity_id,
+        before=e.before,
+        after=e.after,
+        request_id=e.request_id,
+    )
+
+
+def list_audit(
+    ctx: Ctx,
+    *,
+    object_type: str | None,
+    object_id: str | None,
+    owner_id: int | None,
+    after: int | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """The community's audit trail, newest first (``after``: the last id of the previous page).
+    ``owner_id`` keeps what concerns that owner: the owner's own row and every document whose
+    before or after names them."""
+    from kopilka.models import Owner
+
+    ctx.require_admin()
+    q = select(AuditEntry).where(AuditEntry.community_id == ctx.community_id)
+    if object_type is not None:
+        q = q.where(AuditEntry.entity == object_type)
+    if object_id is not None:
+        q = q.where(AuditEntry.entity_id == object_id)
+    if owner_id is not None:
+        pk = ctx.session.scalar(
+            select(Owner.id).where(
+                Owner.community_id == ctx.community_id, Owner.owner_id == owner_id
+            )
+        )
+        if pk is None:
+            return []
+        named = [AuditEntry.after.op("@>")(cast({col: pk}, JSONB)) for col in OWNER_COLUMNS] + [
+            AuditEntry.before.op("@>")(cast({col: pk}, JSONB)) for col in OWNER_COLUMNS
+        ]
+        q = q.where(
+            or_(
+                and_(
+                    AuditEntry.entity == "owner", AuditEntry.entity_id.in_([str(owner_id), str(pk)])
+                ),
+                *named,
+            )
+        )
+    if after is not None:
+        q = q.where(AuditEntry.id < after)
+    return list(ctx.session.scalars(q.order_by(AuditEntry.id.desc()).limit(limit + 1)))
