@@ -1,0 +1,1 @@
+"""Bank statement import (SPEC §4b): parsers (pure), line identity, matching, booking as a job."""
