@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=500, alias="KOPILKA_MAX_PAGE_SIZE")
     default_page_size: int = Field(default=100, alias="KOPILKA_DEFAULT_PAGE_SIZE")
     max_body_bytes: int = Field(default=1_000_000, alias="KOPILKA_MAX_BODY_BYTES")
+    # a bank statement upload (POST /api/payments/imports): 10,000 1C documents are ~7 MB
+    max_import_bytes: int = Field(default=32_000_000, alias="KOPILKA_MAX_IMPORT_BYTES")
     max_prefer_wait_seconds: int = Field(default=60, alias="KOPILKA_MAX_PREFER_WAIT")
     # Writes per actor, by role (SPEC §7): an admin's API key 6,000 a minute (a script or a bank
     # import is a treasurer's normal work), an owner 120, the operator 60.

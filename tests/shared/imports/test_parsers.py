@@ -100,6 +100,7 @@ def test_camt053_entries_batch_and_pending() -> None:
     assert st.lines[2].doc_number is None and st.lines[2].payer_name == "Смирнов Алексей"
     energy = st.lines[3]
     assert energy.direction == DEBIT and energy.payee_name == 'ПАО "Мосэнергосбыт"'
+    assert energy.payee_inn == "7736520080"
     assert [ln.amount_minor for ln in st.lines[4:]] == [300000, 400000]
     assert [ln.doc_number for ln in st.lines[4:]] == ["SB-20261030-B1", "SB-20261030-B2"]
     assert st.lines[0].line_no == 17

@@ -126,7 +126,11 @@ def create_app() -> FastAPI:
     app.add_middleware(
         Admission, limit=settings.max_in_flight, timeout=settings.queue_timeout_seconds
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/api/payments/imports": settings.max_import_bytes},
+    )
     app.add_middleware(Observe)
     app.add_middleware(Challenges)  # 401 -> WWW-Authenticate, whoever answered it
     ratelimit.install(app)  # 429 problem+json with Retry-After
@@ -167,6 +171,7 @@ def create_app() -> FastAPI:
         audit,
         balances,
         communities,
+        imports,
         jobs,
         ledger,
         miniapp,
@@ -196,6 +201,7 @@ def create_app() -> FastAPI:
         recurring_expenses,
         purchases,
         shares,
+        imports,
         miniapp,
         jobs,
         audit,

@@ -108,16 +108,18 @@ class Observe:
 class BodyLimit:
     """Refuse request bodies over the limit (413) before the app reads them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max = max_bytes
+        self.larger = larger or {}  # path -> its own limit (a bank statement upload)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope.get("path", ""), self.default_max)
         length = _header(scope, b"content-length")
-        if length.isdigit() and int(length) > self.max_bytes:
+        if length.isdigit() and int(length) > max_bytes:
             await self._refuse(scope, receive, send)
             return
         seen = 0
@@ -134,7 +136,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     too_large = True
                     return {"type": "http.disconnect"}
             return message
@@ -155,7 +157,8 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        err = PayloadTooLarge(f"Request body over {self.max_bytes} bytes")
+        limit = self.larger.get(scope.get("path", ""), self.default_max)
+        err = PayloadTooLarge(f"Request body over {limit} bytes")
         await problem(err.status, err.title, err.detail)(scope, receive, send)
 
 

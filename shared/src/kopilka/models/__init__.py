@@ -1,6 +1,7 @@
 """Every ORM table of Kopilka, one module per aggregate."""
 
 from kopilka.models.audit import AuditEntry, IdempotencyRecord
+from kopilka.models.bank_import import BankImport, BankImportLine, BankPayerRule
 from kopilka.models.base import Base
 from kopilka.models.community import ApiKey, Community
 from kopilka.models.invoice import Invoice, RecurringChargeRun, RecurringChargeTemplate
@@ -25,6 +26,9 @@ __all__ = [
     "Allocation",
     "ApiKey",
     "AuditEntry",
+    "BankImport",
+    "BankImportLine",
+    "BankPayerRule",
     "Base",
     "BudgetItem",
     "CarryForward",

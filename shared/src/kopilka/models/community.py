@@ -29,6 +29,8 @@ class Community(Base):
     reading_window: Mapped[dict[str, Any] | None]
     # the default language of its people: messages, the Mini App, statements ("ru" or "en")
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # recipient, account, bank_name, bic, corr_account, inn (SPEC §4b); printed on invoices
+    bank: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(default=1)
 

@@ -32,6 +32,7 @@ class Contribution(DocumentMixin, Base):
     date: Mapped[date]
     comment: Mapped[str | None]
     opening_from_period_id: Mapped[int | None] = mapped_column(ForeignKey("periods.id"))
+    bank_line_id: Mapped[int | None]  # booked from a bank statement line (at most once)
 
 
 class Expense(DocumentMixin, Base):
@@ -51,6 +52,7 @@ class Expense(DocumentMixin, Base):
     description: Mapped[str | None]
     date: Mapped[date]
     split: Mapped[dict[str, Any] | None]
+    bank_line_id: Mapped[int | None]  # paid by the fund, read from a bank statement line
 
 
 class ServiceCharge(DocumentMixin, Base):

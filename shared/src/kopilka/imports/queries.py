@@ -1,0 +1,130 @@
+"""The import's statements, built once (SQL rule: Core here; raw SQL only where PostgreSQL
+features demand it — unnest() arrays for set-based work on 10,000 lines, with a comment why)."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select, text
+
+from kopilka.models import BankImport, BankImportLine, BankPayerRule, Owner, Period
+
+# Store a statement's lines in one round trip each: the new ones claim their identity (the
+# partial unique index); the rest are written as DUPLICATE. unnest() over arrays is what makes
+# 10,000 rows one statement; ON CONFLICT on a partial index needs its WHERE spelled out.
+LINE_COLUMNS = (
+    "line_no", "identity", "direction", "amount_minor", "date", "doc_date", "doc_number",
+    "payer_name", "payer_account", "payer_inn", "payee_name", "payee_account", "payee_inn",
+    "purpose",
+)  # fmt: skip
+_TYPES = {
+    "line_no": "bigint", "identity": "text", "direction": "text", "amount_minor": "bigint",
+    "date": "date", "doc_date": "date",
+}  # fmt: skip
+_UNNEST = ", ".join(f"CAST(:{c} AS {_TYPES.get(c, 'text')}[])" for c in LINE_COLUMNS)
+_COLS = ", ".join(LINE_COLUMNS)
+_S_COLS = ", ".join(f"s.{c}" for c in LINE_COLUMNS)
+
+CLAIM_LINES = text(
+    f"""
+    INSERT INTO bank_import_lines (community_id, import_id, status, {_COLS})
+    SELECT :community_id, :import_id, 'NEW', {_COLS}
+    FROM unnest({_UNNEST}) AS s({_COLS})
+    ORDER BY identity
+    ON CONFLICT (community_id, identity) WHERE status <> 'DUPLICATE' DO NOTHING
+    RETURNING id, identity
+    """
+)
+
+DUPLICATE_LINES = text(
+    f"""
+    INSERT INTO bank_import_lines (community_id, import_id, status, note, {_COLS})
+    SELECT :community_id, :import_id, 'DUPLICATE',
+           'already in import ' || first.import_id || ', line ' || first.line_no, {_S_COLS}
+    FROM unnest({_UNNEST}) AS s({_COLS})
+    LEFT JOIN LATERAL (
+        SELECT l.import_id, l.line_no FROM bank_import_lines AS l
+        WHERE l.community_id = :community_id AND l.identity = s.identity
+          AND l.status <> 'DUPLICATE'
+    ) AS first ON true
+    """
+)
+
+# What became of each new line, for all of them at once.
+SETTLE_LINES = text(
+    """
+    UPDATE bank_import_lines AS l
+    SET status = u.status, owner_pk = u.owner_pk, matched_by = u.matched_by,
+        period_id = u.period_id, contribution_id = u.contribution_id,
+        expense_id = u.expense_id, payment_type = u.payment_type, note = u.note
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:owner_pks AS bigint[]),
+        CAST(:matched_by AS text[]), CAST(:period_ids AS bigint[]),
+        CAST(:contribution_ids AS bigint[]), CAST(:expense_ids AS bigint[]),
+        CAST(:payment_types AS text[]), CAST(:notes AS text[])
+    ) AS u(id, status, owner_pk, matched_by, period_id, contribution_id, expense_id,
+           payment_type, note)
+    WHERE l.id = u.id
+    """
+)
+
+COUNT_LINES = text(
+    """
+    SELECT count(*) AS lines,
+           count(*) FILTER (WHERE direction = 'CREDIT') AS credits,
+           count(*) FILTER (WHERE direction = 'DEBIT') AS debits,
+           count(*) FILTER (WHERE status <> 'DUPLICATE') AS new,
+           count(*) FILTER (WHERE status = 'DUPLICATE') AS duplicates,
+           count(*) FILTER (WHERE status = 'BOOKED') AS booked,
+           count(*) FILTER (WHERE status = 'UNMATCHED') AS unmatched,
+           count(*) FILTER (WHERE status = 'WAITING') AS waiting,
+           count(*) FILTER (WHERE status = 'IGNORED') AS ignored,
+           coalesce(sum(amount_minor) FILTER (WHERE status = 'BOOKED'), 0) AS booked_minor
+    FROM bank_import_lines WHERE import_id = :import_id
+    """
+)
+
+SET_PROGRESS = text("UPDATE bank_imports SET progress = CAST(:progress AS jsonb) WHERE id = :id")
+
+RULES = select(
+    BankPayerRule.direction,
+    BankPayerRule.account,
+    BankPayerRule.inn,
+    BankPayerRule.owner_pk,
+    BankPayerRule.payment_type,
+).where(BankPayerRule.community_id == bindparam("community_id"))
+
+OWNER_NAMES = select(Owner.id, Owner.name).where(
+    Owner.community_id == bindparam("community_id"),
+    Owner.is_active.is_(True),
+    Owner.name.is_not(None),
+)
+
+# Every OPEN period of the community, locked shared (as recording one contribution does), in id
+# order (the lock order everywhere: periods, then owners).
+OPEN_PERIODS_LOCKED = (
+    select(Period)
+    .where(Period.community_id == bindparam("community_id"), Period.status == "OPEN")
+    .order_by(Period.id)
+    .with_for_update(read=True)
+    .execution_options(populate_existing=True)
+)
+ALL_PERIODS = (
+    select(Period.id, Period.name, Period.start_date, Period.end_date, Period.status)
+    .where(Period.community_id == bindparam("community_id"))
+    .order_by(Period.start_date)
+)
+
+LINE_FOR_UPDATE = (
+    select(BankImportLine)
+    .where(
+        BankImportLine.id == bindparam("line_id"),
+        BankImportLine.import_id == bindparam("import_id"),
+        BankImportLine.community_id == bindparam("community_id"),
+    )
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+IMPORT = select(BankImport).where(
+    BankImport.id == bindparam("import_id"),
+    BankImport.community_id == bindparam("community_id"),
+)
