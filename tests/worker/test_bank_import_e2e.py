@@ -64,6 +64,14 @@ def village(client: Any) -> dict[str, Any]:
             body["telegram_id"] = unique_id()
         r = client.post(f"{P}/owners", json=body, headers=admin)
         assert r.status_code == 201, r.text
+    for number, holders in (("17", ["ivanov"]), ("23", ["petrova"]), ("42", ["volkov", "volkova"])):
+        shares = [
+            {"owner_id": ids[o], "fraction": "0.5" if len(holders) == 2 else "1"} for o in holders
+        ]
+        r = client.post(
+            f"{P}/plots", json={"number": number, "area": "600", "owners": shares}, headers=admin
+        )
+        assert r.status_code == 201, r.text
     r = client.post(
         f"{IMP}/rules",
         json={"account": "40817810500001234567", "owner_id": ids["petrova"]},
@@ -119,12 +127,14 @@ def test_october_statement_books_once_and_the_rest_is_assigned(client):
     first = next(c for c in c605 if c["id"] == old["contribution_id"])
     assert first["date"] == "2026-10-01" and first["amount"] == "1800.00"
     assert first["comment"].startswith("29.09.2026 №605") and "Долг за август" in first["comment"]
+    assert (old["owner_id"], old["matched_by"]) == (ids["ivanov"], "PLOT")
+    assert by_doc["512"]["matched_by"] == "PLOT" and by_doc["612"]["matched_by"] == "PLOT"
     # rule, name with ё = е
     assert (by_doc["77"]["owner_id"], by_doc["77"]["matched_by"]) == (ids["petrova"], "RULE")
     assert (by_doc["301"]["owner_id"], by_doc["301"]["matched_by"]) == (ids["sidorov"], "NAME")
     # two owners of one name: unmatched; the shared plot's unknown payer: unmatched
     assert by_doc["88"]["status"] == "UNMATCHED" and "2 owners are named" in by_doc["88"]["note"]
-    assert by_doc["19"]["status"] == "UNMATCHED"
+    assert by_doc["19"]["status"] == "UNMATCHED" and "plot 42 has 2 owners" in by_doc["19"]["note"]
     # the debit a rule names is a fund expense; the bank's fee waits
     assert by_doc["1044"]["status"] == "BOOKED" and by_doc["1044"]["payment_type"] == "ELECTRICITY"
     expense = client.get(f"{P}/periods/{periods['2026-10']}/expenses", headers=admin).json()

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select, text
 
-from kopilka.models import BankImport, BankImportLine, BankPayerRule, Owner, Period
+from kopilka.models import (
+    BankImport,
+    BankImportLine,
+    BankPayerRule,
+    Owner,
+    Period,
+    Plot,
+    PlotOwner,
+)
 
 # Store a statement's lines in one round trip each: the new ones claim their identity (the
 # partial unique index); the rest are written as DUPLICATE. unnest() over arrays is what makes
@@ -127,4 +135,11 @@ LINE_FOR_UPDATE = (
 IMPORT = select(BankImport).where(
     BankImport.id == bindparam("import_id"),
     BankImport.community_id == bindparam("community_id"),
+)
+
+# Each active plot's number with its owners (plots of SPEC §3a).
+PLOT_OWNERS = (
+    select(Plot.number, PlotOwner.owner_pk)
+    .join(PlotOwner, PlotOwner.plot_id == Plot.id)
+    .where(Plot.community_id == bindparam("community_id"), Plot.is_active.is_(True))
 )

@@ -192,8 +192,13 @@ def _directory(ctx: Ctx, lines: list[StatementLine]) -> matching.Directory:
 
 
 def plot_owners(ctx: Ctx) -> dict[str, frozenset[int]]:
-    """Each active plot's number → its owners (plots land with issue 15; none before)."""
-    return {}
+    """Each active plot's number (as ``matching.plot_key`` writes it) → its owners."""
+    out: dict[str, set[int]] = {}
+    for number, owner_pk in ctx.session.execute(
+        queries.PLOT_OWNERS, {"community_id": ctx.community_id}
+    ):
+        out.setdefault(matching.plot_key(number), set()).add(owner_pk)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _progress(import_id: int, progress: dict[str, Any]) -> None:
