@@ -3,10 +3,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kopilka.inputs import StrictInput
 from kopilka.money import AmountIn
+
+
+class BankDetails(StrictInput):
+    """Where owners pay (SPEC §4b): printed on invoices with the payment QR code."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    recipient: str = Field(min_length=1, max_length=160, description='СНТ "Сосенки"')
+    account: str = Field(pattern=r"^\d{20}$", description="the settlement account, 20 digits")
+    bank_name: str = Field(min_length=1, max_length=45)
+    bic: str = Field(pattern=r"^\d{9}$", description="BIC, 9 digits")
+    corr_account: str = Field(pattern=r"^\d{20}$", description="correspondent account, 20 digits")
+    inn: str | None = Field(default=None, pattern=r"^(\d{10}|\d{12})$", description="tax id")
 
 
 class CommunityCreate(StrictInput):
@@ -47,6 +60,7 @@ class CommunityPatch(StrictInput):
         description="the community's default language (messages, Mini App, statements); "
         "its admins may change it",
     )
+    bank: BankDetails | None = None
 
 
 class CommunityOut(BaseModel):
@@ -61,6 +75,7 @@ class CommunityOut(BaseModel):
     debt_reminder_threshold: str | None
     reading_window: dict[str, Any] | None = None
     language: str
+    bank: BankDetails | None = None
     created_at: datetime
 
 

@@ -46,6 +46,7 @@ def community_out(c: Community) -> CommunityOut:
         ),
         reading_window=c.reading_window,
         language=c.language,
+        bank=c.bank,
         created_at=c.created_at,
     )
 
@@ -175,6 +176,8 @@ def patch_community(ctx: Ctx, community_id: int, data: CommunityPatch) -> Commun
         )
     if "reading_window" in changes:
         c.reading_window = check_window(changes["reading_window"])
+    if "bank" in changes:
+        c.bank = data.bank.model_dump() if data.bank is not None else None
     c.version += 1
     ctx.session.flush()
     record(
