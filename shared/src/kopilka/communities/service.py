@@ -128,7 +128,7 @@ def list_communities(ctx: Ctx, *, after: int | None, limit: int) -> list[Communi
 
 # What a community's own admins may change (SPEC §6); the operator may change everything.
 ADMIN_SETTINGS = frozenset(
-    {"language", "debt_reminder_threshold", "admin_telegram_ids", "reading_window"}
+    {"language", "debt_reminder_threshold", "admin_telegram_ids", "reading_window", "bank"}
 )
 
 

@@ -28,7 +28,7 @@ def _field(value: str) -> str:
 
 
 def purpose_text(invoice_id: int, plots: Iterable[str], owner_name: str | None = None) -> str:
-    """"Взносы по счёту 58, уч. 17, 18": what the matcher recognises on the way back."""
+    """ "Взносы по счёту 58, уч. 17, 18": what the matcher recognises on the way back."""
     numbers = sorted(set(plots), key=lambda n: (len(n), n))
     text = f"Взносы по счёту {invoice_id}"
     if numbers:

@@ -198,7 +198,7 @@ def totals(views: list[InvoiceView]) -> InvoiceTotals:
     )
 
 
-def invoice_out(view: InvoiceView, currency: str) -> InvoiceOut:
+def invoice_out(view: InvoiceView, currency: str, payment_qr: str | None = None) -> InvoiceOut:
     return InvoiceOut(
         id=view.id,
         period_id=view.period_id,
@@ -209,7 +209,29 @@ def invoice_out(view: InvoiceView, currency: str) -> InvoiceOut:
         status=view.status,  # type: ignore[arg-type]
         issued_at=view.issued_at,
         voided_at=view.voided_at,
+        payment_qr=payment_qr,
     )
+
+
+def payment_codes(
+    session: Session, community: Any, owner: Owner, views: list[InvoiceView]
+) -> dict[int, str]:
+    """Each invoice with something pending → its payment QR text (none without bank details)."""
+    from kopilka.invoices import payment_qr
+
+    bank = community.bank
+    due = [v for v in views if not v.is_void and v.pending_minor > 0]
+    if not bank or not due:
+        return {}
+    plots = payment_qr.owner_plots(session, [owner.id]).get(owner.id, [])
+    out = {}
+    for v in due:
+        code = payment_qr.invoice_qr_text(
+            bank, invoice_id=v.id, pending_minor=v.pending_minor, plots=plots, owner_name=owner.name
+        )
+        if code is not None:
+            out[v.id] = code
+    return out
 
 
 def owner_invoices(
@@ -228,4 +250,25 @@ def owner_invoices(
         views = views[index + 1 :] if index is not None else []
     if limit is not None:
         views = views[: limit + 1]
-    return [invoice_out(v, ctx.currency) for v in views]
+    codes = payment_codes(ctx.session, ctx.community, owner, views)
+    return [invoice_out(v, ctx.currency, codes.get(v.id)) for v in views]
+
+
+def invoice_payment_qr(ctx: Ctx, owner_id: int, invoice_id: int) -> str:
+    """The payment QR text of one of the owner's invoices (404 when it has nothing to pay or
+    the community keeps no bank details)."""
+    from kopilka.errors import NotFound
+    from kopilka.owners.service import get_owner
+
+    owner = get_owner(ctx, owner_id)
+    views = [
+        v
+        for v in invoice_status_for_owner(ctx.session, owner.id, community_id=ctx.community_id)
+        if v.id == invoice_id
+    ]
+    code = payment_codes(ctx.session, ctx.community, owner, views).get(invoice_id)
+    if code is None:
+        raise NotFound(
+            f"Invoice {invoice_id} has no payment code (nothing pending, or no bank details)"
+        )
+    return code

@@ -34,6 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kopilka.errors import ValidationFailed
 from kopilka.i18n import _, language
 from kopilka.money import currency_exponent
+from kopilka.statements.payment_pdf import payment_blocks
 from kopilka.statements.schemas import (
     InvoiceOut,
     OwnerStatementOut,
@@ -892,6 +893,7 @@ def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
         pdf.ln(6)
 
     pdf.keep_together("totals_block", s.totals, s.currency)
+    payment_blocks(pdf, s.invoices, s.currency)
     return pdf.bytes()
 
 

@@ -40,6 +40,9 @@ class InvoiceOut(BaseModel):
     voided_at: datetime | None = None
     # the metered items the invoice holds (consumption, tariff charge, loss share)
     metered: list[MeteredLineOut] = []
+    # what the owner scans to pay what is pending (GOST R 56042-2014 text; SPEC §4b), when the
+    # community keeps bank details; its image: GET /owners/{owner_id}/invoices/{id}/payment-qr.png
+    payment_qr: str | None = None
 
 
 class StatementPeriodOut(BaseModel):

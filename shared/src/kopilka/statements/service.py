@@ -177,6 +177,7 @@ def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
 
     views = invoices.invoice_status_for_owner(s, owner.id, community_id=community.id)
     sums = invoices.totals(views)
+    codes = invoices.payment_codes(s, community, owner, views)
     return OwnerStatementOut(
         community_id=community.id,
         community_name=community.name,
@@ -186,7 +187,7 @@ def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
         generated_at=datetime.now(UTC),
         periods=lines,
         invoices=[
-            invoices.invoice_out(v, currency).model_copy(
+            invoices.invoice_out(v, currency, codes.get(v.id)).model_copy(
                 update={"metered": [] if v.is_void else metered.get(v.period_id, [])}
             )
             for v in views

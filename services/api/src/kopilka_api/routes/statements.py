@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import Query, Request, Response
 
 from kopilka.context import Ctx
+from kopilka.invoices import payment_qr
 from kopilka.invoices import service as invoices
 from kopilka.statements import service
 from kopilka.statements.export import (
@@ -102,3 +103,17 @@ def owner_invoices(
 ) -> list[InvoiceOut]:
     items = invoices.owner_invoices(ctx, owner_id, after=page.after, limit=page.limit)
     return paged(request, response, items, page, lambda i: i.id)
+
+
+@router.get(
+    "/api/payments/owners/{owner_id}/invoices/{invoice_id}/payment-qr.{kind}",
+    summary="The invoice's payment QR code (GOST R 56042-2014) as PNG or SVG",
+    responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+)
+def invoice_payment_qr(
+    owner_id: int, invoice_id: int, kind: Literal["png", "svg"], ctx: Ctx = CtxDep
+) -> Response:
+    code = invoices.invoice_payment_qr(ctx, owner_id, invoice_id)
+    if kind == "svg":
+        return Response(payment_qr.svg(code), media_type="image/svg+xml")
+    return Response(payment_qr.png(code, scale=6), media_type="image/png")
