@@ -547,6 +547,10 @@ def _hardening(r: dict[str, Any]) -> list[str]:
         "",
     ]
     return out
+def _bank_import(r: dict[str, Any]) -> list[str]:
+    from bench.bank_import import report
+
+    return report(r)
 
 
 def write_report() -> Path:
@@ -589,6 +593,7 @@ def write_report() -> Path:
         ("hardening", _hardening),
         ("fanout", _fanout),
         ("floor", _floor),
+        ("bank_import", _bank_import),
     ):
         if key in res:
             lines += fn(res[key])

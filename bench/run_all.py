@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.common import OUT, finish, log, machine_info, save_result
 
-ORDER = ["floor", "recording", "balance_sheet", "close", "plots", "hardening", "fanout"]
+ORDER = ["floor", "recording", "balance_sheet", "close", "plots", "hardening", "fanout", "bank_import"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         "plots": ["--runs", "1"] if a.quick else [],
         "hardening": ["--bursts", "1"] if a.quick else [],
         "fanout": ["--quick"] if a.quick else [],
+        "bank_import": ["--runs", "1"] if a.quick else [],
     }
     started = time.monotonic()
     log(f"running {', '.join(names)}{' (quick)' if a.quick else ''}")

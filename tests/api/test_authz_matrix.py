@@ -205,6 +205,9 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", f"{P}/imports/{{import_id}}/lines/{{line_id}}/assign"): rule(200),
     ("POST", f"{P}/imports/{{import_id}}/lines/{{line_id}}/ignore"): rule(200),
     ("GET", f"{P}/imports/rules"): rule(200, other_admin=200),
+    ("GET", f"{P}/owners/{{owner_id}}/invoices/{{invoice_id}}/payment-qr.{{kind}}"): owners_too(
+        200, other_owner=404
+    ),
     ("POST", f"{P}/imports/rules"): rule(201, other_admin=201),
     # jobs
     ("GET", "/api/jobs"): rule(200, other_admin=200),
@@ -264,8 +267,21 @@ def world(mclient: Any) -> dict[str, Any]:
     for_job = make_period(client, h, "August 2025", "2025-08-01", "2025-08-31")["id"]
     set_period_status(to_reopen, "CLOSED")
     set_period_status(source, "CLOSED")
+    # an invoice of O1 to pay (the close job run here), with the community's bank details
+    post(client, h, f"/periods/{for_job}/charges", {"owner_id": o1, "amount": "50000"})
+    bank = {"recipient": "SNT", "account": "4" * 20, "bank_name": "Bank", "bic": "0" * 9,
+            "corr_account": "3" * 20}  # fmt: skip
+    assert (
+        client.patch(f"/api/communities/{a['id']}", json={"bank": bank}, headers=h).status_code
+        == 200
+    )
     job = client.post(f"{P}/periods/{for_job}/close", headers=h)
     assert job.status_code in (200, 202), job.text
+    from kopilka.jobs.registry import HANDLERS as _HANDLERS
+    from kopilka.jobs.service import run as _run
+
+    assert _run(job.json()["id"], _HANDLERS) == "succeeded"
+    invoice = client.get(f"{P}/owners/{o1}/invoices", headers=h).json()[0]["id"]
 
     pp = f"/periods/{period}"
     docs = {
@@ -403,6 +419,7 @@ def world(mclient: Any) -> dict[str, Any]:
         "key": key.json()["id"],
         "import_id": import_id,
         "lines": [line["id"] for line in lines],
+        "invoice": invoice,
         "headers": headers,
     }
 
@@ -432,6 +449,8 @@ def _url(method: str, path: str, w: dict[str, Any]) -> str:
         "expense_id": w["shared_bill"],
         "doc_id": w["docs"][kind][spare] if kind else None,
         "import_id": w["import_id"],
+        "invoice_id": w["invoice"],
+        "kind": "png",
         "line_id": w["lines"][1 if path.endswith("/ignore") else 0],
     }
     return path.format(**values)

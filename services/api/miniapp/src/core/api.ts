@@ -113,6 +113,33 @@ export async function download(path: string, fallbackName: string): Promise<stri
   return name;
 }
 
+/** A multipart upload (a bank statement): the same credentials, the browser sets the boundary. */
+export async function upload<T = any>(path: string, form: FormData, opts: CallOptions = {}): Promise<T> {
+  const h = headers(opts);
+  h["Accept"] = "application/json";
+  let response: Response;
+  try {
+    response = await fetch((opts.base ?? API) + path, { method: "POST", headers: h, body: form, credentials: "omit", cache: "no-store" });
+  } catch {
+    throw new ApiError(0, "");
+  }
+  if (!response.ok) return fail(response);
+  return (await response.json()) as T;
+}
+
+/** An image the API draws (a payment QR code) as a data: URL (the CSP allows data: images). */
+export async function imageUrl(path: string): Promise<string> {
+  const response = await send(path, {}, "image/*");
+  if (!response.ok) return fail(response);
+  const blob = await response.blob();
+  return await new Promise<string>((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(new ApiError(0, ""));
+    reader.readAsDataURL(blob);
+  });
+}
+
 /** A new Idempotency-Key. */
 export function newKey(): string {
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();

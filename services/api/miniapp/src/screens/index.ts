@@ -5,6 +5,7 @@ import type { Screen } from "../core/screens";
 import adminAudit from "./admin-audit";
 import adminBudget from "./admin-budget";
 import adminDashboard from "./admin-dashboard";
+import adminImport from "./admin-import";
 import adminJournal from "./admin-journal";
 import adminOwner from "./admin-owner";
 import adminOwners from "./admin-owners";
@@ -26,6 +27,7 @@ export const screens: Screen[] = [
   adminPeriods,
   adminBudget,
   adminPlots,
+  adminImport,
   adminAudit,
   adminSettings,
 ];

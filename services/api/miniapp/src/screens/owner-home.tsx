@@ -8,6 +8,7 @@ import { defineScreen } from "../core/screens";
 import { haptic } from "../core/telegram";
 import { Amount, Card, describe, Downloads, ErrorBox, Field, Loading, sign, Status, Submit, useLoad } from "../core/ui";
 import { PeriodPicker } from "./parts";
+import { InvoiceQr } from "./invoice-qr";
 
 const form = new IdempotentForm();
 
@@ -175,6 +176,7 @@ export function Statement({ data, error, ownerId }: { data: any; error: unknown;
                   {(inv.status === "PARTIAL" || inv.status === "ISSUED") && (
                     <span class="muted block">{t("invoice.pending", { amount: money(inv.pending, app.currency) })}</span>
                   )}
+                  <InvoiceQr ownerId={ownerId} invoice={inv} />
                 </span>
               </li>
             ))}
