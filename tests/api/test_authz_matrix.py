@@ -42,6 +42,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from kopilka.auth.telegram import make_init_data
 from tests.api._support import PAYMENTS, make_period, post, set_period_status, sql
 from tests.conftest import OPERATOR, new_community, unique_id
+from tests.support.jobs import run_job
 
 BOT_TOKEN = "123456:TEST-TOKEN"
 ROLES = (
@@ -277,10 +278,7 @@ def world(mclient: Any) -> dict[str, Any]:
     )
     job = client.post(f"{P}/periods/{for_job}/close", headers=h)
     assert job.status_code in (200, 202), job.text
-    from kopilka.jobs.registry import HANDLERS as _HANDLERS
-    from kopilka.jobs.service import run as _run
-
-    assert _run(job.json()["id"], _HANDLERS) == "succeeded"
+    assert run_job(job.json()["id"]) == "SUCCEEDED"
     invoice = client.get(f"{P}/owners/{o1}/invoices", headers=h).json()[0]["id"]
 
     pp = f"/periods/{period}"
@@ -376,10 +374,7 @@ def world(mclient: Any) -> dict[str, Any]:
         headers=h,
     )
     assert r.status_code == 202, r.text
-    from kopilka.jobs.registry import HANDLERS
-    from kopilka.jobs.service import run
-
-    assert run(r.json()["id"], HANDLERS) == "succeeded"
+    assert run_job(r.json()["id"]) == "SUCCEEDED"
     import_id = int(r.headers["Content-Location"].rsplit("/", 1)[1])
     lines = client.get(f"{P}/imports/{import_id}/lines", headers=h).json()
 

@@ -6,6 +6,7 @@ bank's statement matches its invoice by itself."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,9 +17,8 @@ import zxingcpp
 from PIL import Image
 
 from kopilka.invoices.payment_qr import parse_gost
-from kopilka.jobs.registry import HANDLERS
-from kopilka.jobs.service import run
 from tests.conftest import unique_id
+from tests.support.jobs import run_job
 
 P = "/api/payments"
 BANK = {
@@ -29,7 +29,7 @@ BANK = {
     "corr_account": "30101810400000000225",
     "inn": "5003012345",
 }
-SHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("KOPILKA_SCREENSHOT_DIR", "/tmp/kopilka-screenshots"))
 
 
 def decode(image: Image.Image) -> list[str]:
@@ -41,7 +41,7 @@ def decode(image: Image.Image) -> list[str]:
 
 def job(client: Any, admin: dict[str, str], response: Any) -> dict[str, Any]:
     assert response.status_code == 202, response.text
-    assert run(response.json()["id"], HANDLERS) in ("succeeded", "done-already")
+    assert run_job(response.json()["id"]) == "SUCCEEDED"
     return dict(client.get(f"/api/jobs/{response.json()['id']}", headers=admin).json())
 
 
