@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kopilka.inputs import StrictInput
 from kopilka.jobs.schemas import JobOut
 
 
@@ -77,7 +78,7 @@ class ImportLineOut(BaseModel):
     note: str | None
 
 
-class AssignLine(BaseModel):
+class AssignLine(StrictInput):
     """Book an unmatched credit to an owner, or a waiting debit as a fund expense of a type;
     ``remember`` teaches the payer (account, else tax id) → owner or type."""
 
@@ -98,7 +99,7 @@ class AssignOut(ImportLineOut):
     rule_id: int | None = None
 
 
-class RuleCreate(BaseModel):
+class RuleCreate(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     account: str | None = Field(default=None, min_length=5, max_length=40)

@@ -6,21 +6,24 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from kopilka.i18n import _
 from kopilka.invoices import payment_qr
 from kopilka.statements.schemas import InvoiceOut
 
 QR_MM = 42
-LABEL_MM = 52
+LABEL_MM = 44
 
-LABELS = (
-    ("Name", "Получатель / Recipient"),
-    ("PersonalAcc", "Счёт / Account"),
-    ("BankName", "Банк / Bank"),
-    ("BIC", "БИК / BIC"),
-    ("CorrespAcc", "Корр. счёт / Corr. account"),
-    ("PayeeINN", "ИНН / Tax id"),
-    ("Purpose", "Назначение / Purpose"),
-)
+
+def _labels() -> list[tuple[str, str]]:
+    return [
+        ("Name", _("Recipient")),
+        ("PersonalAcc", _("Account")),
+        ("BankName", _("Bank")),
+        ("BIC", _("BIC")),
+        ("CorrespAcc", _("Correspondent account")),
+        ("PayeeINN", _("Tax id")),
+        ("Purpose", _("Purpose")),
+    ]
 
 
 def payment_blocks(pdf: Any, invoices: list[InvoiceOut], currency: str) -> None:
@@ -33,7 +36,7 @@ def payment_blocks(pdf: Any, invoices: list[InvoiceOut], currency: str) -> None:
         if pdf.will_page_break(QR_MM + 20):
             pdf.add_page()
         pdf.ln(4)
-        pdf.heading(f"Оплата по QR-коду / Pay by QR code — {inv.period_name}")
+        pdf.heading(_("Pay by QR code: {period}", period=inv.period_name))
         pdf.ln(1)
         top = pdf.get_y()
         pdf.image(
@@ -41,8 +44,8 @@ def payment_blocks(pdf: Any, invoices: list[InvoiceOut], currency: str) -> None:
         )
         pdf.set_left_margin(pdf.l_margin + QR_MM + 4)
         pdf.set_xy(pdf.l_margin, top)
-        rows = [(label, fields[key]) for key, label in LABELS if key in fields]
-        rows.insert(5, ("Сумма / Amount", f"{inv.pending} {currency}"))
+        rows = [(label, fields[key]) for key, label in _labels() if key in fields]
+        rows.insert(5, (_("Amount"), f"{inv.pending} {currency}"))
         for label, value in rows:
             pdf.set_x(pdf.l_margin)
             pdf.set_font(pdf.family_name, "B", 9)

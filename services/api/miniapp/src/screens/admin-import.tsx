@@ -202,11 +202,11 @@ function BankImport() {
         <Card title={t("bank_import.imports")} id="import-list">
           <ul class="rows">
             {(imports.data ?? []).map((i: any) => (
-              <li>
+              <li class="import-file">
                 <button type="button" class={"link" + (i.id === current ? " active" : "")} aria-pressed={i.id === current} onClick={() => setSelected(i.id)}>
                   {i.file_name}
                 </button>
-                <span class="right muted">
+                <span class="muted block">
                   {day(i.created_at)} · {t("bank_import.summary", { booked: i.booked, lines: i.lines, unmatched: i.unmatched })}
                 </span>
               </li>
@@ -220,4 +220,4 @@ function BankImport() {
   );
 }
 
-export default defineScreen({ id: "admin-import", mode: "admin", title: "screen.bank_import", tab: 7, component: BankImport });
+export default defineScreen({ id: "admin-import", mode: "admin", title: "screen.bank_import", tab: 8, component: BankImport });

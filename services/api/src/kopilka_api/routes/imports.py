@@ -3,7 +3,7 @@ the treasurer's assignments, the payer rules. The work is ``kopilka.imports.serv
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
@@ -14,7 +14,7 @@ from kopilka.imports import schemas as s
 from kopilka.imports import service
 from kopilka.jobs.schemas import JobOut
 from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
-from kopilka_api.routes.jobs import accepted
+from kopilka_api.routes.jobs import start_job
 
 router = api_router(prefix="/api/payments/imports", tags=["bank import"])
 
@@ -29,7 +29,7 @@ router = api_router(prefix="/api/payments/imports", tags=["bank import"])
     },
     summary="Upload a bank statement (multipart: file, format?, mapping?); books it as a job",
 )
-def upload(
+async def upload(
     request: Request,
     file: Annotated[
         UploadFile | None, File(description="1CClientBankExchange, camt.053 or CSV")
@@ -40,20 +40,26 @@ def upload(
     mapping: Annotated[str | None, Form(description="CSV: JSON naming the columns")] = None,
     ctx: Ctx = CtxDep,
 ) -> JSONResponse:
-    ctx.require_admin()  # who asks comes before what they sent
-    if file is None:
-        raise ValidationFailed("file: the statement (multipart form field 'file') is required")
-    limit = service.max_upload_bytes()
-    content = file.file.read(limit + 1)
-    if len(content) > limit:
-        raise PayloadTooLarge(f"The statement is over {limit} bytes")
-    if not content:
-        raise ValidationFailed("file: the statement is empty")
-    imp, job = service.start_import(
-        ctx, file_name=file.filename, content=content, fmt=format, mapping=mapping
-    )
-    response = accepted(request, ctx, job)
-    response.headers["Content-Location"] = f"/api/payments/imports/{imp.id}"
+    started: dict[str, int] = {}
+
+    def produce() -> Any:
+        ctx.require_admin()  # who asks comes before what they sent
+        if file is None:
+            raise ValidationFailed("file: the statement (multipart form field 'file') is required")
+        limit = service.max_upload_bytes()
+        content = file.file.read(limit + 1)
+        if len(content) > limit:
+            raise PayloadTooLarge(f"The statement is over {limit} bytes")
+        if not content:
+            raise ValidationFailed("file: the statement is empty")
+        imp, job = service.start_import(
+            ctx, file_name=file.filename, content=content, fmt=format, mapping=mapping
+        )
+        started["import_id"] = imp.id
+        return job
+
+    response = await start_job(request, ctx, produce)
+    response.headers["Content-Location"] = f"/api/payments/imports/{started['import_id']}"
     return response
 
 
