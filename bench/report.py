@@ -547,6 +547,8 @@ def _hardening(r: dict[str, Any]) -> list[str]:
         "",
     ]
     return out
+
+
 def _bank_import(r: dict[str, Any]) -> list[str]:
     from bench.bank_import import report
 

@@ -18,7 +18,16 @@ from typing import Any
 
 from bench.common import OUT, finish, log, machine_info, save_result
 
-ORDER = ["floor", "recording", "balance_sheet", "close", "plots", "hardening", "fanout", "bank_import"]
+ORDER = [
+    "floor",
+    "recording",
+    "balance_sheet",
+    "close",
+    "plots",
+    "hardening",
+    "fanout",
+    "bank_import",
+]
 
 
 def main(argv: list[str] | None = None) -> None:
