@@ -47,6 +47,10 @@ def test_owners_order_their_own_items_and_see_everyones_subtotals(client, admin,
     anna, boris = owner(client, admin, "Anna"), owner(client, admin, "Boris")
     p = new_purchase(client, admin, period["id"])
     assert p["status"] == "OPEN" and p["accepting_items"] and p["total"] == "0.00"
+    # a day is the end of that day in the community's time zone (Moscow)
+    assert p["deadline"] == "2099-12-31T20:59:59.999999Z" or p["deadline"].startswith(
+        "2099-12-31T23:59:59.999999+03"
+    ), p["deadline"]
 
     r = add(client, anna["headers"], p["id"], description="берёза", price="4500.00", quantity=2)
     assert r.status_code == 201, r.text

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 
 from kopilka.inputs import StrictInput
 from kopilka.ledger.schemas import ExpenseOut
@@ -14,17 +14,31 @@ class _In(StrictInput):
     """A request body (strict: see kopilka.inputs)."""
 
 
+def _day_or_moment(value: object) -> object:
+    """ "2025-11-20" is a day (orders until its end), not midnight at its start."""
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
 class PurchaseCreate(_In):
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     # A date is the end of that day in the community's time zone.
-    deadline: datetime | date
+    deadline: date | datetime
+
+    _deadline = field_validator("deadline", mode="before")(_day_or_moment)
 
 
 class PurchasePatch(_In):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    deadline: datetime | date | None = None
+    deadline: date | datetime | None = None
+
+    _deadline = field_validator("deadline", mode="before")(_day_or_moment)
 
 
 class ItemCreate(_In):

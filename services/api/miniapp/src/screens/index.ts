@@ -11,14 +11,19 @@ import adminOwner from "./admin-owner";
 import adminOwners from "./admin-owners";
 import adminPeriods from "./admin-periods";
 import adminPlots from "./admin-plots";
+import adminPurchases from "./admin-purchases";
 import adminRecord from "./admin-record";
 import adminSettings from "./admin-settings";
 import ownerHome from "./owner-home";
+import ownerPurchases from "./owner-purchases";
 import ownerReadings from "./owner-readings";
+import purchase from "./purchase";
 
 export const screens: Screen[] = [
   ownerHome,
   ownerReadings,
+  ownerPurchases,
+  purchase,
   adminDashboard,
   adminRecord,
   adminJournal,
@@ -28,6 +33,7 @@ export const screens: Screen[] = [
   adminBudget,
   adminPlots,
   adminImport,
+  adminPurchases,
   adminAudit,
   adminSettings,
 ];
