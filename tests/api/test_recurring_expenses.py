@@ -275,8 +275,13 @@ def test_concurrent_sweeps_generate_once_and_respect_max(client, village):
     per_type = sql(
         "SELECT payment_type, count(*) FROM expenses WHERE community_id = :c GROUP BY 1", c=cid
     )
-    assert dict(per_type) == {"A": 2, "B": 1}
-    assert len(audit(cid, "recurring_expense.generate")) == 3
+    runs = sql(
+        "SELECT t.payment_type, r.period_id, r.expense_id FROM recurring_expense_runs r "
+        "JOIN recurring_expense_templates t ON t.id = r.template_id WHERE t.community_id = :c",
+        c=cid,
+    )
+    assert dict(per_type) == {"A": 2, "B": 1}, (per_type, runs)
+    assert len(audit(cid, "recurring_expense.generate")) == 3, runs
 
 
 def test_a_template_whose_split_no_longer_fits_is_skipped_and_others_go_on(client, village):
