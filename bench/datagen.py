@@ -15,7 +15,7 @@ of ``owners`` owners, in these proportions (for 10,000 owners and 1,000,000 rows
 
 Owners have varied share weights, a language (en/ru) and a linked Telegram chat, so a close
 queues one notification per owner. The ledger entries are derived from the documents exactly as
-``kopilka.ledger.service._postings`` posts them (kind, source_type, source_id), by set-based SQL
+each kind's ``postings`` in ``kopilka.ledger.<kind>`` posts them (kind, source_type, source_id), by set-based SQL
 after the COPY. The database is then VACUUM ANALYZEd (what autovacuum would do soon after).
 
 ``ensure_data_db`` builds the benchmark database (``kopilka_bench``) with the two sets the issue
@@ -381,7 +381,7 @@ def load_documents(
     )
     log(f"  expenses, settlements, meter readings ({time.perf_counter() - t0:.1f}s)")
 
-    # The ledger, as kopilka.ledger.service._postings posts each document.
+    # The ledger, as each kind's postings (kopilka.ledger.<kind>) post each document.
     ledger = """
         INSERT INTO ledger_entries
             (community_id, period_id, owner_pk, kind, amount_minor, source_type, source_id)

@@ -321,7 +321,7 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
     from kopilka.config import get_settings
     from kopilka.context import Ctx
     from kopilka.db import make_engine, session_factory
-    from kopilka.ledger import schemas, service
+    from kopilka.ledger import contributions, schemas
     from kopilka_api.http import write
 
     engine = make_engine(db, pool_size=2, max_overflow=0)
@@ -366,7 +366,7 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
                 request,
                 ctx,
                 body,
-                lambda: service.record_contribution(ctx, period_id, data),
+                lambda: contributions.record_contribution(ctx, period_id, data),
                 location=lambda p: f"/api/payments/contributions/{p['id']}",
             )
             t = time.perf_counter()

@@ -562,7 +562,8 @@ def _recompute_downstream(ctx: Ctx, period: Period) -> list[int]:
 
 
 def opening_transactions(ctx: Ctx, period_id: int) -> dict[str, Any]:
-    from kopilka.ledger.service import charge_out, contribution_out
+    from kopilka.ledger.charges import charge_out
+    from kopilka.ledger.contributions import contribution_out
     from kopilka.models import Contribution, Owner, ServiceCharge
 
     ctx.require_admin()  # every owner's opening balance: the treasurer's view

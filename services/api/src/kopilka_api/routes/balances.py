@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from fastapi import Query, Request, Response
+from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from kopilka.balances import service
 from kopilka.balances.schemas import BalanceSheetOut, OwnerBalanceOut
 from kopilka.context import Ctx
-from kopilka.ledger import schemas as s
-from kopilka.ledger import service as ledger
 from kopilka.settlements import service as settlements
 from kopilka.settlements.schemas import SuggestedSettlementsOut
-from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
+from kopilka_api.http import CtxDep, api_router
 
 router = api_router(prefix="/api/payments/periods/{period_id}", tags=["balances"])
 
@@ -48,38 +46,3 @@ def suggested(
     via: int | None = Query(default=None, description="owner_id of a hub (the treasurer)"),
 ) -> SuggestedSettlementsOut:
     return settlements.suggest(ctx, period_id, via=via)
-
-
-@router.post(
-    "/settlements",
-    status_code=201,
-    response_model=s.SettlementOut,
-    summary="Record a transfer between owners",
-)
-def record_settlement(
-    request: Request,
-    period_id: int,
-    data: s.SettlementCreate,
-    ctx: Ctx = CtxDep,
-    body: bytes = RawBodyDep,
-) -> JSONResponse:
-    return write(
-        request,
-        ctx,
-        body,
-        lambda: ledger.settlement_out(ctx, ledger.record_settlement(ctx, period_id, data)),
-    )
-
-
-@router.get("/settlements", response_model=list[s.SettlementOut])
-def list_settlements(
-    request: Request, response: Response, period_id: int, ctx: Ctx = CtxDep, page: Page = PageDep
-) -> list[s.SettlementOut]:
-    items = paged(
-        request,
-        response,
-        ledger.list_settlements(ctx, period_id, after=page.after, limit=page.limit),
-        page,
-        lambda t: t.id,
-    )
-    return [ledger.settlement_out(ctx, t) for t in items]

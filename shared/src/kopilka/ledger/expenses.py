@@ -1,0 +1,149 @@
+"""Expenses: money spent from the fund, or paid by an owner (then credited to them); shared
+between the owners by allocation, or by the expense's own ``split``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from kopilka import allocation
+from kopilka.audit.service import snapshot
+from kopilka.context import Ctx
+from kopilka.ledger import schemas as s
+from kopilka.ledger.posting import (
+    DocumentKind,
+    Posting,
+    booking_date,
+    finish_edit,
+    insert_document,
+    load_for_edit,
+    not_blank,
+    not_null,
+    owned,
+    owner_ids,
+    positive_amount,
+)
+from kopilka.models import Expense, Owner
+from kopilka.money import currency_exponent, format_minor
+from kopilka.owners.service import resolve_owner
+from kopilka.periods.service import open_period_for_write
+
+
+def postings(e: Expense) -> list[Posting]:
+    if e.paid_by_owner_pk is None:
+        return []
+    return [(e.paid_by_owner_pk, "EXPENSE_PAID", e.amount_minor)]
+
+
+EXPENSE = DocumentKind(Expense, "expense", "Expense", postings)
+
+
+def expense_out(ctx: Ctx, e: Expense, paid_by: int | bool | None = False) -> s.ExpenseOut:
+    if paid_by is False:
+        paid_by = owner_ids(ctx.session, [e.paid_by_owner_pk]).get(e.paid_by_owner_pk or 0)
+    return s.ExpenseOut(
+        id=e.id,
+        period_id=e.period_id,
+        paid_by_owner_id=paid_by if isinstance(paid_by, int) and paid_by is not True else None,
+        amount=format_minor(e.amount_minor, ctx.currency),
+        payment_type=e.payment_type,
+        vendor=e.vendor,
+        description=e.description,
+        date=e.date,
+        split=e.split,
+        created_at=e.created_at,
+        version=e.version,
+    )
+
+
+def _active_owner_ids(ctx: Ctx) -> list[int]:
+    return list(
+        ctx.session.scalars(
+            select(Owner.owner_id).where(
+                Owner.community_id == ctx.community_id, Owner.is_active.is_(True)
+            )
+        )
+    )
+
+
+def _validated_split(ctx: Ctx, raw: dict[str, Any] | None, amount: int) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    split = allocation.parse_split(
+        raw,
+        amount_minor=amount,
+        currency_exponent=currency_exponent(ctx.currency),
+        active_owner_ids=_active_owner_ids(ctx),
+    )
+    return allocation.split_to_json(split)
+
+
+def record_expense(ctx: Ctx, period_id: int, data: s.ExpenseCreate) -> Expense:
+    ctx.require_admin()
+    amount = positive_amount(ctx, data.amount)
+    payment_type = not_blank(data.payment_type, "payment_type")
+    period = open_period_for_write(ctx, period_id)
+    day = booking_date(ctx, period, data.date)
+    payer = (
+        resolve_owner(ctx, data.paid_by_owner_id, field="paid_by_owner_id")
+        if data.paid_by_owner_id is not None
+        else None
+    )
+    split = _validated_split(ctx, data.split, amount)
+    e = Expense(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        paid_by_owner_pk=payer.id if payer else None,
+        amount_minor=amount,
+        payment_type=payment_type,
+        vendor=data.vendor,
+        description=data.description,
+        date=day,
+        split=split,
+        created_by=ctx.actor.label,
+    )
+    return insert_document(ctx, period, EXPENSE, e)
+
+
+def patch_expense(
+    ctx: Ctx, doc_id: int, data: s.ExpensePatch, if_match: int | None = None
+) -> Expense:
+    ctx.require_admin()
+    e, period = load_for_edit(ctx, EXPENSE, doc_id, if_match)
+    before = snapshot(e)
+    changes = data.model_dump(exclude_unset=True)
+    not_null(changes, "amount", "payment_type", "date")
+    if changes.get("amount") is not None:
+        e.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
+    if changes.get("payment_type") is not None:
+        e.payment_type = not_blank(data.payment_type, "payment_type")
+    for key in ("vendor", "description"):
+        if key in changes:
+            setattr(e, key, changes[key])
+    if changes.get("date") is not None:
+        e.date = booking_date(ctx, period, data.date)
+    if "paid_by_owner_id" in changes:
+        e.paid_by_owner_pk = (
+            resolve_owner(ctx, data.paid_by_owner_id, field="paid_by_owner_id").id
+            if data.paid_by_owner_id is not None
+            else None
+        )
+    if "split" in changes:
+        e.split = _validated_split(ctx, data.split, e.amount_minor)
+    elif e.split is not None and "amount" in changes:
+        e.split = _validated_split(ctx, e.split, e.amount_minor)
+    finish_edit(ctx, EXPENSE, e, period, before)
+    return e
+
+
+def list_expenses(
+    ctx: Ctx, period_id: int, *, paid_by: int | None, after: int | None, limit: int
+) -> list[tuple[Expense, int | None]]:
+    # Who paid what to which vendor is the treasurer's book; owners see the period's totals
+    # (the balance sheet's pools and the budget items), not the expense list.
+    ctx.require_admin()
+    return owned(
+        ctx, EXPENSE, period_id, Expense.paid_by_owner_pk,
+        owner_id=paid_by, after=after, limit=limit, owners_see_own=False,
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""Settlements: a transfer between two owners that evens out their balances (the suggestion of
+which transfers to make is ``kopilka.settlements``)."""
+
+from __future__ import annotations
+
+from kopilka.context import Ctx, Role
+from kopilka.errors import ValidationFailed
+from kopilka.ledger import schemas as s
+from kopilka.ledger.posting import (
+    DocumentKind,
+    Posting,
+    booking_date,
+    insert_document,
+    live,
+    owner_ids,
+    page,
+    positive_amount,
+)
+from kopilka.models import Settlement
+from kopilka.money import format_minor
+from kopilka.owners.service import resolve_owner
+from kopilka.periods.service import get_period, open_period_for_write
+
+
+def postings(t: Settlement) -> list[Posting]:
+    return [
+        (t.from_owner_pk, "SETTLEMENT_PAID", t.amount_minor),
+        (t.to_owner_pk, "SETTLEMENT_RECEIVED", t.amount_minor),
+    ]
+
+
+SETTLEMENT = DocumentKind(Settlement, "settlement", "Settlement", postings)
+
+
+def settlement_out(ctx: Ctx, t: Settlement) -> s.SettlementOut:
+    ids = owner_ids(ctx.session, [t.from_owner_pk, t.to_owner_pk])
+    return s.SettlementOut(
+        id=t.id,
+        period_id=t.period_id,
+        from_owner_id=ids[t.from_owner_pk],
+        to_owner_id=ids[t.to_owner_pk],
+        amount=format_minor(t.amount_minor, ctx.currency),
+        date=t.date,
+        comment=t.comment,
+        created_at=t.created_at,
+    )
+
+
+def record_settlement(ctx: Ctx, period_id: int, data: s.SettlementCreate) -> Settlement:
+    ctx.require_admin()
+    amount = positive_amount(ctx, data.amount)
+    if data.from_owner_id == data.to_owner_id:
+        raise ValidationFailed("A settlement is a transfer between two different owners")
+    period = open_period_for_write(ctx, period_id)
+    day = booking_date(ctx, period, data.date)
+    first, second = sorted([data.from_owner_id, data.to_owner_id])
+    owners = {
+        o: resolve_owner(
+            ctx, o, field="from_owner_id" if o == data.from_owner_id else "to_owner_id"
+        )
+        for o in (first, second)
+    }
+    t = Settlement(
+        community_id=ctx.community_id,
+        period_id=period.id,
+        from_owner_pk=owners[data.from_owner_id].id,
+        to_owner_pk=owners[data.to_owner_id].id,
+        amount_minor=amount,
+        date=day,
+        comment=data.comment,
+        created_by=ctx.actor.label,
+    )
+    return insert_document(ctx, period, SETTLEMENT, t)
+
+
+def list_settlements(
+    ctx: Ctx, period_id: int, *, after: int | None, limit: int
+) -> list[Settlement]:
+    get_period(ctx, period_id)
+    q = live(SETTLEMENT, ctx, period_id)
+    if ctx.actor.role == Role.OWNER:  # an owner sees the transfers they paid or received
+        q = q.where(
+            (Settlement.from_owner_pk == ctx.actor.owner_pk)
+            | (Settlement.to_owner_pk == ctx.actor.owner_pk)
+        )
+    return list(ctx.session.scalars(page(q, SETTLEMENT, after, limit)))
