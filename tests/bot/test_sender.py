@@ -365,10 +365,10 @@ def test_outcome_unknown_after_a_crash_is_resent_once_by_default(fake: FakeTeleg
     async def crash(bot: Any) -> None:
         # A sender claims and marks both rows "in flight", then dies before recording anything.
         dead = make_sender(bot, [c])
-        rows = dead._claim_sync(10)
+        rows = dead.outbox.claim(10)
         assert {r.id for r in rows} == {nid, other}
         for row in rows:
-            assert dead._mark_sync(row)
+            assert dead.outbox.mark_in_flight(row)
 
     with_bot(fake, crash)
     sql("UPDATE notifications SET next_attempt_at = now() WHERE id IN (:a, :b)", a=nid, b=other)

@@ -1,8 +1,8 @@
 """The bot's commands: ``/start [TOKEN]``, ``/balance``, ``/statement``, ``/help``.
 
-Handlers are thin: each runs one synchronous database step in a thread (``asyncio.to_thread``
-with its own transaction) and answers in the owner's language, with the Mini App button when its
-URL is https (Telegram opens web apps only over https; otherwise the link is in the text).
+Handlers are thin: each calls one ``kopilka.owners.chat.OwnerChat`` use case in a thread (it runs
+its own transaction) and answers in the owner's language, with the Mini App button when its URL
+is https (Telegram opens web apps only over https; otherwise the link is in the text).
 
 ``/start TOKEN`` spends a one-time token an admin issued (``POST /api/payments/owners/{id}/
 link-token``) and links the chat to that owner; a plain ``/start`` greets a user whose Telegram id
@@ -12,185 +12,39 @@ an admin already set on an owner, or explains how to get a link.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
-from zoneinfo import ZoneInfo
+from dataclasses import asdict
 
 from aiogram import F, Router
 from aiogram.enums import ChatType, ParseMode
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import LinkPreviewOptions, Message, User
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
-from kopilka.audit.service import record
-from kopilka.balances.service import live_sheet
 from kopilka.config import Settings, get_settings
-from kopilka.context import Actor, Ctx, Role
-from kopilka.db import get_engine, session_factory
 from kopilka.logging import get_logger
-from kopilka.models import Community, Owner, Period, PeriodBalance
-from kopilka.owners.linking import link_telegram
+from kopilka.owners.chat import CurrentBalance, Membership, OwnerChat, StatementSummary
 from kopilka_bot import texts
 
 log = get_logger("kopilka.bot.commands")
 
-T = TypeVar("T")
 
-STATEMENT_PERIODS = 3
-
-
-# ---------------------------------------------------------------- database steps (sync)
-
-
-@dataclass(frozen=True)
-class Linked:
-    language: str
-    community: str
-    owner_name: str | None
-
-
-def _memberships(session: Session, telegram_id: int) -> list[tuple[Owner, Community]]:
-    rows = session.execute(
-        select(Owner, Community)
-        .join(Community, Community.id == Owner.community_id)
-        .where(Owner.telegram_id == telegram_id)
-        .order_by(Community.name, Owner.id)
-    ).all()
-    return [(o, c) for o, c in rows]
-
-
-def _reply_language(owners: list[tuple[Owner, Community]], user: User | None) -> str:
-    if owners:
-        return texts.lang_of(owners[0][0].language)
+def _reply_language(members: list[Membership], user: User | None) -> str:
+    if members:
+        return texts.lang_of(members[0].language)
     return texts.lang_of(user.language_code if user else None)
 
 
-def start_with_token(session: Session, token: str, user_id: int, lang: str | None) -> Linked | None:
-    owner = link_telegram(session, token, user_id, texts.supported(lang))
-    if owner is None:
-        return None
-    community = session.get(Community, owner.community_id)
-    assert community is not None
-    return Linked(texts.lang_of(owner.language), community.name, owner.name)
+def _line(balance: CurrentBalance) -> texts.BalanceLine:
+    return texts.BalanceLine(**asdict(balance))
 
 
-def start_plain(session: Session, user_id: int, lang: str | None) -> tuple[str, list[str]]:
-    """A returning user: forget a block (they talk to us again), adopt their Telegram language
-    when we speak it. Returns the reply language and their communities."""
-    owners = session.scalars(
-        select(Owner)
-        .where(Owner.telegram_id == user_id)
-        .order_by(Owner.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    wanted = texts.supported(lang)
-    for owner in owners:
-        before = {"language": owner.language, "telegram_blocked_at": owner.telegram_blocked_at}
-        changed = False
-        if owner.telegram_blocked_at is not None:
-            owner.telegram_blocked_at = None
-            changed = True
-        if wanted is not None and owner.language != wanted:
-            owner.language = wanted
-            changed = True
-        if changed:
-            owner.version += 1
-            ctx = Ctx(
-                session,
-                Actor(Role.OWNER, f"telegram:{user_id}", owner.community_id, owner.id, user_id),
-            )
-            record(
-                ctx,
-                "owner.telegram_start",
-                "owner",
-                owner.owner_id,
-                before={
-                    "language": before["language"],
-                    "telegram_blocked_at": (
-                        before["telegram_blocked_at"].isoformat()
-                        if isinstance(before["telegram_blocked_at"], datetime)
-                        else None
-                    ),
-                },
-                after={"language": owner.language, "telegram_blocked_at": None},
-            )
-    session.flush()
-    members = _memberships(session, user_id)
-    language = texts.lang_of(members[0][0].language) if members else texts.lang_of(lang)
-    return language, [c.name for _, c in members]
-
-
-def current_period(session: Session, community: Community) -> Period | None:
-    """The OPEN period covering the community's today, else the latest OPEN one."""
-    today = datetime.now(ZoneInfo(community.timezone)).date()
-    covering = session.scalar(
-        select(Period)
-        .where(
-            Period.community_id == community.id,
-            Period.status == "OPEN",
-            Period.start_date <= today,
-            Period.end_date >= today,
-        )
-        .limit(1)
+def _block(summary: StatementSummary) -> texts.StatementBlock:
+    return texts.StatementBlock(
+        community=summary.community,
+        currency=summary.currency,
+        lines=[texts.StatementLine(name, balance) for name, balance in summary.closed],
+        current=_line(summary.current),
     )
-    if covering is not None:
-        return covering
-    return session.scalar(
-        select(Period)
-        .where(Period.community_id == community.id, Period.status == "OPEN")
-        .order_by(Period.start_date.desc())
-        .limit(1)
-    )
-
-
-def _live_balance(session: Session, owner: Owner, community: Community) -> texts.BalanceLine:
-    period = current_period(session, community)
-    if period is None:
-        return texts.BalanceLine(community.name, None, 0, community.currency)
-    sheet = live_sheet(session, community, period)
-    balance = next((r.balance for r in sheet.rows if r.owner_pk == owner.id), 0)
-    return texts.BalanceLine(
-        community.name, period.name, balance, community.currency, period.start_date, period.end_date
-    )
-
-
-def balances(
-    session: Session, user_id: int
-) -> tuple[list[tuple[Owner, Community]], list[texts.BalanceLine]]:
-    members = _memberships(session, user_id)
-    return members, [_live_balance(session, o, c) for o, c in members]
-
-
-def statement(
-    session: Session, user_id: int
-) -> tuple[list[tuple[Owner, Community]], list[texts.StatementBlock]]:
-    members = _memberships(session, user_id)
-    blocks = []
-    for owner, community in members:
-        closed = session.execute(
-            select(Period.name, PeriodBalance.balance)
-            .join(PeriodBalance, PeriodBalance.period_id == Period.id)
-            .where(
-                Period.community_id == community.id,
-                Period.status == "CLOSED",
-                PeriodBalance.owner_pk == owner.id,
-            )
-            .order_by(Period.end_date.desc())
-            .limit(STATEMENT_PERIODS)
-        ).all()
-        blocks.append(
-            texts.StatementBlock(
-                community=community.name,
-                currency=community.currency,
-                lines=[texts.StatementLine(name, int(balance)) for name, balance in closed],
-                current=_live_balance(session, owner, community),
-            )
-        )
-    return members, blocks
 
 
 # ---------------------------------------------------------------- handlers
@@ -199,17 +53,10 @@ def statement(
 def make_router(engine: Engine | None = None, settings: Settings | None = None) -> Router:
     """The command handlers, bound to a database engine and the settings."""
     settings = settings or get_settings()
-    factory = session_factory(engine or get_engine())
+    chat = OwnerChat(engine)
     app_url = texts.mini_app_url(settings)
     router = Router(name="kopilka-commands")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
-
-    async def in_db(fn: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with factory() as session, session.begin():
-                return fn(session)
-
-        return await asyncio.to_thread(run)
 
     async def answer(message: Message, text: str, lang: str, *, with_link: bool = False) -> None:
         keyboard = texts.app_keyboard(app_url, lang)
@@ -240,20 +87,23 @@ def make_router(engine: Engine | None = None, settings: Settings | None = None) 
         token = (command.args or "").strip()
         try:
             if token:
-                linked = await in_db(lambda s: start_with_token(s, token, user.id, code))
+                linked = await asyncio.to_thread(chat.link, token, user.id, code)
                 if linked is None:
                     lang = texts.lang_of(code)
                     await answer(message, texts.link_failed_text(lang), lang)
                     return
                 log.info("telegram_linked", telegram_id=user.id, community=linked.community)
+                lang = texts.lang_of(linked.language)
                 await answer(
                     message,
-                    texts.linked_text(linked.language, linked.community, linked.owner_name),
-                    linked.language,
+                    texts.linked_text(lang, linked.community, linked.owner_name),
+                    lang,
                     with_link=True,
                 )
                 return
-            lang, communities = await in_db(lambda s: start_plain(s, user.id, code))
+            members = await asyncio.to_thread(chat.start, user.id, code)
+            lang = texts.lang_of(members[0].language) if members else texts.lang_of(code)
+            communities = [m.community for m in members]
         except Exception:
             await failed(message, texts.lang_of(code))
             return
@@ -268,11 +118,12 @@ def make_router(engine: Engine | None = None, settings: Settings | None = None) 
         if user is None:
             return
         try:
-            members, lines = await in_db(lambda s: balances(s, user.id))
+            members, balances = await asyncio.to_thread(chat.balances, user.id)
         except Exception:
             await failed(message, texts.lang_of(user.language_code))
             return
         lang = _reply_language(members, user)
+        lines = [_line(b) for b in balances]
         await answer(message, texts.balance_text(lang, lines), lang, with_link=bool(lines))
 
     @router.message(Command("statement"))
@@ -281,11 +132,12 @@ def make_router(engine: Engine | None = None, settings: Settings | None = None) 
         if user is None:
             return
         try:
-            members, blocks = await in_db(lambda s: statement(s, user.id))
+            members, summaries = await asyncio.to_thread(chat.statements, user.id)
         except Exception:
             await failed(message, texts.lang_of(user.language_code))
             return
         lang = _reply_language(members, user)
+        blocks = [_block(summary) for summary in summaries]
         url = app_url if blocks else None
         await answer(message, texts.statement_text(lang, blocks, url), lang)
 
@@ -295,7 +147,7 @@ def make_router(engine: Engine | None = None, settings: Settings | None = None) 
         lang = texts.lang_of(user.language_code if user else None)
         if user is not None:
             try:
-                members = await in_db(lambda s: _memberships(s, user.id))
+                members = await asyncio.to_thread(chat.memberships, user.id)
                 lang = _reply_language(members, user)
             except Exception:
                 log.exception("help_language_lookup_failed")

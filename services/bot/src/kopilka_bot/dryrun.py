@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from kopilka.db import get_engine
 from kopilka.logging import get_logger
+from kopilka.notifications.outbox import Outbox
 from kopilka_bot import texts
 
 log = get_logger("kopilka.bot.dryrun")
@@ -34,37 +35,15 @@ class DryRun:
         poll_interval: float = 1.0,
         emit: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None,
     ) -> None:
-        self.engine = engine or get_engine()
+        self.outbox = Outbox(engine)
         self.poll_interval = poll_interval
         self.emit = emit
         self._after = 0
 
     def _due_sync(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            result = conn.execute(
-                text(
-                    """
-                    SELECT n.id, n.kind, n.payload, o.telegram_id, o.language, c.name
-                    FROM notifications n
-                    JOIN owners o ON o.id = n.owner_pk
-                    JOIN communities c ON c.id = n.community_id
-                    WHERE n.status = 'PENDING' AND n.id > :after
-                    ORDER BY n.id LIMIT 500
-                    """
-                ),
-                {"after": self._after},
-            )
-            rows = [
-                {
-                    "id": r[0],
-                    "kind": r[1],
-                    "payload": dict(r[2] or {}),
-                    "chat_id": r[3],
-                    "language": r[4] or texts.DEFAULT_LANGUAGE,
-                    "community": r[5],
-                }
-                for r in result
-            ]
+        rows = [asdict(row) for row in self.outbox.waiting(self._after)]
+        for row in rows:
+            row["language"] = row["language"] or texts.DEFAULT_LANGUAGE
         return rows
 
     async def poll_once(self) -> list[dict[str, Any]]:

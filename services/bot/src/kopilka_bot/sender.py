@@ -1,34 +1,26 @@
-"""The sender loop: drains the ``notifications`` table into Telegram.
+"""The sender loop: drains the outbox into Telegram.
 
-How a row travels
------------------
-1. **Claim** (one short transaction): rows whose owner is no longer reachable (no chat, or the
-   owner blocked the bot) become SKIPPED; then up to ``limit`` due PENDING rows are locked
-   ``FOR UPDATE SKIP LOCKED`` and *leased*: ``next_attempt_at`` moves ``lease_seconds`` into the
-   future, ``attempts`` goes up by one (the attempt number is the lease's fencing token) and
-   ``chat_id`` is fixed. The transaction commits at once: no lock is held while sending. Only the
-   oldest PENDING row of each chat is a candidate, so a chat's messages go out in order, one at a
-   time, across any number of senders (a leased or backing-off row holds back its chat's later
-   rows).
-2. **Wait for the chat**: at least ``per_chat_interval`` since the last message to it ended.
-3. **Mark "in flight"** (autocommit, fenced on the attempt number): ``error`` says that a
-   sendMessage is starting and the lease is renewed. A row whose lease was taken over by another
-   claimer is dropped here, before anything is sent.
-4. **Take a global slot** (``global_rate`` per second), right before the request, so requests
-   leave as evenly spaced as the slots; a stop while waiting hands the row back unsent.
-5. **Send**, then **record** SENT with ``sent_at``, ``chat_id`` and the Telegram message id
-   (retried if the database hiccups). The outcome record is not fenced: whoever sent the message
-   records it, which also stops a later claimer at its step 3.
+The rows and their lifecycle (claim under a lease with SKIP LOCKED, in flight, sent, release,
+retry, fail, skip, blocked) are ``kopilka.notifications.outbox``; this module is the Telegram side
+of it: render each claimed row in the owner's language, wait for its chat and a global slot, send,
+and tell the outbox how it went.
+
+One row: **claim** (the outbox leases due rows, only the oldest of each chat, so a chat's
+messages go out in order); **wait for the chat** (at least ``per_chat_interval`` since the last
+message to it ended); **mark in flight** (a row whose lease another claimer took is dropped here,
+before anything is sent); **take a global slot** (``global_rate`` per second) right before the
+request, so requests leave as evenly spaced as the slots; a stop while waiting hands the row back
+unsent; **send**, then **record** SENT with the Telegram message id (retried if the database
+hiccups).
 
 Outcomes: 429 -> the chat *and* the whole sender pause for ``retry_after`` (Telegram does not say
 whether a flood limit is per chat or per bot, and we already keep the per-chat pace, so a 429 is
 treated as bot-wide), the row goes back to PENDING due after ``retry_after`` without counting the
-attempt, and is sent then; 403 -> every owner with that chat gets ``telegram_blocked_at`` (audited),
-the row and all their other PENDING rows become SKIPPED, and nothing more is written to them
-(``kopilka.notifications.service.enqueue`` refuses unreachable owners); 5xx or a network error ->
-exponential backoff of the row through ``next_attempt_at`` (with jitter) and a short bot-wide pause
-that grows while Telegram keeps failing; FAILED after ``max_attempts``; other 4xx (bad request,
-chat not found) -> FAILED at once, the reason in ``error``.
+attempt, and is sent then; 403 -> the outbox marks every owner with that chat unreachable (audited)
+and skips their rows (``kopilka.notifications.service.enqueue`` refuses unreachable owners); 5xx or
+a network error -> exponential backoff of the row (the outbox's) and a short bot-wide pause that
+grows while Telegram keeps failing; FAILED after ``max_attempts``; other 4xx (bad request, chat
+not found) -> FAILED at once, the reason in ``error``.
 
 Rate limiting
 -------------
@@ -41,8 +33,8 @@ are safe (SKIP LOCKED, leases, fences) but each keeps its own pace.
 
 Never twice, at least once: the remaining window
 ------------------------------------------------
-A row is sent only by the claimer holding its lease (fenced in step 3), and the lease (default
-120 s) is far longer than the HTTP timeout of a send (default 20 s). Stopping the sender
+A row is sent only by the claimer holding its lease (fenced when marked in flight), and the lease
+(default 120 s) is far longer than the HTTP timeout of a send (default 20 s). Stopping the sender
 (``stop`` event or cancelling its task) lets every sendMessage already started finish and be
 recorded, and hands rows that were claimed but not started straight back (PENDING, due now), so a
 restart neither resends nor loses anything.
@@ -67,10 +59,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiogram import Bot
@@ -84,20 +75,17 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from kopilka.config import Settings, get_settings
-from kopilka.db import get_engine
 from kopilka.logging import get_logger
+from kopilka.notifications.outbox import Claimed, Outbox
 from kopilka_bot import texts
 
 log = get_logger("kopilka.bot.sender")
 
 T = TypeVar("T")
-
-IN_FLIGHT = "in flight: sendMessage started"
-ERROR_MAX = 500
 
 
 # ---------------------------------------------------------------- rate limiting
@@ -164,27 +152,7 @@ class ChatSpacer:
             await asyncio.sleep(delay)
 
 
-# ---------------------------------------------------------------- rows
-
-
-@dataclass
-class Claimed:
-    """A leased notification row, with what rendering and sending it needs."""
-
-    id: int
-    kind: str
-    payload: dict[str, Any]
-    attempt: int  # attempts after this claim: the lease's fencing token
-    chat_id: int
-    language: str
-    community: str
-    previous_error: str | None = None
-    text: str = field(default="", repr=False)
-
-    @property
-    def outcome_unknown(self) -> bool:
-        """An earlier attempt started sending and never recorded how it ended."""
-        return bool(self.previous_error and self.previous_error.startswith(IN_FLIGHT))
+# ---------------------------------------------------------------- counts
 
 
 @dataclass
@@ -198,10 +166,6 @@ class Counters:
     released: int = 0
     lost_lease: int = 0
     outcome_unknown: int = 0
-
-
-def _err(text_: str) -> str:
-    return text_[:ERROR_MAX]
 
 
 # ---------------------------------------------------------------- the sender
@@ -233,18 +197,20 @@ class Sender:
         shutdown_timeout: float = 30.0,
     ) -> None:
         self.bot = bot
-        self.engine = engine or get_engine()
+        self.outbox = Outbox(
+            engine,
+            lease_seconds=lease_seconds,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            communities=communities,
+        )
         self.pacer = Pacer(global_rate)
         self.spacer = ChatSpacer(per_chat_interval)
         self.poll_interval = poll_interval
         self.max_in_flight = max_in_flight or max(4, int(global_rate * 2))
-        self.lease_seconds = lease_seconds
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
         self.resend_unknown = resend_unknown
         self.app_url = app_url
-        self.communities = list(communities) if communities is not None else None
         self.shutdown_timeout = shutdown_timeout
         self.counters = Counters()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -291,7 +257,7 @@ class Sender:
                 await asyncio.sleep(0.05)
                 if runner.done():
                     break
-                busy = bool(self._tasks) or await self._db(self._due_count_sync, horizon) > 0
+                busy = bool(self._tasks) or await self._db(self.outbox.due_count, horizon) > 0
                 if busy:
                     idle_since = None
                 elif idle_since is None:
@@ -362,12 +328,13 @@ class Sender:
             log.exception("notification_delivery_error", id=row.id)
 
     async def _deliver_row(self, row: Claimed) -> None:
+        lang = row.language or texts.DEFAULT_LANGUAGE
         try:
-            row.text = texts.render(row.kind, row.payload, row.language, row.community)
+            text = texts.render(row.kind, row.payload, lang, row.community)
         except Exception as exc:
             log.error("notification_render_failed", id=row.id, kind=row.kind, error=str(exc))
             self.counters.failed += 1
-            await self._db(self._fail_sync, row, f"cannot render: {exc}")
+            await self._db(self.outbox.fail, row, f"cannot render: {exc}")
             return
         if row.outcome_unknown:
             self.counters.outcome_unknown += 1
@@ -380,7 +347,7 @@ class Sender:
             )
             if not self.resend_unknown:
                 await self._db(
-                    self._skip_sync, row, "outcome unknown: an earlier send may have arrived"
+                    self.outbox.skip, row, "outcome unknown: an earlier send may have arrived"
                 )
                 return
         try:
@@ -391,7 +358,7 @@ class Sender:
         if self._stopping.is_set():
             await self._release_unstarted(row)
             return
-        attempt = asyncio.create_task(self._attempt(row), name=f"send-{row.id}")
+        attempt = asyncio.create_task(self._attempt(row, text, lang), name=f"send-{row.id}")
         self._critical.add(attempt)
         attempt.add_done_callback(self._attempt_done)
         with contextlib.suppress(Exception):  # logged by _attempt_done
@@ -408,14 +375,14 @@ class Sender:
         """Hand a claimed row that was never sent straight back: PENDING, due now, with the
         error it had before this claim (an earlier unknown outcome stays known as such)."""
         self.counters.released += 1
-        await self._db(self._release_sync, row, 0.0, row.previous_error)
+        await self._db(self.outbox.release, row, 0.0, row.previous_error)
 
-    async def _attempt(self, row: Claimed) -> None:
+    async def _attempt(self, row: Claimed, text: str, lang: str) -> None:
         """Mark, take a global slot, send, record: runs to its end even when the sender is
         stopped, except that a stop while waiting for the slot hands the row back unsent. The
         slot is taken after the database write, right before the request, so the requests leave
         as evenly spaced as the slots (Telegram counts arrivals in a sliding second)."""
-        if not await self._db(self._mark_sync, row):
+        if not await self._db(self.outbox.mark_in_flight, row):
             self.counters.lost_lease += 1
             log.warning("notification_lease_lost", id=row.id, attempt=row.attempt)
             return
@@ -423,35 +390,35 @@ class Sender:
             await self._release_unstarted(row)
             return
         try:
-            message_id = await self._send(row)
+            message_id = await self._send(row, text, lang)
         except TelegramRetryAfter as exc:
             wait = float(exc.retry_after)
             self.counters.retry_after += 1
             self.spacer.pause(row.chat_id, wait)
             self.pacer.pause(wait)
             log.warning("telegram_retry_after", id=row.id, chat_id=row.chat_id, seconds=wait)
-            await self._db(self._release_sync, row, wait, _err(f"429: retry after {wait:g} s"))
+            await self._db(self.outbox.release, row, wait, f"429: retry after {wait:g} s")
         except TelegramForbiddenError as exc:
             self.counters.blocked += 1
             log.info("telegram_forbidden", id=row.id, chat_id=row.chat_id, error=exc.message)
-            await self._db(self._blocked_sync, row, _err(f"403: {exc.message}"))
+            await self._db(self.outbox.blocked, row, f"403: {exc.message}")
         except TelegramUnauthorizedError as exc:
             # The token is wrong: nothing can be sent; keep the row and look again later.
             self.pacer.pause(60.0)
             log.error("telegram_unauthorized", error=exc.message)
-            await self._db(self._release_sync, row, 60.0, _err(f"401: {exc.message}"))
+            await self._db(self.outbox.release, row, 60.0, f"401: {exc.message}")
         except (TelegramServerError, TelegramNetworkError) as exc:
             self._trouble += 1
             self.pacer.pause(min(30.0, 0.5 * 2 ** (self._trouble - 1)))
             log.warning("telegram_unavailable", id=row.id, error=str(exc), streak=self._trouble)
-            await self._db(self._retry_sync, row, _err(f"{type(exc).__name__}: {exc}"))
+            await self._retry(row, f"{type(exc).__name__}: {exc}")
         except TelegramAPIError as exc:
             self.counters.failed += 1
             log.warning("telegram_rejected", id=row.id, chat_id=row.chat_id, error=exc.message)
-            await self._db(self._fail_sync, row, _err(f"{type(exc).__name__}: {exc.message}"))
+            await self._db(self.outbox.fail, row, f"{type(exc).__name__}: {exc.message}")
         except Exception as exc:
             log.exception("notification_send_error", id=row.id)
-            await self._db(self._retry_sync, row, _err(f"{type(exc).__name__}: {exc}"))
+            await self._retry(row, f"{type(exc).__name__}: {exc}")
         else:
             self._trouble = 0
             self.counters.sent += 1
@@ -459,11 +426,11 @@ class Sender:
         finally:
             self.spacer.done(row.chat_id)
 
-    async def _send(self, row: Claimed) -> int:
-        markup: InlineKeyboardMarkup | None = texts.app_keyboard(self.app_url, row.language)
+    async def _send(self, row: Claimed, text: str, lang: str) -> int:
+        markup: InlineKeyboardMarkup | None = texts.app_keyboard(self.app_url, lang)
         message = await self.bot.send_message(
             chat_id=row.chat_id,
-            text=row.text,
+            text=text,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -474,10 +441,10 @@ class Sender:
         """Telegram has the message: record it, retrying through a database hiccup, since a row
         left "in flight" is the one case that can be sent twice."""
         delay = 0.2
-        deadline = time.monotonic() + self.lease_seconds / 2
+        deadline = time.monotonic() + self.outbox.lease_seconds / 2
         while True:
             try:
-                if not await self._db(self._sent_sync, row, message_id):
+                if not await self._db(self.outbox.sent, row, message_id):
                     log.error("notification_sent_twice", id=row.id, chat_id=row.chat_id)
                 return
             except DBAPIError as exc:
@@ -487,11 +454,14 @@ class Sender:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _backoff(self, attempt: int) -> float:
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempt - 1))
-        return float(delay * random.uniform(0.8, 1.2))
+    async def _retry(self, row: Claimed, error: str) -> None:
+        """A transient failure: the outbox backs the row off, or gives up after max_attempts."""
+        if await self._db(self.outbox.retry, row, error):
+            self.counters.failed += 1
+        else:
+            self.counters.retried += 1
 
-    # ------------------------------------------------------------ database (sync, in a thread)
+    # ------------------------------------------------------------ the outbox (sync, in a thread)
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a database step in a thread, to its end even if the caller is cancelled."""
@@ -503,244 +473,14 @@ class Sender:
             raise
 
     async def _claim(self, limit: int) -> list[Claimed]:
-        future = asyncio.ensure_future(asyncio.to_thread(self._claim_sync, limit))
+        future = asyncio.ensure_future(asyncio.to_thread(self.outbox.claim, limit))
         try:
             rows = await asyncio.shield(future)
         except asyncio.CancelledError:
             await asyncio.wait([future])
             if not future.cancelled() and future.exception() is None:
                 for row in future.result():
-                    await asyncio.to_thread(self._release_sync, row, 0.0, None)
+                    await asyncio.to_thread(self.outbox.release, row, 0.0, None)
             raise
         self.counters.claimed += len(rows)
         return rows
-
-    def _scope(self) -> tuple[str, dict[str, Any]]:
-        if self.communities is None:
-            return "", {}
-        return " AND n.community_id = ANY(:communities)", {"communities": self.communities}
-
-    def _claim_sync(self, limit: int) -> list[Claimed]:
-        scope, params = self._scope()
-        with self.engine.begin() as conn:
-            conn.execute(
-                text(
-                    f"""
-                    UPDATE notifications n
-                    SET status = 'SKIPPED',
-                        error = CASE WHEN o.telegram_id IS NULL
-                                     THEN 'owner has no linked Telegram chat'
-                                     ELSE 'owner blocked the bot' END
-                    FROM owners o
-                    WHERE o.id = n.owner_pk AND n.status = 'PENDING'
-                      AND n.next_attempt_at <= now()
-                      AND (o.telegram_id IS NULL OR o.telegram_blocked_at IS NOT NULL){scope}
-                    """
-                ),
-                params,
-            )
-            result = conn.execute(
-                text(
-                    f"""
-                    WITH heads AS (
-                        SELECT DISTINCT ON (o.telegram_id) n.id, n.next_attempt_at
-                        FROM notifications n JOIN owners o ON o.id = n.owner_pk
-                        WHERE n.status = 'PENDING' AND o.telegram_id IS NOT NULL
-                          AND o.telegram_blocked_at IS NULL{scope}
-                        ORDER BY o.telegram_id, n.id
-                    ), picked AS (
-                        SELECT n.id FROM notifications n
-                        WHERE n.id IN (
-                            SELECT id FROM heads WHERE next_attempt_at <= now()
-                            ORDER BY id LIMIT :limit
-                        )
-                          AND n.status = 'PENDING' AND n.next_attempt_at <= now()
-                        FOR UPDATE OF n SKIP LOCKED
-                    )
-                    UPDATE notifications n
-                    SET next_attempt_at = now() + :lease * interval '1 second',
-                        attempts = n.attempts + 1,
-                        chat_id = o.telegram_id
-                    FROM picked, owners o, communities c
-                    WHERE n.id = picked.id AND o.id = n.owner_pk AND c.id = n.community_id
-                      AND o.telegram_id IS NOT NULL
-                    RETURNING n.id, n.kind, n.payload, n.attempts, o.telegram_id, o.language,
-                              c.name, n.error
-                    """
-                ),
-                {**params, "limit": limit, "lease": self.lease_seconds},
-            )
-            rows = [
-                Claimed(
-                    id=r[0],
-                    kind=r[1],
-                    payload=dict(r[2] or {}),
-                    attempt=r[3],
-                    chat_id=r[4],
-                    language=r[5] or texts.DEFAULT_LANGUAGE,
-                    community=r[6],
-                    previous_error=r[7],
-                )
-                for r in result
-            ]
-        rows.sort(key=lambda r: r.id)
-        return rows
-
-    def _due_count_sync(self, horizon: float = 0.0) -> int:
-        scope, params = self._scope()
-        params = {**params, "horizon": horizon}
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    text(
-                        "SELECT count(*) FROM notifications n WHERE n.status = 'PENDING' "
-                        "AND n.next_attempt_at <= now() + :horizon * interval '1 second'"
-                        f"{scope}"
-                    ),
-                    params,
-                ).scalar_one()
-            )
-
-    def _mark_sync(self, row: Claimed) -> bool:
-        marker = f"{IN_FLIGHT} at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
-        with self.engine.begin() as conn:
-            got = conn.execute(
-                text(
-                    """
-                    UPDATE notifications
-                    SET error = :marker, next_attempt_at = now() + :lease * interval '1 second'
-                    WHERE id = :id AND attempts = :attempt AND status = 'PENDING'
-                    """
-                ),
-                {
-                    "id": row.id,
-                    "attempt": row.attempt,
-                    "marker": marker,
-                    "lease": self.lease_seconds,
-                },
-            ).rowcount
-        return bool(got)
-
-    def _sent_sync(self, row: Claimed, message_id: int) -> bool:
-        with self.engine.begin() as conn:
-            got = conn.execute(
-                text(
-                    """
-                    UPDATE notifications
-                    SET status = 'SENT', sent_at = now(), chat_id = :chat,
-                        telegram_message_id = :mid, error = NULL
-                    WHERE id = :id AND status <> 'SENT'
-                    """
-                ),
-                {"id": row.id, "chat": row.chat_id, "mid": message_id},
-            ).rowcount
-        return bool(got)
-
-    def _release_sync(self, row: Claimed, delay: float, error: str | None) -> None:
-        """Back to PENDING, due after ``delay``, the attempt not counted (it never failed),
-        ``error`` replacing the "in flight" mark (nothing of this attempt reached Telegram)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                text(
-                    """
-                    UPDATE notifications
-                    SET next_attempt_at = now() + :delay * interval '1 second',
-                        attempts = attempts - 1,
-                        error = CAST(:error AS text)
-                    WHERE id = :id AND attempts = :attempt AND status = 'PENDING'
-                    """
-                ),
-                {
-                    "id": row.id,
-                    "attempt": row.attempt,
-                    "delay": delay,
-                    "error": error,
-                },
-            )
-
-    def _retry_sync(self, row: Claimed, error: str) -> None:
-        """A transient failure: try again after a backoff, or give up after max_attempts."""
-        final = row.attempt >= self.max_attempts
-        if final:
-            self.counters.failed += 1
-        else:
-            self.counters.retried += 1
-        with self.engine.begin() as conn:
-            conn.execute(
-                text(
-                    """
-                    UPDATE notifications
-                    SET status = CASE WHEN :final THEN 'FAILED' ELSE 'PENDING' END,
-                        next_attempt_at = now() + :delay * interval '1 second',
-                        error = :error
-                    WHERE id = :id AND attempts = :attempt AND status = 'PENDING'
-                    """
-                ),
-                {
-                    "id": row.id,
-                    "attempt": row.attempt,
-                    "final": final,
-                    "delay": self._backoff(row.attempt),
-                    "error": error,
-                },
-            )
-
-    def _fail_sync(self, row: Claimed, error: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "UPDATE notifications SET status = 'FAILED', error = :error "
-                    "WHERE id = :id AND attempts = :attempt AND status = 'PENDING'"
-                ),
-                {"id": row.id, "attempt": row.attempt, "error": _err(error)},
-            )
-
-    def _skip_sync(self, row: Claimed, error: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "UPDATE notifications SET status = 'SKIPPED', error = :error "
-                    "WHERE id = :id AND attempts = :attempt AND status = 'PENDING'"
-                ),
-                {"id": row.id, "attempt": row.attempt, "error": _err(error)},
-            )
-
-    def _blocked_sync(self, row: Claimed, error: str) -> None:
-        """The user blocked the bot: every owner with this chat becomes unreachable (audited),
-        and their pending messages are skipped."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                text(
-                    """
-                    WITH blocked AS (
-                        UPDATE owners SET telegram_blocked_at = now(), version = version + 1
-                        WHERE telegram_id = :chat AND telegram_blocked_at IS NULL
-                        RETURNING id, community_id, owner_id, telegram_blocked_at
-                    )
-                    INSERT INTO audit_log (community_id, actor, action, entity, entity_id, after)
-                    SELECT community_id, 'system:bot', 'owner.telegram_blocked', 'owner',
-                           owner_id::text,
-                           jsonb_build_object('telegram_blocked_at', telegram_blocked_at,
-                                              'reason', CAST(:error AS text))
-                    FROM blocked
-                    """
-                ),
-                {"chat": row.chat_id, "error": error},
-            )
-            conn.execute(
-                text(
-                    """
-                    UPDATE notifications n SET status = 'SKIPPED', error = :error
-                    FROM owners o
-                    WHERE o.id = n.owner_pk AND o.telegram_id = :chat AND n.status = 'PENDING'
-                    """
-                ),
-                {"chat": row.chat_id, "error": error},
-            )
-            conn.execute(
-                text(
-                    "UPDATE notifications SET status = 'SKIPPED', error = :error "
-                    "WHERE id = :id AND status = 'PENDING'"
-                ),
-                {"id": row.id, "error": error},
-            )

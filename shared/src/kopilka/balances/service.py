@@ -535,14 +535,25 @@ def sheet_out(sheet: Sheet) -> BalanceSheetOut:
     return BalanceSheetOut.model_validate(sheet_dict(sheet))
 
 
-def owner_balance_out(
-    sheet: Sheet, owner_pk: int, owner_id: int, name: str | None
-) -> OwnerBalanceOut:
-    row = next(
+def owner_row(sheet: Sheet, owner_pk: int, owner_id: int, name: str | None = None) -> OwnerRow:
+    """One owner's line of a sheet (all zero when the owner has none)."""
+    return next(
         (r for r in sheet.rows if r.owner_pk == owner_pk),
         OwnerRow(owner_pk=owner_pk, owner_id=owner_id, name=name),
     )
-    entry = entry_out(row, sheet.currency)
+
+
+def owner_period_balance(
+    session: Session, community: Community, period: Period, owner_pk: int, owner_id: int
+) -> int:
+    """One owner's balance in a period (live while it is OPEN), in minor units."""
+    return owner_row(sheet_for(session, community, period), owner_pk, owner_id).balance
+
+
+def owner_balance_out(
+    sheet: Sheet, owner_pk: int, owner_id: int, name: str | None
+) -> OwnerBalanceOut:
+    entry = entry_out(owner_row(sheet, owner_pk, owner_id, name), sheet.currency)
     return OwnerBalanceOut(
         **entry.model_dump(),
         period_id=sheet.period.id,

@@ -1,32 +1,30 @@
-"""Notification rows: written in the transaction of the event that causes them.
+"""The outbox's one writer: notification rows are written in the transaction of the event that
+causes them, only through the functions here (``enqueue``, ``enqueue_many``, and ``Pending`` for a
+message queued in the very statement that creates its event's row).
 
 The dedupe key names the event and the owner, and is unique, so an event never reaches a chat twice
-however often the code that records it runs (a retried close, a replayed request)."""
+however often the code that records it runs (a retried close, a replayed request). What happens to
+a row afterwards (claimed, sent, retried, failed, skipped) is ``kopilka.notifications.outbox``."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.orm import Session
 
-from kopilka.db import bound_values
-from kopilka.models import Notification, Owner
+from kopilka.models import Owner
+from kopilka.notifications import queries as q
+from kopilka.notifications.status import Kind, Status
 
-RECEIPT = "contribution_receipt"
-PERIOD_CLOSED = "period_closed"
-OPENING_BALANCE = "opening_balance"
-DEBT_REMINDER = "debt_reminder"
-LINKED = "linked"
-
-
-_COLUMNS = ("community_id", "owner_pk", "kind", "dedupe_key", "payload", "status")
-_ENQUEUE = (
-    insert(Notification.__table__)  # type: ignore[arg-type]
-    .values(bound_values(Notification.__table__, _COLUMNS))
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-)
+# The kinds by their old names (``notifications.RECEIPT``): Kind is the list of them.
+RECEIPT = Kind.RECEIPT
+PERIOD_CLOSED = Kind.PERIOD_CLOSED
+OPENING_BALANCE = Kind.OPENING_BALANCE
+DEBT_REMINDER = Kind.DEBT_REMINDER
+LINKED = Kind.LINKED
 
 
 def reachable(owner: Owner) -> bool:
@@ -42,17 +40,48 @@ def enqueue(
     row = {
         "community_id": owner.community_id,
         "owner_pk": owner.id,
-        "kind": kind,
+        "kind": str(kind),
         "dedupe_key": dedupe_key,
         "payload": payload,
-        "status": "PENDING",
+        "status": Status.PENDING.value,
     }
-    return bool(session.execute(_ENQUEUE, row).rowcount)
+    return bool(session.execute(q.ENQUEUE, row).rowcount)
+
+
+def reachable_owners(session: Session, community_id: int) -> set[int]:
+    """The owner_pks of the community a message can reach now."""
+    return set(session.scalars(q.REACHABLE_OWNERS, {"community_id": community_id}))
+
+
+def enqueue_many(
+    session: Session,
+    community_id: int,
+    kind: str,
+    dedupe_prefix: str,
+    messages: Iterable[tuple[int, dict[str, Any]]],
+) -> int:
+    """Queue one message per (owner_pk, payload) in one statement, each keyed
+    ``dedupe_prefix + owner_pk``; owners not reachable are left out. How many were queued."""
+    pks, payloads = [], []
+    for owner_pk, payload in messages:
+        pks.append(owner_pk)
+        payloads.append(json.dumps(payload))
+    if not pks:
+        return 0
+    params = {
+        "community_id": community_id,
+        "kind": str(kind),
+        "dedupe_prefix": dedupe_prefix,
+        "pks": pks,
+        "payloads": payloads,
+    }
+    result: Any = session.execute(q.ENQUEUE_MANY, params)
+    return int(result.rowcount or 0)
 
 
 @dataclass(frozen=True)
 class Pending:
-    """A message to queue in the same statement that creates its event's row (see ``queued``):
+    """A message to queue in the same statement that creates its event's row (``queued``):
     ``dedupe_prefix`` + the new row's id is the dedupe key, and the payload gets the id as
     ``id_key``."""
 
@@ -66,7 +95,7 @@ class Pending:
         return {
             "n_community_id": self.owner.community_id,
             "n_owner_pk": self.owner.id,
-            "n_kind": self.kind,
+            "n_kind": str(self.kind),
             "n_dedupe_prefix": self.dedupe_prefix,
             "n_id_key": self.id_key,
             "n_payload": self.payload,
@@ -76,20 +105,4 @@ class Pending:
 def queued(new_id: Any) -> Any:
     """``enqueue`` as a data-modifying CTE, for a statement whose row ``new_id`` names: the
     receipt of a contribution costs no round trip of its own. Parameters: ``Pending.params``."""
-    payload = cast(bindparam("n_payload", type_=JSONB), JSONB).op("||")(
-        func.jsonb_build_object(bindparam("n_id_key", type_=String), new_id)
-    )
-    rows = select(
-        bindparam("n_community_id", type_=BigInteger),
-        bindparam("n_owner_pk", type_=BigInteger),
-        bindparam("n_kind", type_=String),
-        bindparam("n_dedupe_prefix", type_=String).op("||")(cast(new_id, String)),
-        payload,
-        literal("PENDING", String),
-    )
-    return (
-        insert(Notification.__table__)  # type: ignore[arg-type]
-        .from_select(_COLUMNS, rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .cte("notified")
-    )
+    return q.queued(new_id)

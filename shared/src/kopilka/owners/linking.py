@@ -108,7 +108,7 @@ def link_telegram(
     }
     owner.telegram_id = telegram_user_id
     owner.telegram_blocked_at = None
-    lang = _language(language)
+    lang = spoken_language(language)
     if lang is not None:
         owner.language = lang
     owner.version += 1
@@ -138,7 +138,8 @@ def link_telegram(
     return owner
 
 
-def _language(code: str | None) -> str | None:
+def spoken_language(code: str | None) -> str | None:
+    """One of ``LANGUAGES`` for a Telegram ``language_code`` ("ru-RU" -> "ru"), else None."""
     if not code:
         return None
     base = code.strip().lower().replace("_", "-").split("-", 1)[0]

@@ -10,7 +10,6 @@ Lock order: the period (FOR UPDATE), then later periods of its carry-forward cha
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -25,6 +24,8 @@ from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.jobs import service as jobs
 from kopilka.models import CarryForward, Community, Job, Owner, Period, PeriodBalance
 from kopilka.money import format_minor
+from kopilka.notifications import service as notifications
+from kopilka.notifications.status import Kind
 from kopilka.periods.service import CLOSED, CLOSING, OPEN, get_period, require_status
 from kopilka.plots import billing
 
@@ -330,44 +331,22 @@ def _finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
     if notify:
         # Built from the sheet in memory: right after the COPYs the planner's statistics say
         # period_balances and invoices are empty, and a join over them would crawl.
-        reachable = set(
-            s.scalars(
-                text(
-                    "SELECT id FROM owners WHERE community_id = :c AND telegram_id IS NOT NULL"
-                    " AND telegram_blocked_at IS NULL"
-                ),
-                {"c": community.id},
-            )
-        )
-        pks, payloads = [], []
+        reachable = notifications.reachable_owners(s, community.id)
+        messages = []
         for r in sheet.rows:
             if r.owner_pk in reachable:
                 invoice = r.allocated + r.service_charges - r.opening_debt
-                pks.append(r.owner_pk)
-                payloads.append(
-                    json.dumps(
-                        {
-                            "period_id": period.id,
-                            "period_name": period.name,
-                            "balance_minor": r.balance,
-                            "currency": community.currency,
-                            "invoice_amount_minor": invoice if invoice > 0 else None,
-                        }
-                    )
-                )
-        notified = s.execute(
-            text(
-                """
-                INSERT INTO notifications
-                    (community_id, owner_pk, kind, dedupe_key, payload, status, attempts)
-                SELECT :c, u.pk, 'period_closed', 'period_closed:' || :job || ':' || u.pk,
-                       CAST(u.payload AS jsonb), 'PENDING', 0
-                FROM unnest(CAST(:pks AS bigint[]), CAST(:payloads AS text[])) AS u(pk, payload)
-                ON CONFLICT (dedupe_key) DO NOTHING
-                """
-            ),
-            {"c": community.id, "job": _job_id(ctx), "pks": pks, "payloads": payloads},
-        ).rowcount
+                payload = {
+                    "period_id": period.id,
+                    "period_name": period.name,
+                    "balance_minor": r.balance,
+                    "currency": community.currency,
+                    "invoice_amount_minor": invoice if invoice > 0 else None,
+                }
+                messages.append((r.owner_pk, payload))
+        notified = notifications.enqueue_many(
+            s, community.id, Kind.PERIOD_CLOSED, f"period_closed:{_job_id(ctx)}:", messages
+        )
     allocated = sum(r.allocated for r in sheet.rows)
     record(
         ctx,
@@ -487,25 +466,24 @@ def _carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) ->
     community = _community(ctx, source)
     notified = 0
     if notify:
-        notified = s.execute(
-            text(
-                """
-                INSERT INTO notifications
-                    (community_id, owner_pk, kind, dedupe_key, payload, status, attempts)
-                SELECT :c, pb.owner_pk, 'opening_balance',
-                       'opening_balance:' || :job || ':' || pb.owner_pk,
-                       jsonb_build_object('period_id', :t, 'period_name', CAST(:tname AS text),
-                           'from_period_name', CAST(:sname AS text), 'opening_minor', pb.balance,
-                           'currency', CAST(:cur AS text)),
-                       'PENDING', 0
-                FROM period_balances pb JOIN owners o ON o.id = pb.owner_pk
-                WHERE pb.period_id = :s AND pb.balance <> 0 AND o.telegram_id IS NOT NULL
-                  AND o.telegram_blocked_at IS NULL
-                ON CONFLICT (dedupe_key) DO NOTHING
-                """
-            ),
-            {**params, "tname": target.name, "sname": source.name, "cur": community.currency},
-        ).rowcount
+        balances = s.execute(
+            select(PeriodBalance.owner_pk, PeriodBalance.balance).where(
+                PeriodBalance.period_id == source.id, PeriodBalance.balance != 0
+            )
+        ).all()
+        opening = {
+            "period_id": target.id,
+            "period_name": target.name,
+            "from_period_name": source.name,
+            "currency": community.currency,
+        }
+        notified = notifications.enqueue_many(
+            s,
+            source.community_id,
+            Kind.OPENING_BALANCE,
+            f"opening_balance:{_job_id(ctx)}:",
+            [(pk, {**opening, "opening_minor": int(balance)}) for pk, balance in balances],
+        )
     record(
         ctx,
         "period.carry_forward",

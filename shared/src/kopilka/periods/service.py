@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx
 from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from kopilka.models import Owner, Period
+from kopilka.models import Community, Owner, Period
 from kopilka.periods.schemas import PeriodCreate, PeriodOut, PeriodPatch
 
 OPEN, CLOSING, CLOSED = "OPEN", "CLOSING", "CLOSED"
@@ -193,3 +196,26 @@ def list_periods(ctx: Ctx, *, after: int | None, limit: int) -> list[Period]:
     if after is not None:
         q = q.where(Period.id > after)
     return list(ctx.session.scalars(q.order_by(Period.id).limit(limit + 1)))
+
+
+def current_period(session: Session, community: Community) -> Period | None:
+    """The OPEN period covering the community's today, else the latest OPEN one."""
+    today = datetime.now(ZoneInfo(community.timezone)).date()
+    covering = session.scalar(
+        select(Period)
+        .where(
+            Period.community_id == community.id,
+            Period.status == OPEN,
+            Period.start_date <= today,
+            Period.end_date >= today,
+        )
+        .limit(1)
+    )
+    if covering is not None:
+        return covering
+    return session.scalar(
+        select(Period)
+        .where(Period.community_id == community.id, Period.status == OPEN)
+        .order_by(Period.start_date.desc())
+        .limit(1)
+    )

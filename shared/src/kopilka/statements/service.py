@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kopilka.balances.service import OwnerRow, ledger_sums, live_sheet, sheet_for
 from kopilka.context import Ctx
@@ -282,3 +283,22 @@ def owner_statement_language(ctx: Ctx, owner_id: int) -> str:
 def period_statement_language(ctx: Ctx) -> str:
     """The language of a period statement: the community's."""
     return resolve(None, None, ctx.community.language)
+
+
+def recent_closings(
+    session: Session, community_id: int, owner_pk: int, count: int
+) -> list[tuple[str, int]]:
+    """The owner's closing balance in the community's latest ``count`` CLOSED periods, newest
+    first: (period name, balance in minor units). The short statement of a chat."""
+    rows = session.execute(
+        select(Period.name, PeriodBalance.balance)
+        .join(PeriodBalance, PeriodBalance.period_id == Period.id)
+        .where(
+            Period.community_id == community_id,
+            Period.status == CLOSED,
+            PeriodBalance.owner_pk == owner_pk,
+        )
+        .order_by(Period.end_date.desc())
+        .limit(count)
+    ).all()
+    return [(name, int(balance)) for name, balance in rows]
