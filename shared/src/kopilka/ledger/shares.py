@@ -24,7 +24,9 @@ from kopilka.balances.service import compute_allocations
 from kopilka.context import Ctx
 from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.ledger import schemas as s
-from kopilka.ledger import service as ledger
+from kopilka.ledger.expenses import expense_out
+from kopilka.ledger.posting import booking_date, insert_document, positive_amount
+from kopilka.ledger.settlements import SETTLEMENT, settlement_out
 from kopilka.models import Expense, Owner, Period, Settlement
 from kopilka.money import format_minor
 from kopilka.owners.service import find_owner
@@ -129,7 +131,7 @@ def expense_detail(ctx: Ctx, expense_id: int) -> s.ExpenseDetailOut:
     e = load_expense(ctx, expense_id)
     period = get_period(ctx, e.period_id)
     shares, reason = expense_shares(ctx, e, period)
-    base = ledger.expense_out(ctx, e)
+    base = expense_out(ctx, e)
     return s.ExpenseDetailOut(
         **base.model_dump(),
         shares=[share_out(ctx, sh) for sh in shares],
@@ -143,7 +145,7 @@ def settle_share(
     """Record a settlement from ``owner_id`` to the expense's payer, at most the unpaid
     remainder of the owner's share (400 naming it)."""
     ctx.require_admin()
-    amount = ledger.positive_amount(ctx, data.amount)
+    amount = positive_amount(ctx, data.amount)
     e = load_expense(ctx, expense_id)
     period = open_period_for_write(ctx, e.period_id)  # lock order: the period, then the expense
     e = load_expense(ctx, expense_id, lock=True)  # concurrent settles of this expense queue here
@@ -186,11 +188,11 @@ def settle_share(
         data.date,
     )
     after = Share(share.owner_pk, share.owner_id, share.amount, share.paid + amount)
-    return s.ShareSettledOut(settlement=ledger.settlement_out(ctx, t), share=share_out(ctx, after))
+    return s.ShareSettledOut(settlement=settlement_out(ctx, t), share=share_out(ctx, after))
 
 
 def _record(ctx: Ctx, period: Period, t: Settlement, day: date | datetime | None) -> Settlement:
     """The settlement through the ledger's posting machinery (its ledger entries and audit in
     the same statement), like any other settlement."""
-    t.date = ledger._date(ctx, period, day)
-    return ledger._insert(ctx, period, t)
+    t.date = booking_date(ctx, period, day)
+    return insert_document(ctx, period, SETTLEMENT, t)

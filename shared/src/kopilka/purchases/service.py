@@ -25,6 +25,7 @@ from kopilka import allocation
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx, Role
 from kopilka.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from kopilka.ledger import expenses
 from kopilka.ledger import schemas as ledger_schemas
 from kopilka.models import Expense, Owner, Period, Purchase, PurchaseItem
 from kopilka.money import currency_exponent, format_minor, to_minor
@@ -415,8 +416,6 @@ def _shares(ctx: Ctx, e: Expense, own: dict[int, int]) -> dict[int, tuple[int, i
 def finalize(ctx: Ctx, purchase_id: int, data: s.FinalizeIn) -> Finalized:
     """Record the purchase's ONE expense (ITEM_BASED) and close the list; idempotent: a list
     already finalized answers its expense (the same amount) or 409 (another amount)."""
-    from kopilka.ledger import service as ledger  # the posting machinery records the expense
-
     ctx.require_admin()
     p = get_purchase(ctx, purchase_id)
     if p.status == FINALIZED:
@@ -426,7 +425,7 @@ def finalize(ctx: Ctx, purchase_id: int, data: s.FinalizeIn) -> Finalized:
     if p.status == FINALIZED:
         return _already(ctx, p, data)
     split, own = _split_of(ctx, p.id)
-    e = ledger.record_expense(
+    e = expenses.record_expense(
         ctx,
         p.period_id,
         ledger_schemas.ExpenseCreate(
@@ -500,13 +499,11 @@ def _notify_shares(
 
 
 def finalized_out(ctx: Ctx, f: Finalized) -> s.FinalizeOut:
-    from kopilka.ledger import service as ledger
-
     cur = ctx.currency
     fields = _out_fields(ctx, f.purchase, _subtotals(ctx, [f.purchase.id])[f.purchase.id], cur)
     return s.FinalizeOut(
         **fields,
-        expense=ledger.expense_out(ctx, f.expense),
+        expense=expenses.expense_out(ctx, f.expense),
         shares=[
             s.ShareOut(owner_id=oid, items=format_minor(items, cur), share=format_minor(share, cur))
             for oid, (items, share) in sorted(f.shares.items())
