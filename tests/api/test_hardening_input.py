@@ -273,7 +273,7 @@ def test_keys_whose_32_bit_hashes_collide_do_not_block_each_other(live_server):
         assert b.status_code == 201, b.text
         assert answers["a"].status_code == 201, answers["a"].text
 
-    from kopilka_api.http import idempotency_lock_id
+    from kopilka.idempotency import lock_id as idempotency_lock_id
 
     assert idempotency_lock_id(c["id"], key_a) != idempotency_lock_id(c["id"], key_b)
 

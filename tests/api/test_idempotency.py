@@ -172,7 +172,7 @@ def test_a_malformed_key_is_400(client, community, admin, period, key):
 
 def test_a_request_still_in_flight_is_409(client, community, admin, period):
     from kopilka.db import get_engine
-    from kopilka_api.http import idempotency_lock_id
+    from kopilka.idempotency import lock_id as idempotency_lock_id
 
     key = _key()
     url = f"{PAYMENTS}/periods/{period['id']}/contributions"

@@ -19,22 +19,20 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, String, bindparam, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from kopilka import idempotency
 from kopilka.auth.service import authenticate
 from kopilka.config import get_settings
 from kopilka.context import Actor, Ctx
-from kopilka.db import bound_values, session_factory
+from kopilka.db import session_factory
 from kopilka.errors import (
     Conflict,
     IdempotencyMismatch,
     PreconditionFailed,
     ValidationFailed,
 )
-from kopilka.models import IdempotencyRecord
 
 PROBLEM = "application/problem+json"
 
@@ -305,44 +303,7 @@ def _request_hash(request: Request, body: bytes, actor: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# The statements of every idempotent write, built once (bind parameters, no per-request build).
 IN_FLIGHT = "A request with this Idempotency-Key is still in flight; retry later"
-_IDEM_CLAIM = text(
-    "SELECT pg_try_advisory_xact_lock(:lock) AS got, r.request_hash, "
-    "r.response_status, r.response_body, r.response_headers "
-    "FROM (SELECT 1) AS one LEFT JOIN idempotency_records AS r "
-    "ON coalesce(r.community_id, 0) = :scope AND r.key = :key"
-).bindparams(
-    bindparam("lock", type_=BigInteger),
-    bindparam("scope", type_=BigInteger),
-    bindparam("key", type_=String),
-)
-_IDEM_STORE = (
-    pg_insert(IdempotencyRecord.__table__)  # type: ignore[arg-type]
-    .values(
-        bound_values(
-            IdempotencyRecord.__table__,
-            (
-                "community_id",
-                "key",
-                "request_hash",
-                "response_status",
-                "response_body",
-                "response_headers",
-            ),
-        )
-    )
-    .on_conflict_do_nothing()
-    .returning(IdempotencyRecord.id)
-)
-
-
-def idempotency_lock_id(scope: int, key: str) -> int:
-    """The advisory lock of (community, Idempotency-Key): a 64-bit hash of both. (PostgreSQL's
-    ``hashtext`` is 32 bits: in 400,000 keys 14 pairs collided, and a colliding key was answered
-    409 "still in flight" while the other one ran.)"""
-    digest = hashlib.blake2b(f"{scope}\x00{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def write(
@@ -371,9 +332,7 @@ def write(
         # The key's lock and its record in one round trip. The record is read in the statement's
         # snapshot, taken just before the lock: a first request that commits in between is not
         # seen, and its record then stops this one at the store below (409, as in flight).
-        prior = ctx.session.execute(
-            _IDEM_CLAIM, {"lock": idempotency_lock_id(scope, key), "scope": scope, "key": key}
-        ).one()
+        prior = idempotency.claim(ctx.session, scope, key)
         if not prior.got:
             raise Conflict(IN_FLIGHT)
         digest = _request_hash(request, body, ctx.actor.label)
@@ -407,18 +366,9 @@ def write(
         stored = payload
         if secret is not None and isinstance(payload, dict) and secret in payload:
             stored = {**payload, secret: None}
-        stored_id = ctx.session.scalar(
-            _IDEM_STORE,
-            {
-                "community_id": ctx.actor.community_id,
-                "key": key,
-                "request_hash": digest,
-                "response_status": status_code,
-                "response_body": stored,
-                "response_headers": headers,
-            },
-        )
-        if stored_id is None:
+        if not idempotency.store(
+            ctx.session, ctx.actor.community_id, key, digest, status_code, stored, headers
+        ):
             raise Conflict(IN_FLIGHT)  # rolled back: the first request's answer stands
     return JSONResponse(payload, status_code=status_code, headers=headers)
 

@@ -99,6 +99,13 @@ def get_job(ctx: Ctx, job_id: int) -> Job:
     return job
 
 
+def job_now(ctx: Ctx, job_id: int) -> JobOut:
+    """The job as it stands now (re-read: the request's session may hold an older state)."""
+    job = get_job(ctx, job_id)
+    ctx.session.refresh(job)
+    return job_out(job)
+
+
 def finished_job(job_id: int, engine: Engine | None = None) -> Job | None:
     """One short read: the job if it has ended, else None (the connection goes straight back
     to the pool)."""

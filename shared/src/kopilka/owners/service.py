@@ -129,3 +129,9 @@ def list_owners(ctx: Ctx, *, after: int | None, limit: int) -> list[Owner]:
     if after is not None:
         q = q.where(Owner.owner_id > after)
     return list(ctx.session.scalars(q.order_by(Owner.owner_id).limit(limit + 1)))
+
+
+def acting_owner(ctx: Ctx) -> Owner | None:
+    """The owner the caller is (a Telegram user signed in as an owner), else None."""
+    pk = ctx.actor.owner_pk
+    return ctx.session.get(Owner, pk) if pk is not None else None

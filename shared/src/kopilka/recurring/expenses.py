@@ -28,6 +28,8 @@ from kopilka import allocation
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Actor, Ctx
 from kopilka.errors import NotFound, ValidationFailed
+from kopilka.ledger.expenses import EXPENSE
+from kopilka.ledger.posting import insert_document
 from kopilka.logging import get_logger
 from kopilka.models import Expense, Owner, Period, RecurringExpenseTemplate
 from kopilka.money import currency_exponent, format_minor, to_minor
@@ -277,8 +279,6 @@ def generate_due_expenses(
 def _generate_one(
     session: Session, template_id: int, period_id: int, community_id: int, day: date
 ) -> bool:
-    from kopilka.ledger import service as ledger  # the posting machinery
-
     period: Period | None = session.scalar(q.OPEN_PERIOD_SKIP_LOCKED, {"period_id": period_id})
     if period is None:  # CLOSED meanwhile, or held by a close: the next sweep sees
         return False
@@ -296,9 +296,10 @@ def _generate_one(
         return False
     ctx = Ctx(session=session, actor=Actor.system("recurring", community_id))
     split = _split(session, community_id, ctx.currency, t.split, t.amount_minor)
-    e = ledger._insert(
+    e = insert_document(
         ctx,
         period,
+        EXPENSE,
         Expense(
             community_id=community_id,
             period_id=period.id,

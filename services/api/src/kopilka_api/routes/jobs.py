@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Query, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -19,7 +19,6 @@ from kopilka.config import get_settings
 from kopilka.context import Ctx
 from kopilka.jobs import service
 from kopilka.jobs.schemas import JobOut
-from kopilka.models import Job
 from kopilka_api.http import CtxDep, Page, PageDep, api_router, paged
 from kopilka_api.middleware import release_admission
 
@@ -36,16 +35,15 @@ def prefer_wait(request: Request) -> int:
     return min(int(m.group(1)), get_settings().max_prefer_wait_seconds)
 
 
-def _commit_job(ctx: Ctx, produce: Callable[[], Job]) -> JobOut:
-    job = produce()
+def _commit_job(ctx: Ctx, produce: Callable[[], Any]) -> JobOut:
+    job_id = produce().id
     ctx.session.commit()
-    ctx.session.refresh(job)
-    out = service.job_out(job)
+    out = service.job_now(ctx, job_id)
     ctx.session.commit()  # the connection goes back to the pool before any wait
     return out
 
 
-async def start_job(request: Request, ctx: Ctx, produce: Callable[[], Job]) -> JSONResponse:
+async def start_job(request: Request, ctx: Ctx, produce: Callable[[], Any]) -> JSONResponse:
     """Run ``produce`` (which queues a job) and commit it in one thread-pool trip, then answer
     202 with Location, or 200 with the finished job when the client waits (``Prefer: wait``)."""
     job = await run_in_threadpool(_commit_job, ctx, produce)

@@ -22,7 +22,7 @@ from fastapi import Response
 from pydantic import BaseModel
 
 from kopilka.context import Ctx, Role
-from kopilka.models import Community, Owner
+from kopilka.owners.service import acting_owner
 from kopilka_api.http import CtxDep, api_router
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -119,10 +119,8 @@ class MeOut(BaseModel):
 )
 def me(ctx: Ctx = CtxDep) -> MeOut:
     actor = ctx.actor
-    community: Community | None = None
-    if actor.community_id is not None:
-        community = ctx.community
-    owner = ctx.session.get(Owner, actor.owner_pk) if actor.owner_pk is not None else None
+    community = ctx.community if actor.community_id is not None else None
+    owner = acting_owner(ctx)
     return MeOut(
         role=Role(actor.role).value,
         community_id=community.id if community else None,
