@@ -75,6 +75,29 @@ ENQUEUE_MANY = (
     .execution_options(preserve_rowcount=True)  # how many were queued
 )
 
+# The same message to every active owner of the community a message can reach (a new purchase
+# list): one statement however many owners; the dedupe key is ``:prefix || owner_pk``.
+BROADCAST = (
+    insert(_TABLE)
+    .from_select(
+        COLUMNS,
+        select(
+            _OWNERS.c.community_id,
+            _OWNERS.c.id,
+            bindparam("kind", type_=String),
+            bindparam("dedupe_prefix", type_=String).op("||")(cast(_OWNERS.c.id, String)),
+            cast(bindparam("payload", type_=JSONB), JSONB),
+            literal(Status.PENDING.value, String),
+        ).where(
+            _OWNERS.c.community_id == bindparam("community_id", type_=BigInteger),
+            _OWNERS.c.is_active.is_(True),
+            _reachable(_OWNERS.c),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .execution_options(preserve_rowcount=True)
+)
+
 REACHABLE_OWNERS = select(_OWNERS.c.id).where(
     _OWNERS.c.community_id == bindparam("community_id"), _reachable(_OWNERS.c)
 )

@@ -1,6 +1,6 @@
 """The outbox's one writer: notification rows are written in the transaction of the event that
-causes them, only through the functions here (``enqueue``, ``enqueue_many``, and ``Pending`` for a
-message queued in the very statement that creates its event's row).
+causes them, only through the functions here (``enqueue``, ``enqueue_many``, ``broadcast``, and
+``Pending`` for a message queued in the very statement that creates its event's row).
 
 The dedupe key names the event and the owner, and is unique, so an event never reaches a chat twice
 however often the code that records it runs (a retried close, a replayed request). What happens to
@@ -76,6 +76,21 @@ def enqueue_many(
         "payloads": payloads,
     }
     result: Any = session.execute(q.ENQUEUE_MANY, params)
+    return int(result.rowcount or 0)
+
+
+def broadcast(
+    session: Session, community_id: int, kind: str, dedupe_prefix: str, payload: dict[str, Any]
+) -> int:
+    """Queue the same message to every active owner of the community a message can reach, in
+    one statement, keyed ``dedupe_prefix + owner_pk``. How many were queued."""
+    params = {
+        "community_id": community_id,
+        "kind": str(kind),
+        "dedupe_prefix": dedupe_prefix,
+        "payload": payload,
+    }
+    result: Any = session.execute(q.BROADCAST, params)
     return int(result.rowcount or 0)
 
 

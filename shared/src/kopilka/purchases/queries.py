@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
-    String,
     and_,
     bindparam,
-    cast,
     func,
-    literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB, insert
 
-from kopilka.models import Notification, Owner, Purchase, PurchaseItem
+from kopilka.models import Owner, Purchase, PurchaseItem
 
 PURCHASE = (
     select(Purchase)
@@ -55,34 +50,6 @@ LIST = (
     select(Purchase)
     .where(Purchase.community_id == bindparam("c"), Purchase.period_id == bindparam("period_id"))
     .order_by(Purchase.id)
-)
-
-_NOTIFY_COLUMNS = ("community_id", "owner_pk", "kind", "dedupe_key", "payload", "status")
-
-
-def _notify_rows(where: object) -> object:
-    return select(
-        Owner.community_id,
-        Owner.id,
-        bindparam("kind", type_=String),
-        bindparam("dedupe_prefix", type_=String).op("||")(cast(Owner.id, String)),
-        cast(bindparam("payload", type_=JSONB), JSONB),
-        literal("PENDING", String),
-    ).where(
-        Owner.community_id == bindparam("c", type_=BigInteger),
-        Owner.is_active.is_(True),
-        Owner.telegram_id.is_not(None),
-        Owner.telegram_blocked_at.is_(None),
-        where,  # type: ignore[arg-type]
-    )
-
-
-# One message to every active owner who linked Telegram (a new purchase list): one statement,
-# however many owners; the dedupe key (prefix + owner) makes a repeat a no-op.
-ANNOUNCE = (
-    insert(Notification.__table__)  # type: ignore[arg-type]
-    .from_select(_NOTIFY_COLUMNS, _notify_rows(literal(True)))  # type: ignore[arg-type]
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
 
 # Whether any item of the purchase has this owner.

@@ -191,18 +191,16 @@ def create_purchase(ctx: Ctx, period_id: int, data: s.PurchaseCreate) -> Purchas
     ctx.session.flush()
     ctx.session.refresh(p)
     record(ctx, f"{ENTITY}.create", ENTITY, p.id, after=snapshot(p))
-    ctx.session.execute(
-        q.ANNOUNCE,
+    notifications.broadcast(
+        ctx.session,
+        ctx.community_id,
+        ANNOUNCED,
+        f"{ANNOUNCED}:{p.id}:",
         {
-            "c": ctx.community_id,
-            "kind": ANNOUNCED,
-            "dedupe_prefix": f"{ANNOUNCED}:{p.id}:",
-            "payload": {
-                "purchase_id": p.id,
-                "title": title,
-                "deadline": deadline.astimezone(ZoneInfo(ctx.community.timezone)).isoformat(),
-                "period_name": period.name,
-            },
+            "purchase_id": p.id,
+            "title": title,
+            "deadline": deadline.astimezone(ZoneInfo(ctx.community.timezone)).isoformat(),
+            "period_name": period.name,
         },
     )
     return p
