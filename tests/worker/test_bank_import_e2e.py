@@ -276,3 +276,47 @@ def test_camt053_and_csv_through_the_api(client):
     by_doc = {ln["doc_number"]: ln for ln in lines(client, admin, csv["import_id"])}
     assert by_doc["77"]["owner_id"] == ids["petrova"] and by_doc["77"]["amount"] == "4500.00"
     assert by_doc["301"]["amount"] == "3000.50"
+
+
+def test_the_admin_who_imported_from_the_mini_app_hears_the_counts(client):
+    from kopilka.auth.telegram import make_init_data
+    from kopilka_bot import texts
+
+    v = village(client)
+    admin, cid = v["admin"], v["c"]["id"]
+    tg = unique_id()
+    r = client.patch(f"/api/communities/{cid}", json={"admin_telegram_ids": [tg]}, headers=admin)
+    assert r.status_code == 200, r.text
+    r = client.post(
+        f"{P}/owners",
+        json={"owner_id": unique_id(), "name": "Казначей", "telegram_id": tg},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    me = {"Authorization": "tma " + make_init_data(tg, "123456:TEST-TOKEN", language_code="ru")}
+    body = (DATA / "statement_2026-10.1c.txt").read_bytes()
+    r = client.post(IMP, files={"file": ("oct.txt", body)}, headers={**me, "Prefer": "wait=60"})
+    assert r.status_code == 200 and r.json()["status"] == "SUCCEEDED", r.text
+    [(kind, payload)] = sql(
+        "SELECT kind, payload FROM notifications WHERE community_id = :c AND kind = 'job_finished'",
+        c=cid,
+    )
+    assert payload["counts"] == {
+        "import_id": r.json()["result"]["import_id"], "lines": 9, "new": 9, "duplicates": 0,
+        "booked": 6, "unmatched": 2, "waiting": 1,
+    }  # fmt: skip
+    text = texts.render(kind, payload, "ru", None)
+    assert text == (
+        "Импорт банковской выписки завершён.\nСтрок: 9, проведено: 6, разобрать: 2, ожидают: 1, уже были: 0."
+    ), text
+    # an import sent with an API key has no chat to tell
+    client.post(IMP, files={"file": ("oct.txt", body)}, headers={**admin, "Prefer": "wait=60"})
+    assert (
+        len(
+            sql(
+                "SELECT 1 FROM notifications WHERE community_id = :c AND kind = 'job_finished'",
+                c=cid,
+            )
+        )
+        == 1
+    )

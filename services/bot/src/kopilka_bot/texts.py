@@ -274,6 +274,9 @@ def _reading_reminder(p: Mapping[str, Any], lang: str) -> str:
     )
 
 
+IMPORT_WORDS = ("lines", "booked", "unmatched", "waiting", "duplicates")
+
+
 def _job_finished(p: Mapping[str, Any], lang: str) -> str:
     """The end of a close, carry-forward or import the admin started (kopilka.notifications.admin);
     the words are kopilka.i18n's."""
@@ -306,6 +309,13 @@ def _job_finished(p: Mapping[str, Any], lang: str) -> str:
         )
     else:
         text = t(lang, "The bank import is done.") if ok else t(lang, "The bank import failed.")
+        counts = p.get("counts") or {}
+        if ok and counts:
+            text += "\n" + t(
+                lang,
+                "Lines: {lines}, booked: {booked}, to assign: {unmatched}, waiting: {waiting}, already imported: {duplicates}.",  # noqa: E501
+                **{k: int(counts.get(k) or 0) for k in IMPORT_WORDS},
+            )
     if not ok and p.get("error"):
         text += "\n" + t(lang, "Reason: {reason}", reason=escape(str(p["error"])))
     return text

@@ -16,26 +16,29 @@ from kopilka.models import (
 )
 
 # Store a statement's lines in one round trip each: the new ones claim their identity (the
-# partial unique index); the rest are written as DUPLICATE. unnest() over arrays is what makes
-# 10,000 rows one statement; ON CONFLICT on a partial index needs its WHERE spelled out.
+# partial unique index) with what becomes of them; the rest are written as DUPLICATE. The rows come
+# as one JSON document (jsonb_to_recordset): 10,000 rows in one statement, cheap to send; ON
+# CONFLICT on a partial index needs its WHERE spelled out.
 LINE_COLUMNS = (
     "line_no", "identity", "direction", "amount_minor", "date", "doc_date", "doc_number",
     "payer_name", "payer_account", "payer_inn", "payee_name", "payee_account", "payee_inn",
     "purpose",
 )  # fmt: skip
+OUTCOME_COLUMNS = ("status", "owner_pk", "matched_by", "period_id", "payment_type", "note")
 _TYPES = {
-    "line_no": "bigint", "identity": "text", "direction": "text", "amount_minor": "bigint",
-    "date": "date", "doc_date": "date",
+    "line_no": "bigint", "amount_minor": "bigint", "date": "date", "doc_date": "date",
+    "owner_pk": "bigint", "period_id": "bigint",
 }  # fmt: skip
-_UNNEST = ", ".join(f"CAST(:{c} AS {_TYPES.get(c, 'text')}[])" for c in LINE_COLUMNS)
+_RECORD = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in (*LINE_COLUMNS, *OUTCOME_COLUMNS))
 _COLS = ", ".join(LINE_COLUMNS)
 _S_COLS = ", ".join(f"s.{c}" for c in LINE_COLUMNS)
+_OUT_COLS = ", ".join(OUTCOME_COLUMNS)
 
 CLAIM_LINES = text(
     f"""
-    INSERT INTO bank_import_lines (community_id, import_id, status, {_COLS})
-    SELECT :community_id, :import_id, 'NEW', {_COLS}
-    FROM unnest({_UNNEST}) AS s({_COLS})
+    INSERT INTO bank_import_lines (community_id, import_id, {_COLS}, {_OUT_COLS})
+    SELECT :community_id, :import_id, {_COLS}, {_OUT_COLS}
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS s({_RECORD})
     ORDER BY identity
     ON CONFLICT (community_id, identity) WHERE status <> 'DUPLICATE' DO NOTHING
     RETURNING id, identity
@@ -47,13 +50,23 @@ DUPLICATE_LINES = text(
     INSERT INTO bank_import_lines (community_id, import_id, status, note, {_COLS})
     SELECT :community_id, :import_id, 'DUPLICATE',
            'already in import ' || first.import_id || ', line ' || first.line_no, {_S_COLS}
-    FROM unnest({_UNNEST}) AS s({_COLS})
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS s({_RECORD})
     LEFT JOIN LATERAL (
         SELECT l.import_id, l.line_no FROM bank_import_lines AS l
         WHERE l.community_id = :community_id AND l.identity = s.identity
           AND l.status <> 'DUPLICATE'
     ) AS first ON true
     """
+)
+
+# The documents booked for an import's lines, named on the lines (set-based, in the database).
+LINK_CONTRIBUTIONS = text(
+    "UPDATE bank_import_lines AS l SET contribution_id = c.id FROM contributions AS c"
+    " WHERE l.import_id = :import_id AND c.bank_line_id = l.id"
+)
+LINK_EXPENSES = text(
+    "UPDATE bank_import_lines AS l SET expense_id = e.id FROM expenses AS e"
+    " WHERE l.import_id = :import_id AND e.bank_line_id = l.id"
 )
 
 # What became of each new line, for all of them at once.

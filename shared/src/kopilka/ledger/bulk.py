@@ -10,8 +10,9 @@ booked once whoever tries (``ON CONFLICT DO NOTHING``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlalchemy import text
@@ -41,17 +42,21 @@ class ExpenseRow:
     bank_line_id: int
 
 
-# Raw SQL: data-modifying CTEs over unnest() arrays are what makes 10,000 rows one round trip;
-# the ORM/Core insert().from_select cannot express unnest WITH ORDINALITY and ON CONFLICT on a
-# partial index together. Built once.
+def _rows(rows: Sequence[ContributionRow] | Sequence[ExpenseRow]) -> str:
+    """The rows as one JSON document (dates ISO): one cheap parameter for 10,000 rows."""
+    return json.dumps([{**asdict(r), "date": r.date.isoformat()} for r in rows], ensure_ascii=False)
+
+
+# Raw SQL: data-modifying CTEs over jsonb_to_recordset() are what makes 10,000 rows one round trip;
+# the ORM/Core cannot express a recordset source with ON CONFLICT on a partial index and the
+# CTE chain together. Built once.
 _CONTRIBUTIONS = text(
     """
     WITH src AS (
-        SELECT * FROM unnest(
-            CAST(:period_ids AS bigint[]), CAST(:owner_pks AS bigint[]),
-            CAST(:amounts AS bigint[]), CAST(:dates AS date[]), CAST(:comments AS text[]),
-            CAST(:line_ids AS bigint[])
-        ) AS s(period_id, owner_pk, amount_minor, date, comment, bank_line_id)
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS s(
+            period_id bigint, owner_pk bigint, amount_minor bigint, date date, comment text,
+            bank_line_id bigint
+        )
     ),
     new AS (
         INSERT INTO contributions (community_id, period_id, owner_pk, amount_minor, date,
@@ -98,11 +103,10 @@ _CONTRIBUTIONS = text(
 _EXPENSES = text(
     """
     WITH src AS (
-        SELECT * FROM unnest(
-            CAST(:period_ids AS bigint[]), CAST(:amounts AS bigint[]),
-            CAST(:types AS text[]), CAST(:vendors AS text[]), CAST(:descriptions AS text[]),
-            CAST(:dates AS date[]), CAST(:line_ids AS bigint[])
-        ) AS s(period_id, amount_minor, payment_type, vendor, description, date, bank_line_id)
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS s(
+            period_id bigint, amount_minor bigint, payment_type text, vendor text,
+            description text, date date, bank_line_id bigint
+        )
     ),
     new AS (
         INSERT INTO expenses (community_id, period_id, paid_by_owner_pk, amount_minor,
@@ -133,12 +137,7 @@ def record_contributions(ctx: Ctx, rows: Sequence[ContributionRow]) -> dict[int,
     result = ctx.session.execute(
         _CONTRIBUTIONS,
         {
-            "period_ids": [r.period_id for r in rows],
-            "owner_pks": [r.owner_pk for r in rows],
-            "amounts": [r.amount_minor for r in rows],
-            "dates": [r.date for r in rows],
-            "comments": [r.comment for r in rows],
-            "line_ids": [r.bank_line_id for r in rows],
+            "rows": _rows(rows),
             "community_id": ctx.community_id,
             "actor": ctx.actor.label,
             "request_id": ctx.request_id,
@@ -156,13 +155,7 @@ def record_fund_expenses(ctx: Ctx, rows: Sequence[ExpenseRow]) -> dict[int, int]
     result = ctx.session.execute(
         _EXPENSES,
         {
-            "period_ids": [r.period_id for r in rows],
-            "amounts": [r.amount_minor for r in rows],
-            "types": [r.payment_type for r in rows],
-            "vendors": [r.vendor for r in rows],
-            "descriptions": [r.description for r in rows],
-            "dates": [r.date for r in rows],
-            "line_ids": [r.bank_line_id for r in rows],
+            "rows": _rows(rows),
             "community_id": ctx.community_id,
             "actor": ctx.actor.label,
             "request_id": ctx.request_id,

@@ -22,6 +22,7 @@ from kopilka.notifications.service import enqueue
 JOB_FINISHED = "job_finished"
 # the job kinds whose end is told; the bank import's kind joins when it lands
 TOLD = frozenset({"close_period", "carry_forward", "bank_import"})
+IMPORT_COUNTS = ("import_id", "lines", "new", "duplicates", "booked", "unmatched", "waiting")
 
 
 def _period_name(session: Session, value: Any) -> str | None:
@@ -57,4 +58,6 @@ def job_finished(session: Session, job: Job) -> bool:
         "to_period_name": _period_name(session, p.get("to_period_id")),
         "owners": len(result.get("carried_forward_owners") or {}) or result.get("owners"),
     }
+    if job.kind == "bank_import":  # its counts (SPEC §4b)
+        payload["counts"] = {k: result.get(k) for k in IMPORT_COUNTS if k in result}
     return enqueue(session, owner, JOB_FINISHED, f"job-finished:{job.id}", payload)
