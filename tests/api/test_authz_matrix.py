@@ -156,6 +156,7 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", f"{P}/owners/{{owner_id}}"): rule(200),
     ("POST", f"{P}/owners/{{owner_id}}/link-token"): rule(201),
     ("GET", f"{P}/owners/{{owner_id}}/statement"): owners_too(200, other_owner=404),
+    ("POST", f"{P}/owners/{{owner_id}}/statement/send"): rule(202),
     ("GET", f"{P}/owners/{{owner_id}}/invoices"): owners_too(200, other_owner=404),
     # recurring charges: the treasurer's templates
     ("POST", f"{P}/recurring-charges"): rule(201, other_admin=201),

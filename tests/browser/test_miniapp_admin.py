@@ -223,7 +223,11 @@ def test_a_treasurer_runs_a_month_of_a_20_owner_village(browser: Any, server: st
         == "600.00"
     )
     page.click("#history")
-    expect(page.locator("#audit")).to_be_visible()
+    # the audit trail of the entry: recorded by the page, changed with the API key, then here
+    audit = page.locator("#audit li")
+    expect(audit).to_have_count(3)
+    expect(audit.first).to_contain_text(f"telegram:{treasurer_tg}")
+    expect(audit.first).to_contain_text("500,00\u00a0₽ → 600,00\u00a0₽")
 
     # ---- close the period and watch the job until CLOSED
     page.click("#tab-admin-periods")
@@ -265,6 +269,25 @@ def test_a_treasurer_runs_a_month_of_a_20_owner_village(browser: Any, server: st
     assert Path(dl.value.path()).read_bytes()[:5] == b"%PDF-"
     screenshot(page, "admin-owner-ru-light")
     check_a11y(page)
+
+    # ---- send the treasurer-owner's own statement to their Telegram as a PDF (the bot sends it:
+    # tests/bot/test_statement_pdf.py); an owner without Telegram has no such button
+    assert page.locator("#send-statement").count() == 0
+    page.click("#tab-admin-owners")
+    page.fill("#owner-search", "петров")
+    page.locator("#owners-list li button").first.click()
+    expect(page.locator("#owner-card h2")).to_have_text(NAMES[0])
+    page.click("#send-statement")
+    expect(page.locator("#telegram-card .status.ok")).to_contain_text("Отправлено")
+    from tests.api._support import sql
+
+    queued = sql(
+        "SELECT n.kind FROM notifications n JOIN owners o ON o.id = n.owner_pk "
+        "WHERE o.owner_id = :o AND o.community_id = :c AND n.kind = 'statement_pdf'",
+        o=owners[0],
+        c=v["id"],
+    )
+    assert len(queued) == 1
 
     # ---- the treasurer is an owner too: switch to their own account
     page.click("#mode-owner")

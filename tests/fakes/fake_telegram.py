@@ -891,9 +891,51 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: query is too old and response timeout expired")
         return True
 
+    async def _send_document(self, token: str, params: dict[str, Any]) -> Any:
+        """sendDocument: a file (multipart) with an optional caption; recorded with the sent
+        messages (``text`` is the caption, ``document`` the file name and bytes)."""
+        document = params.get("document")
+        if isinstance(document, str) and document.startswith("attach://"):
+            document = params.get(document.removeprefix("attach://"))  # aiogram's multipart way
+        if not isinstance(document, dict) or not document.get("content"):
+            raise _ApiError(400, "Bad Request: there is no document in the request")
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int):
+            raise _ApiError(400, "Bad Request: chat not found")
+        caption = params.get("caption") or ""
+        now = time.monotonic()
+        with self._lock:
+            self._admit(chat_id, now)
+            message_id = self._next_message_id(chat_id)
+            record = {
+                "chat_id": chat_id,
+                "text": caption,
+                "document": document,
+                "parse_mode": params.get("parse_mode"),
+                "reply_markup": params.get("reply_markup"),
+                "message_id": message_id,
+                "at": now,
+                "params": params,
+            }
+            self._sent.append(record)
+            self._sent_cond.notify_all()
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": _chat_type(chat_id), "first_name": "User"},
+            "from": self._bot_user(token),
+            "caption": caption,
+            "document": {
+                "file_id": f"doc-{message_id}",
+                "file_unique_id": f"u-{message_id}",
+                "file_name": document.get("filename"),
+            },
+        }
+
     _methods: ClassVar[dict[str, Callable[..., Any]]] = {
         "getme": _get_me,
         "sendmessage": _send_message,
+        "senddocument": _send_document,
         "getupdates": _get_updates,
         "setmycommands": _set_my_commands,
         "getmycommands": _get_my_commands,

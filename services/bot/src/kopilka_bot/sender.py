@@ -74,13 +74,14 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LinkPreviewOptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from kopilka.config import Settings, get_settings
 from kopilka.logging import get_logger
 from kopilka.notifications.outbox import Claimed, Outbox
+from kopilka.statements.delivery import STATEMENT_PDF, statement_document
 from kopilka_bot import texts
 
 log = get_logger("kopilka.bot.sender")
@@ -197,6 +198,7 @@ class Sender:
         shutdown_timeout: float = 30.0,
     ) -> None:
         self.bot = bot
+        self.engine = engine
         self.outbox = Outbox(
             engine,
             lease_seconds=lease_seconds,
@@ -428,6 +430,22 @@ class Sender:
 
     async def _send(self, row: Claimed, text: str, lang: str) -> int:
         markup: InlineKeyboardMarkup | None = texts.app_keyboard(self.app_url, lang)
+        if row.kind == STATEMENT_PDF:
+            # the owner's statement as a PDF, rendered now by kopilka (its words in their language)
+            name, pdf = await self._db(
+                statement_document,
+                int(row.payload["community_id"]),
+                int(row.payload["owner_id"]),
+                self.engine,
+            )
+            sent = await self.bot.send_document(
+                chat_id=row.chat_id,
+                document=BufferedInputFile(pdf, filename=name),
+                caption=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+            return int(sent.message_id)
         message = await self.bot.send_message(
             chat_id=row.chat_id,
             text=text,

@@ -321,7 +321,15 @@ def _job_finished(p: Mapping[str, Any], lang: str) -> str:
     return text
 
 
+def _statement_pdf(p: Mapping[str, Any], lang: str) -> str:
+    """The caption of the owner's PDF statement (kopilka.statements.delivery)."""
+    from kopilka.i18n import t
+
+    return t(lang, "Your account statement as of {date}.", date=day(p.get("on"), lang))
+
+
 _RENDERERS = {
+    "statement_pdf": _statement_pdf,
     "reading_reminder": _reading_reminder,
     "job_finished": _job_finished,
     "purchase_announced": _purchase_announced,

@@ -54,7 +54,7 @@ class Claimed:
     payload: dict[str, Any]
     attempt: int  # attempts after this claim: the lease's fencing token
     chat_id: int
-    language: str | None  # the owner's; None when not set
+    language: str | None  # the owner's, else the community's (SPEC §8)
     community: str
     previous_error: str | None = None
 

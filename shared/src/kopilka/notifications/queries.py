@@ -177,7 +177,7 @@ def claim(scoped: bool) -> TextClause:
         FROM picked, owners o, communities c
         WHERE n.id = picked.id AND o.id = n.owner_pk AND c.id = n.community_id
           AND o.telegram_id IS NOT NULL
-        RETURNING n.id, n.kind, n.payload, n.attempts, o.telegram_id, o.language,
+        RETURNING n.id, n.kind, n.payload, n.attempts, o.telegram_id, COALESCE(o.language, c.language),
                   c.name, n.error
         """
     )
@@ -264,7 +264,7 @@ SKIP_ROW = (
 # The dry run: what would be sent, oldest first, after the last row it saw.
 WAITING = text(
     """
-    SELECT n.id, n.kind, n.payload, o.telegram_id, o.language, c.name
+    SELECT n.id, n.kind, n.payload, o.telegram_id, COALESCE(o.language, c.language), c.name
     FROM notifications n
     JOIN owners o ON o.id = n.owner_pk
     JOIN communities c ON c.id = n.community_id

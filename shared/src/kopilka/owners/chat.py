@@ -57,7 +57,9 @@ class StatementSummary:
 
 
 def _membership(owner: Owner, community: Community) -> Membership:
-    return Membership(owner.id, owner.name, owner.language, community.name, community.currency)
+    # the owner's language, else the community's (SPEC §8)
+    language = owner.language or community.language
+    return Membership(owner.id, owner.name, language, community.name, community.currency)
 
 
 class OwnerChat:

@@ -3,7 +3,7 @@
 // buttons to record for this owner, and the owner's history.
 import qrcode from "qrcode-generator";
 import { useState } from "preact/hooks";
-import { api } from "../core/api";
+import { api, IdempotentForm } from "../core/api";
 import { useApp } from "../core/app";
 import { day, money, t } from "../core/i18n";
 import { defineScreen } from "../core/screens";
@@ -18,6 +18,8 @@ function qrDataUrl(text: string): string {
   return qr.createDataURL(4, 8);
 }
 
+const sending = new IdempotentForm();
+
 function OwnerCard({ params }: { params: Record<string, any> }) {
   const app = useApp();
   const id = Number(params.owner_id);
@@ -30,6 +32,20 @@ function OwnerCard({ params }: { params: Record<string, any> }) {
   const [copied, setCopied] = useState("");
   const [weight, setWeight] = useState<string | null>(null);
   const [saved, setSaved] = useState("");
+  const [sent, setSent] = useState("");
+
+  const sendStatement = async () => {
+    setError(null);
+    setSent("");
+    try {
+      await api(`/owners/${id}/statement/send`, { method: "POST", idempotencyKey: sending.keyFor(["statement", id]) });
+      sending.done();
+      setSent(t("owner_card.statement_sent"));
+    } catch (e) {
+      sending.settle(e);
+      setError(e);
+    }
+  };
 
   const issue = async () => {
     setError(null);
@@ -104,6 +120,12 @@ function OwnerCard({ params }: { params: Record<string, any> }) {
             ? t(o.telegram_reachable ? "owner_card.tg_linked" : "owner_card.tg_blocked", { id: o.telegram_id })
             : t("owner_card.tg_none")}
         </p>
+        {o.telegram_id && o.telegram_reachable && (
+          <button type="button" class="primary" id="send-statement" onClick={sendStatement}>
+            {t("owner_card.send_statement")}
+          </button>
+        )}
+        <Status text={sent} kind="ok" />
         <button type="button" class="secondary" id="issue-link" onClick={issue}>
           {t(link ? "owner_card.new_link" : "owner_card.issue_link")}
         </button>

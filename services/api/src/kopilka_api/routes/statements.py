@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from kopilka.context import Ctx
 from kopilka.invoices import payment_qr
 from kopilka.invoices import service as invoices
-from kopilka.statements import service
+from kopilka.statements import delivery, service
+from kopilka.statements.delivery import StatementSentOut
 from kopilka.statements.export import (
     MEDIA_TYPES,
     export_filename,
@@ -21,7 +23,7 @@ from kopilka.statements.export import (
     render_period_statement,
 )
 from kopilka.statements.schemas import InvoiceOut, OwnerStatementOut, PeriodStatementOut
-from kopilka_api.http import CtxDep, Page, PageDep, api_router, paged
+from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
 
 router = api_router(tags=["owners"])
 
@@ -117,3 +119,22 @@ def invoice_payment_qr(
     if kind == "svg":
         return Response(payment_qr.svg(code), media_type="image/svg+xml")
     return Response(payment_qr.png(code, scale=6), media_type="image/png")
+
+
+@router.post(
+    "/api/payments/owners/{owner_id}/statement/send",
+    status_code=202,
+    response_model=StatementSentOut,
+    summary="Send the owner their PDF statement in Telegram",
+    description=(
+        "Admins only. Queues the owner's statement, as a PDF in their language, to their linked "
+        "Telegram chat (409 when they have not linked Telegram or blocked the bot). Honours "
+        "`Idempotency-Key`: a retried request sends it once."
+    ),
+)
+def send_owner_statement(
+    request: Request, owner_id: int, ctx: Ctx = CtxDep, body: bytes = RawBodyDep
+) -> JSONResponse:
+    return write(
+        request, ctx, body, lambda: delivery.send_owner_statement(ctx, owner_id), status_code=202
+    )
