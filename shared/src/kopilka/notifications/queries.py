@@ -177,7 +177,8 @@ def claim(scoped: bool) -> TextClause:
         FROM picked, owners o, communities c
         WHERE n.id = picked.id AND o.id = n.owner_pk AND c.id = n.community_id
           AND o.telegram_id IS NOT NULL
-        RETURNING n.id, n.kind, n.payload, n.attempts, o.telegram_id, COALESCE(o.language, c.language),
+        RETURNING n.id, n.kind, n.payload, n.attempts, o.telegram_id,
+                  COALESCE(o.language, c.language),
                   c.name, n.error
         """
     )
