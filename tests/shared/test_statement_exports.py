@@ -552,7 +552,7 @@ def test_owner_pdf_without_name_or_rows() -> None:
 def test_pdf_falls_back_to_transliteration_without_a_unicode_font(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(export, "unicode_font_files", lambda: None)
+    monkeypatch.setattr(export.pdf, "unicode_font_files", lambda: None)
     text = pdf_text(owner_statement_pdf(owner_statement()))
     assert "Ivan Petrov" in text
     assert "Oktiabr 2026" in text
