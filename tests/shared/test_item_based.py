@@ -143,7 +143,7 @@ def test_an_owner_with_a_free_item_shares_the_delivery() -> None:
         ({"strategy": "ITEM_BASED", "items": []}, "non-empty list of items"),
         ({"strategy": "ITEM_BASED", "items": [{"price": "1"}]}, "no item has an owner"),
         ({"strategy": "ITEM_BASED", "items": [{"owner_id": 1}]}, "price is required"),
-        ({"strategy": "ITEM_BASED", "items": [{"price": "-1", "owner_id": 1}]}, "negative"),
+        ({"strategy": "ITEM_BASED", "items": [{"price": "-1", "owner_id": 1}]}, "no sign"),
         (
             {"strategy": "ITEM_BASED", "items": [{"price": "1", "quantity": 0, "owner_id": 1}]},
             "quantity must be greater than zero",
