@@ -61,3 +61,19 @@ def test_items_above_the_amount_are_400_and_store_nothing(client, admin, period,
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "the items total 120.00, more than the expense amount 100.00" in r.json()["detail"]
     assert counts(community["id"]) == before
+
+
+def test_item_based_cannot_be_a_budget_items_strategy(client, admin, period, community):
+    before = counts(community["id"])
+    r = client.post(
+        f"{P}/{period['id']}/budget-items",
+        json={
+            "payment_type": "Gravel",
+            "budgeted_amount": "10.00",
+            "allocation_strategy": "ITEM_BASED",
+        },
+        headers=admin,
+    )
+    assert r.status_code == 400, r.text
+    assert "expense's split" in r.json()["detail"]
+    assert counts(community["id"]) == before

@@ -42,6 +42,11 @@ def _budget_strategy(strategy: str, meter_type: str | None) -> tuple[str, str | 
             f"{parsed.value} needs values per owner: give it as an expense's split, "
             "not as a budget item's strategy"
         )
+    if parsed == allocation.Strategy.ITEM_BASED:
+        raise ValidationFailed(
+            "ITEM_BASED needs the items: give it as an expense's split (or finalize a group "
+            "purchase), not as a budget item's strategy"
+        )
     return parsed.value, meter
 
 
