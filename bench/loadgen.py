@@ -165,15 +165,18 @@ class Gen:
 
     async def one(self, session: Any, i: int, sched: float, t0: float) -> None:
         data, minor, headers = self.body(i)
+        path = self.a.path
+        if "{owner}" in path:  # a GET of a random owner's resource
+            path = path.replace("{owner}", str(self.rnd.randint(self.owner_lo, self.owner_hi)))
         loop = asyncio.get_running_loop()
         send = loop.time()
         status = -1
         try:
             if isinstance(session, RawClient):
-                status = await session.request(self.a.method, self.a.path, data, headers)
+                status = await session.request(self.a.method, path, data, headers)
             else:
                 async with session.request(
-                    self.a.method, self.a.url + self.a.path, data=data, headers=headers
+                    self.a.method, self.a.url + path, data=data, headers=headers
                 ) as r:
                     await r.read()
                     status = r.status

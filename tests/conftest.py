@@ -183,6 +183,21 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
         )
 
 
+@pytest.fixture(autouse=True)
+def totals_reconciled(database: str) -> Iterator[None]:
+    """After every test: the maintained totals equal the rows over the whole test database
+    (``kopilka.balances.reconcile``); a drift fails the test that caused it."""
+    yield
+    from sqlalchemy.orm import Session
+
+    from kopilka.balances.reconcile import check_totals
+    from kopilka.db import get_engine
+
+    with Session(get_engine()) as s:
+        drifts = check_totals(s)
+    assert not drifts, f"maintained totals differ from the rows: {drifts[:5]}"
+
+
 @pytest.fixture
 def db_session(database: str) -> Iterator[Any]:
     """A session inside a transaction that is rolled back after the test."""

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from kopilka.balances.reconcile import check_totals
 from kopilka.db import transaction
 from kopilka.models import AuditEntry, Job, Period
 from kopilka.periods.closing import check_stored
@@ -161,6 +162,14 @@ def assert_invariants(periods: list[tuple[dict[str, Any], int]], job_ids: list[i
             )
             assert live_invoices == OWNERS
             assert check_stored(s, period) == []
+            assert check_totals(s, period_id=pid) == []
+
+
+def assert_totals_reconciled() -> None:
+    """The maintained totals equal the rows (kopilka.balances.reconcile), right after a kill."""
+    with transaction() as s:
+        drifts = check_totals(s)
+    assert drifts == [], drifts[:5]
 
 
 def test_kill_9_of_the_worker_mid_close_loses_and_doubles_nothing(client, private_stack):
@@ -186,6 +195,7 @@ def test_kill_9_of_the_worker_mid_close_loses_and_doubles_nothing(client, privat
         if running:
             private_stack["worker"].kill9()
             kills += 1
+            assert_totals_reconciled()
             private_stack["worker"] = start_worker(private_stack["env"])
         else:
             time.sleep(0.02)
@@ -211,6 +221,7 @@ def test_redis_stopped_during_a_burst_of_closes(client, private_stack):
             select(func.count()).select_from(Job).where(Job.id.in_(rest), Job.status == "PENDING")
         )
     assert waiting >= 1
+    assert_totals_reconciled()
     redis.start()  # same port, empty: every message it held is gone
     wait_all(first + rest)
     assert_invariants(periods, first + rest)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +29,7 @@ from kopilka.errors import ValidationFailed
 from kopilka.money import MAX_MINOR, parse_decimal
 
 __all__ = [
+    "Cut",
     "Split",
     "SplitItem",
     "Strategy",
@@ -40,6 +42,7 @@ __all__ = [
     "parse_split",
     "parse_strategy",
     "parse_tariffs",
+    "remainder_cut",
     "split_to_json",
     "split_values_minor",
 ]
@@ -167,30 +170,96 @@ def _scaled(weights: Mapping[int, object], what: str) -> _Scaled:
     return _Scaled(ids, [scaled[v] for v in values], den)
 
 
+@dataclass(frozen=True)
+class Cut:
+    """Where the largest remainder method puts every unit, per weight class.
+
+    Owners of equal weight (a *class*, keyed by the weight's integer numerator over a common
+    denominator) have the same floor share ``base[n]`` and the same remainder; the leftover
+    units go to whole classes in the order (remainder, weight) descending (``full``: each member
+    gets one more), and the class where they run out (``edge``) gives its last ``edge_units`` to
+    its members with the largest owner ids. So one owner's share needs only the classes (weights
+    and their counts) and, in the edge class alone, how many of its members have a larger id:
+    this is how one owner's balance is computed without sharing the pool between everyone.
+    """
+
+    base: dict[int, int]
+    full: frozenset[int]
+    edge: int | None
+    edge_units: int
+
+    def share(self, n: int, larger_ids_in_class: int | None = None) -> int:
+        """The share of an owner of weight numerator ``n``; ``larger_ids_in_class`` (needed only
+        when ``needs_rank(n)``) is how many owners of the same weight have a larger owner id."""
+        out = self.base[n]
+        if n in self.full:
+            return out + 1
+        if n == self.edge:
+            if larger_ids_in_class is None:
+                raise ValueError("the edge class needs the owner's rank by id")
+            if larger_ids_in_class < self.edge_units:
+                return out + 1
+        return out
+
+    def needs_rank(self, n: int) -> bool:
+        return n == self.edge
+
+
+def remainder_cut(total_minor: int, counts: Mapping[int, int]) -> Cut:
+    """The largest remainder method over weight classes: ``counts`` maps each weight numerator
+    (integers over one common denominator, not negative, not all zero) to its number of owners.
+    Exact integer arithmetic; the shares of all owners sum to ``total_minor``."""
+    weight_sum = sum(n * c for n, c in counts.items())
+    base: dict[int, int] = {}
+    rem: dict[int, int] = {}
+    given = 0
+    for n, c in counts.items():
+        q, r = divmod(total_minor * n, weight_sum)
+        base[n] = q
+        rem[n] = r
+        given += q * c
+    leftover = total_minor - given
+    full: list[int] = []
+    edge: int | None = None
+    units = 0
+    if leftover:
+        # 0 < leftover < number of owners with a non-zero remainder.
+        for n in sorted((n for n in counts if rem[n]), key=lambda n: (rem[n], n), reverse=True):
+            c = counts[n]
+            if leftover >= c:
+                full.append(n)
+                leftover -= c
+            else:
+                edge, units = n, leftover
+                leftover = 0
+            if not leftover:
+                break
+    return Cut(base, frozenset(full), edge, units)
+
+
 def _largest_remainder_scaled(total_minor: int, w: _Scaled, what: str) -> dict[int, int]:
     ids, nums = w.ids, w.nums
     if min(nums) < 0:
         k = next(k for k, n in zip(ids, nums, strict=True) if n < 0)
         raise ValidationFailed(f"{what} of owner {k} is negative")
-    weight_sum = sum(nums)
-    if weight_sum <= 0:
+    if sum(nums) <= 0:
         raise ValidationFailed(f"{what}: the total is zero, so there is nothing to share by")
-    qr = [divmod(total_minor * n, weight_sum) for n in nums]
-    floors = [q for q, _ in qr]
-    leftover = total_minor - sum(floors)
-    if leftover:
-        # 0 < leftover < number of non-zero remainders (their sum is leftover * weight_sum).
-        # One integer key per owner orders by (remainder, weight, id), all descending: ids are
-        # in increasing order, so the index i breaks the remaining ties towards the larger id.
-        m = len(ids)
-        span = weight_sum + 1
-        keys = [
-            (r * span + n) * m + i for i, ((_, r), n) in enumerate(zip(qr, nums, strict=True)) if r
-        ]
-        keys.sort(reverse=True)
-        for key in keys[:leftover]:
-            floors[key % m] += 1
-    return dict(zip(ids, floors, strict=True))
+    return _expand(remainder_cut(total_minor, Counter(nums)), ids, nums)
+
+
+def _expand(cut: Cut, ids: list[int], nums: list[int]) -> dict[int, int]:
+    """Every owner's share from the cut; ``ids`` in increasing order, ``nums`` their weights."""
+    base, full = cut.base, cut.full
+    shares = [base[n] + 1 if n in full else base[n] for n in nums]
+    need = cut.edge_units
+    if cut.edge is not None:
+        for i in range(len(ids) - 1, -1, -1):  # the edge class's largest ids first
+            if nums[i] == cut.edge:
+                shares[i] += 1
+                need -= 1
+                if not need:
+                    break
+    return dict(zip(ids, shares, strict=True))
 
 
 def largest_remainder(total_minor: int, weights: Mapping[int, Weight]) -> dict[int, int]:
@@ -207,14 +276,9 @@ def largest_remainder(total_minor: int, weights: Mapping[int, Weight]) -> dict[i
 
 
 def _equal(total_minor: int, owner_ids: Iterable[int]) -> dict[int, int]:
-    """Equal shares: the same as largest remainder with equal weights, without the arithmetic."""
-    ids = list(owner_ids)
-    q, r = divmod(total_minor, len(ids))
-    shares = dict.fromkeys(ids, q)
-    if r:
-        for k in sorted(ids)[-r:]:
-            shares[k] += 1
-    return shares
+    """Equal shares: largest remainder with one class of equal weights."""
+    ids = sorted(owner_ids)
+    return _expand(remainder_cut(total_minor, {1: len(ids)}), ids, [1] * len(ids))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,13 +12,15 @@ with its own split is allocated on its own.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from kopilka import allocation
@@ -30,14 +32,17 @@ from kopilka.balances.schemas import (
 from kopilka.errors import ValidationFailed
 from kopilka.models import (
     Allocation,
+    AllocationVersion,
     BudgetItem,
     Community,
     Expense,
     LedgerEntry,
     MeterReading,
     Owner,
+    OwnerPeriodTotal,
     Period,
     PeriodBalance,
+    PeriodExpenseTotal,
 )
 from kopilka.money import currency_exponent, format_minor
 from kopilka.plots.billing import (
@@ -121,25 +126,16 @@ class Sheet:
 # ---------------------------------------------------------------- allocation
 
 
-def compute_allocations(
-    session: Session, community: Community, period: Period, *, strict: bool = False
-) -> AllocationResult:
-    """Share the period's expenses. ``strict`` (the close) raises where the preview only reports
-    an expense as unallocated for a reason that is an error (zero consumption)."""
-    owners = session.execute(
-        select(Owner.id, Owner.owner_id, Owner.share_weight).where(
-            Owner.community_id == community.id, Owner.is_active.is_(True)
-        )
-    ).all()
-    pk_of = {oid: pk for pk, oid, _ in owners}
-    weights: dict[int, allocation.Weight] = {oid: Decimal(w) for _, oid, w in owners}
-    # an owner with plots: the share weight derived from them, exact (SPEC §3a)
-    derived = derived_weights(session, community.id)
-    for oid, pk in pk_of.items():
-        if pk in derived:
-            weights[oid] = derived[pk]
-    inactive_weights: dict[int, allocation.Weight] = {}  # owners only a split names
-    budget = {
+def share_weights(community_id: int) -> Any:
+    """The active owners of a community with their own share weight: (owner_pk, owner_id,
+    weight); an owner with plots shares by the weight derived from them instead."""
+    return select(Owner.id, Owner.owner_id, Owner.share_weight.label("weight")).where(
+        Owner.community_id == community_id, Owner.is_active.is_(True)
+    )
+
+
+def budget_of(session: Session, period: Period) -> dict[str, BudgetItem]:
+    return {
         b.payment_type.lower(): b
         for b in session.scalars(
             select(BudgetItem).where(
@@ -147,19 +143,47 @@ def compute_allocations(
             )
         )
     }
+
+
+def pools_of(
+    session: Session, community: Community, period: Period, *, from_rows: bool = False
+) -> list[Pool]:
+    """The period's allocation pools, unshared: one per payment type of the expenses without a
+    split of their own (their sums from the maintained ``period_expense_totals``, or from the
+    expense rows when ``from_rows``: the close), then one per expense with a split (found
+    through a partial index)."""
+    budget = budget_of(session, period)
     pools: list[Pool] = []
-    pooled = session.execute(
-        select(
-            func.lower(Expense.payment_type),
-            func.min(Expense.payment_type),
-            func.sum(Expense.amount_minor),
-        )
-        .where(
-            Expense.period_id == period.id, Expense.deleted_at.is_(None), Expense.split.is_(None)
-        )
-        .group_by(func.lower(Expense.payment_type))
-        .order_by(func.lower(Expense.payment_type))
-    ).all()
+    if from_rows:
+        pooled = session.execute(
+            select(
+                func.lower(Expense.payment_type),
+                func.min(Expense.payment_type),
+                func.sum(Expense.amount_minor),
+            )
+            .where(
+                Expense.period_id == period.id,
+                Expense.deleted_at.is_(None),
+                Expense.split.is_(None),
+            )
+            .group_by(func.lower(Expense.payment_type))
+            .order_by(func.lower(Expense.payment_type))
+        ).all()
+    else:
+        pooled = session.execute(
+            select(
+                func.lower(PeriodExpenseTotal.payment_type),
+                func.min(PeriodExpenseTotal.payment_type),
+                func.sum(PeriodExpenseTotal.amount_minor),
+            )
+            .where(
+                PeriodExpenseTotal.period_id == period.id,
+                PeriodExpenseTotal.pooled.is_(True),
+                PeriodExpenseTotal.expenses > 0,
+            )
+            .group_by(func.lower(PeriodExpenseTotal.payment_type))
+            .order_by(func.lower(PeriodExpenseTotal.payment_type))
+        ).all()
     for key, shown, total in pooled:
         item = budget.get(key)
         strategy = item.allocation_strategy if item else community.default_strategy
@@ -195,6 +219,30 @@ def compute_allocations(
                 split=e.split,
             )
         )
+    return pools
+
+
+def compute_allocations(
+    session: Session,
+    community: Community,
+    period: Period,
+    *,
+    strict: bool = False,
+    from_rows: bool = False,
+) -> AllocationResult:
+    """Share the period's expenses. ``strict`` (the close) raises where the preview only reports
+    an expense as unallocated for a reason that is an error (zero consumption); ``from_rows``
+    (the close) sums the pools from the expense rows, not from their maintained totals."""
+    owners = session.execute(share_weights(community.id)).all()
+    pk_of = {oid: pk for pk, oid, _ in owners}
+    weights: dict[int, allocation.Weight] = {oid: Decimal(w) for _, oid, w in owners}
+    # an owner with plots: the share weight derived from them, exact (SPEC §3a)
+    derived = derived_weights(session, community.id)
+    for oid, pk in pk_of.items():
+        if pk in derived:
+            weights[oid] = derived[pk]
+    inactive_weights: dict[int, allocation.Weight] = {}  # owners only a split names
+    pools = pools_of(session, community, period, from_rows=from_rows)
 
     consumption_cache: dict[str, dict[int, Decimal]] = {}
     meters = Meters(session, community.id, period)  # the plots' meters (SPEC §3a)
@@ -310,6 +358,63 @@ def compute_allocations(
     return AllocationResult(pools)
 
 
+# ---------------------------------------------------------------- the allocation, reused
+
+#: (community id, period id, allocation version) -> the period's allocation and its per-owner sums
+_MEMO: OrderedDict[tuple[int, int, int], tuple[AllocationResult, dict[int, int]]] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+MEMO_PERIODS = 16
+
+
+def version_columns(community_id: int) -> tuple[Any, Any]:
+    """The community's allocation version and whether this transaction has written anything,
+    as two columns to read together with something else (one round trip less)."""
+    version = (
+        select(AllocationVersion.version)
+        .where(AllocationVersion.community_id == community_id)
+        .scalar_subquery()
+    )
+    return version, func.txid_current_if_assigned()
+
+
+def current_allocations(
+    session: Session,
+    community: Community,
+    period: Period,
+    *,
+    version_read: tuple[Any, Any] | None = None,
+) -> tuple[AllocationResult, dict[int, int]]:
+    """The period's allocation (and each owner's allocated sum), computed once per version of
+    the community's allocation inputs and then reused by every read in this process.
+
+    Exact, not approximate: every write of an input (an expense, a budget item, a meter
+    reading, an owner's weight, activity or id, the default strategy) bumps the community's
+    ``allocation_versions.version`` by trigger in its own transaction, so an allocation stored
+    under version v equals a fresh computation for as long as the version reads v. A
+    transaction that has written anything (its own, uncommitted version) neither reads nor
+    stores the memo; the close computes afresh. ``tests/worker/test_owner_line_equals_sheet.py``
+    compares the reused figures with fresh ones after every kind of input change.
+    ``version_read``: (version, written) already read in the caller's statement."""
+    if version_read is None:
+        version_read = tuple(session.execute(select(*version_columns(community.id))).one())
+    version, written = version_read
+    key = (community.id, period.id, int(version or 0))
+    if written is None:
+        with _MEMO_LOCK:
+            hit = _MEMO.get(key)
+            if hit is not None:
+                _MEMO.move_to_end(key)
+                return hit
+    result = compute_allocations(session, community, period)
+    value = (result, dict(result.per_owner()))
+    if written is None:
+        with _MEMO_LOCK:
+            _MEMO[key] = value
+            while len(_MEMO) > MEMO_PERIODS:
+                _MEMO.popitem(last=False)
+    return value
+
+
 def pool_owner_ids(split: dict[str, Any]) -> list[int]:
     items = split.get("items")
     if isinstance(items, list):  # ITEM_BASED: the owners of its items
@@ -356,49 +461,143 @@ def ledger_sums(session: Session, period_id: int) -> dict[int, dict[str, int]]:
     return out
 
 
-def _total_expenses(session: Session, period_id: int) -> int:
+def totals_sums(session: Session, period_id: int) -> dict[int, dict[str, int]]:
+    """What :func:`ledger_sums` gives, read from the maintained ``owner_period_totals`` (one row
+    per owner that ever had an entry in the period) instead of aggregating the ledger."""
+    t = OwnerPeriodTotal
+    rows = session.execute(
+        select(t.owner_pk, *(getattr(t, c) for c in TOTAL_COLUMNS.values())).where(
+            t.period_id == period_id, t.entries > 0
+        )
+    ).all()
+    return {pk: _kinds(totals) for pk, *totals in rows}
+
+
+#: ledger kind -> column of owner_period_totals
+TOTAL_COLUMNS = {
+    "CONTRIBUTION": "contributions",
+    "OPENING_CREDIT": "opening_credit",
+    "EXPENSE_PAID": "paid_expenses",
+    "SERVICE_CHARGE": "service_charges",
+    "OPENING_DEBT": "opening_debt",
+    "SETTLEMENT_PAID": "settlements_paid",
+    "SETTLEMENT_RECEIVED": "settlements_received",
+}
+
+
+def _kinds(totals: Any) -> dict[str, int]:
+    return {k: int(v) for k, v in zip(TOTAL_COLUMNS, totals, strict=True) if v}
+
+
+def _total_expenses(session: Session, period_id: int, *, from_rows: bool = False) -> int:
+    if from_rows:
+        return int(
+            session.scalar(
+                select(func.coalesce(func.sum(Expense.amount_minor), 0)).where(
+                    Expense.period_id == period_id, Expense.deleted_at.is_(None)
+                )
+            )
+            or 0
+        )
     return int(
         session.scalar(
-            select(func.coalesce(func.sum(Expense.amount_minor), 0)).where(
-                Expense.period_id == period_id, Expense.deleted_at.is_(None)
+            select(func.coalesce(func.sum(PeriodExpenseTotal.amount_minor), 0)).where(
+                PeriodExpenseTotal.period_id == period_id
             )
         )
         or 0
     )
 
 
+def owner_row(pk: int, oid: int, name: str | None, k: dict[str, int], allocated: int) -> OwnerRow:
+    """An owner's line from their ledger sums per kind and their allocated share."""
+    return OwnerRow(
+        owner_pk=pk,
+        owner_id=oid,
+        name=name,
+        opening_balance=k.get("OPENING_CREDIT", 0) - k.get("OPENING_DEBT", 0),
+        contributions=k.get("CONTRIBUTION", 0) + k.get("OPENING_CREDIT", 0),
+        paid_expenses=k.get("EXPENSE_PAID", 0),
+        allocated=allocated,
+        service_charges=k.get("SERVICE_CHARGE", 0) + k.get("OPENING_DEBT", 0),
+        net_settlements=k.get("SETTLEMENT_PAID", 0) - k.get("SETTLEMENT_RECEIVED", 0),
+        opening_debt=k.get("OPENING_DEBT", 0),
+    )
+
+
 def live_sheet(
-    session: Session, community: Community, period: Period, *, strict: bool = False
+    session: Session,
+    community: Community,
+    period: Period,
+    *,
+    strict: bool = False,
+    from_rows: bool = False,
 ) -> Sheet:
-    """The sheet computed from the rows (an OPEN period's preview, or the close's computation)."""
-    sums = ledger_sums(session, period.id)
-    result = compute_allocations(session, community, period, strict=strict)
-    allocated = result.per_owner()
-    involved = set(sums) | set(allocated)
-    owners = session.execute(
-        select(Owner.id, Owner.owner_id, Owner.name)
-        .where(Owner.community_id == community.id)
-        .where(Owner.is_active.is_(True) | Owner.id.in_(involved))
-        .order_by(Owner.owner_id)
-    ).all()
-    rows: list[OwnerRow] = []
-    for pk, oid, name in owners:
-        k = sums.get(pk, {})
-        rows.append(
-            OwnerRow(
-                owner_pk=pk,
-                owner_id=oid,
-                name=name,
-                opening_balance=k.get("OPENING_CREDIT", 0) - k.get("OPENING_DEBT", 0),
-                contributions=k.get("CONTRIBUTION", 0) + k.get("OPENING_CREDIT", 0),
-                paid_expenses=k.get("EXPENSE_PAID", 0),
-                allocated=allocated.get(pk, 0),
-                service_charges=k.get("SERVICE_CHARGE", 0) + k.get("OPENING_DEBT", 0),
-                net_settlements=k.get("SETTLEMENT_PAID", 0) - k.get("SETTLEMENT_RECEIVED", 0),
-                opening_debt=k.get("OPENING_DEBT", 0),
-            )
+    """The sheet of an OPEN period: the owners' maintained totals plus the (reused) allocation.
+    ``from_rows`` or ``strict`` (the close) sums the ledger rows and allocates afresh instead:
+    what the close stores is derived from the rows themselves, and
+    ``kopilka.balances.reconcile`` compares the totals with them."""
+    if from_rows or strict:
+        sums = ledger_sums(session, period.id)
+        result = compute_allocations(session, community, period, strict=strict, from_rows=True)
+        allocated = result.per_owner()
+        owners = session.execute(
+            select(Owner.id, Owner.owner_id, Owner.name, Owner.is_active)
+            .where(Owner.community_id == community.id)
+            .order_by(Owner.owner_id)
+        ).all()
+        empty: dict[str, int] = {}
+        rows = [
+            owner_row(pk, oid, name, sums.get(pk, empty), allocated.get(pk, 0))
+            for pk, oid, name, active in owners
+            if active or pk in sums or pk in allocated
+        ]
+    else:
+        result, allocated = current_allocations(session, community, period)
+        rows = _rows_from_totals(session, community.id, period.id, allocated)
+    total = _total_expenses(session, period.id, from_rows=from_rows or strict)
+    return Sheet(period, community.currency, rows, result, total)
+
+
+def _rows_from_totals(
+    session: Session, community_id: int, period_id: int, allocated: dict[int, int]
+) -> list[OwnerRow]:
+    """Every owner's line from ONE query (the community's owners with their maintained totals),
+    read as plain rows: 10,000 owners without the ORM's per-row work."""
+    stmt = _totals_statement()
+    out: list[OwnerRow] = []
+    append = out.append
+    get = allocated.get
+    for pk, oid, name, active, entries, c, oc, pe, sc, od, sp, sr in session.connection().execute(
+        stmt, {"c": community_id, "p": period_id}
+    ):
+        involved = entries is not None and entries > 0
+        share = get(pk, 0)
+        if not (active or involved or pk in allocated):
+            continue
+        if involved:
+            append(OwnerRow(pk, oid, name, oc - od, c + oc, pe, share, sc + od, sp - sr, od))
+        else:
+            append(OwnerRow(pk, oid, name, allocated=share))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _totals_statement() -> Any:
+    t = OwnerPeriodTotal
+    return (
+        select(
+            Owner.id,
+            Owner.owner_id,
+            Owner.name,
+            Owner.is_active,
+            t.entries,
+            *(getattr(t, c) for c in TOTAL_COLUMNS.values()),
         )
-    return Sheet(period, community.currency, rows, result, _total_expenses(session, period.id))
+        .outerjoin(t, (t.owner_pk == Owner.id) & (t.period_id == bindparam("p")))
+        .where(Owner.community_id == bindparam("c"))
+        .order_by(Owner.owner_id)
+    )
 
 
 def stored_sheet(session: Session, community: Community, period: Period) -> Sheet:
@@ -458,20 +657,40 @@ def sheet_for(session: Session, community: Community, period: Period) -> Sheet:
 # ---------------------------------------------------------------- output
 
 
-def entry_dict(row: OwnerRow, currency: str) -> dict[str, Any]:
+def minor_formatter(currency: str) -> Any:
+    """``format_minor`` for one currency, its exponent looked up once (a sheet formats 80,000
+    amounts)."""
+    exp = currency_exponent(currency)
+    if exp == 0:
+        return str
+    unit = 10**exp
+    tails = [f".{r:0{exp}d}" for r in range(unit)] if exp <= 3 else None
+
+    def f(minor: int) -> str:
+        if minor < 0:
+            q, r = divmod(-minor, unit)
+            return "-" + str(q) + (tails[r] if tails else f".{r:0{exp}d}")
+        q, r = divmod(minor, unit)
+        return str(q) + (tails[r] if tails else f".{r:0{exp}d}")
+
+    return f
+
+
+def entry_dict(row: OwnerRow, currency: str, f: Any = None) -> dict[str, Any]:
     """One owner's line as JSON-ready data (the fields of BalanceEntryOut)."""
-    f = format_minor
+    if f is None:
+        f = minor_formatter(currency)
     return {
         "owner_id": row.owner_id,
         "name": row.name,
-        "opening_balance": f(row.opening_balance, currency),
-        "total_contributions": f(row.contributions, currency),
-        "total_paid_expenses": f(row.paid_expenses, currency),
-        "total_allocated": f(row.allocated, currency),
-        "total_service_charges": f(row.service_charges, currency),
-        "total_charges": f(row.allocated + row.service_charges, currency),
-        "net_settlements": f(row.net_settlements, currency),
-        "balance": f(row.balance, currency),
+        "opening_balance": f(row.opening_balance),
+        "total_contributions": f(row.contributions),
+        "total_paid_expenses": f(row.paid_expenses),
+        "total_allocated": f(row.allocated),
+        "total_service_charges": f(row.service_charges),
+        "total_charges": f(row.allocated + row.service_charges),
+        "net_settlements": f(row.net_settlements),
+        "balance": f(row.balance),
     }
 
 
@@ -484,6 +703,7 @@ def sheet_dict(sheet: Sheet) -> dict[str, Any]:
     model validation: a sheet of 10,000 owners is answered as it is computed."""
     c = sheet.currency
     f = format_minor
+    fast = minor_formatter(c)
     rows = sheet.rows
     unallocated = sheet.allocation.unallocated
     owner_ids = {r.owner_pk: r.owner_id for r in rows}
@@ -492,7 +712,7 @@ def sheet_dict(sheet: Sheet) -> dict[str, Any]:
         "period_name": sheet.period.name,
         "status": sheet.period.status,
         "currency": c,
-        "entries": [entry_dict(r, c) for r in rows],
+        "entries": [entry_dict(r, c, fast) for r in rows],
         "total_opening_balance": f(sum(r.opening_balance for r in rows), c),
         "total_contributions": f(sum(r.contributions for r in rows), c),
         "total_paid_expenses": f(sum(r.paid_expenses for r in rows), c),
@@ -581,10 +801,22 @@ def balance_sheet(ctx: Any, period_id: int) -> dict[str, Any]:
 
 
 def owner_balance(ctx: Any, period_id: int, owner_id: int) -> OwnerBalanceOut:
+    """One owner's line of the period's sheet, computed for that owner alone
+    (``kopilka.balances.owner``): the same figures, without the community's rows."""
+    from kopilka.balances.owner import owner_line
     from kopilka.owners.service import get_owner
     from kopilka.periods.service import get_period
 
     period = get_period(ctx, period_id)
     owner = get_owner(ctx, owner_id)
-    sheet = sheet_for(ctx.session, ctx.community, period)
-    return owner_balance_out(sheet, owner.id, owner.owner_id, owner.name)
+    row = owner_line(ctx.session, ctx.community, period, owner) or OwnerRow(
+        owner_pk=owner.id, owner_id=owner.owner_id, name=owner.name
+    )
+    entry = entry_out(row, ctx.community.currency)
+    return OwnerBalanceOut(
+        **entry.model_dump(),
+        period_id=period.id,
+        period_name=period.name,
+        status=period.status,
+        currency=ctx.community.currency,
+    )

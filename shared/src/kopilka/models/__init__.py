@@ -21,9 +21,11 @@ from kopilka.models.period import Allocation, CarryForward, Period, PeriodBalanc
 from kopilka.models.plot import ConsumptionCharge, Meter, Plot, PlotOwner, Reading
 from kopilka.models.purchase import Purchase, PurchaseItem
 from kopilka.models.recurring_expense import RecurringExpenseRun, RecurringExpenseTemplate
+from kopilka.models.totals import AllocationVersion, OwnerPeriodTotal, PeriodExpenseTotal
 
 __all__ = [
     "Allocation",
+    "AllocationVersion",
     "ApiKey",
     "AuditEntry",
     "BankImport",
@@ -45,8 +47,10 @@ __all__ = [
     "MeterReading",
     "Notification",
     "Owner",
+    "OwnerPeriodTotal",
     "Period",
     "PeriodBalance",
+    "PeriodExpenseTotal",
     "Plot",
     "PlotOwner",
     "Purchase",

@@ -1,0 +1,60 @@
+"""One owner's line of a period, at the cost of that owner's rows plus what the allocation needs.
+
+The sheet's line of an owner is their ledger sums plus their share of every allocation pool.
+Here the sums are one row of the maintained ``owner_period_totals`` (a CLOSED period: one row of
+``period_balances``), and the share is read from the period's allocation as the sheet computes
+it (``current_allocations``: pool totals from ``period_expense_totals`` and the participants'
+weights, never the ledger), reused while the community's allocation inputs are unchanged.
+
+``tests/worker/test_owner_line_equals_sheet.py`` compares this line with the sheet's (and with
+a sheet computed from the rows) over randomized communities.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kopilka.balances.service import (
+    TOTAL_COLUMNS,
+    OwnerRow,
+    _kinds,
+    current_allocations,
+    owner_row,
+)
+from kopilka.models import Community, Owner, OwnerPeriodTotal, Period, PeriodBalance
+
+
+def owner_line(
+    session: Session, community: Community, period: Period, owner: Owner
+) -> OwnerRow | None:
+    """The owner's line of the period's sheet, or None when the sheet has no line for them (an
+    inactive owner with no entries and no share)."""
+    if period.status == "CLOSED":
+        b = session.get(PeriodBalance, (period.id, owner.id))
+        if b is None:
+            return None
+        return OwnerRow(
+            owner_pk=owner.id,
+            owner_id=owner.owner_id,
+            name=owner.name,
+            opening_balance=b.opening_balance,
+            contributions=b.total_contributions,
+            paid_expenses=b.total_paid_expenses,
+            allocated=b.total_allocated,
+            service_charges=b.total_service_charges,
+            net_settlements=b.net_settlements,
+        )
+    t = OwnerPeriodTotal
+    totals = session.execute(
+        select(t.entries, *(getattr(t, c) for c in TOTAL_COLUMNS.values())).where(
+            t.period_id == period.id, t.owner_pk == owner.id
+        )
+    ).first()
+    involved = totals is not None and totals[0] > 0
+    sums = _kinds(totals[1:]) if totals is not None and involved else {}
+    _, per_owner = current_allocations(session, community, period)
+    allocated = per_owner.get(owner.id, 0)
+    if not (owner.is_active or involved or owner.id in per_owner):
+        return None
+    return owner_row(owner.id, owner.owner_id, owner.name, sums, allocated)
