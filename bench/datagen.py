@@ -35,7 +35,7 @@ import psycopg
 
 from bench.common import bench_url, create_migrated_db, db_exists, libpq, log, pg_connect
 
-GEN_VERSION = 5
+GEN_VERSION = 6
 PERIOD_START = date(2025, 1, 1)
 PERIOD_END = date(2025, 12, 31)
 
@@ -487,7 +487,10 @@ def check_consistency(conn: psycopg.Connection[Any], period_id: int) -> None:
     assert problems is not None and problems[0] == 0, f"inconsistent data set: {problems}"
     from kopilka.balances.reconcile import _expense_sql, _ledger_sql
 
-    for q in (_ledger_sql(f"period_id = {int(period_id)}"), _expense_sql(f"period_id = {int(period_id)}")):
+    for q in (
+        _ledger_sql(f"period_id = {int(period_id)}"),
+        _expense_sql(f"period_id = {int(period_id)}"),
+    ):
         drift = conn.execute(q.replace(":p", str(int(period_id)))).fetchall()
         assert not drift, f"totals differ from the rows: {drift[:5]}"
 

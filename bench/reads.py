@@ -48,7 +48,7 @@ from bench.common import (
 from bench.recording import run_loadgen, summarize
 
 NAME = "reads"
-BASE_COMMIT = "3202e9a"  # main before issue 18
+BASE_COMMIT = "68fc872"  # main just before issue 18 landed
 GOALS = {
     "owner_rate_factor": 3.0,
     "owner_large_p50_ms": 30.0,
@@ -77,9 +77,7 @@ def env_of(url: str, code: str) -> dict[str, str]:
     if code == "after":
         return child_env(url)
     src = base_src()
-    return child_env(
-        url, PYTHONPATH=f"{src / 'shared' / 'src'}:{src / 'services' / 'api' / 'src'}"
-    )
+    return child_env(url, PYTHONPATH=f"{src / 'shared' / 'src'}:{src / 'services' / 'api' / 'src'}")
 
 
 def sequential(api_url: str, key: str, paths: list[str], runs: int) -> dict[str, Any]:
@@ -134,8 +132,10 @@ def measure(url: str, meta: dict[str, Any], code: str, runs: int, seconds: float
         out["peer_owner_rate"] = owner_rate(api_url, peer, seconds)
     finally:
         api.stop()
-    log(f"  {code}: 200 owners, one owner's balance: {out['peer_owner_rate']['achieved_rate']}/s, "
-        f"p50 {out['peer_owner_rate']['p50_ms']} ms")
+    log(
+        f"  {code}: 200 owners, one owner's balance: {out['peer_owner_rate']['achieved_rate']}/s, "
+        f"p50 {out['peer_owner_rate']['p50_ms']} ms"
+    )
     api, api_url = start_api(env_of(url, code), workers=1, name=f"api-reads1-{code}")
     try:
         for name in ("small", "large"):
@@ -151,8 +151,10 @@ def measure(url: str, meta: dict[str, Any], code: str, runs: int, seconds: float
                 [f"/api/payments/periods/{ds.period_id}/balance-sheet"],
                 runs,
             )
-            log(f"  {code} {name}: owner p50 {out[f'{name}_owner']['p50_ms']} ms, "
-                f"sheet p50 {out[f'{name}_sheet']['p50_ms']} ms")
+            log(
+                f"  {code} {name}: owner p50 {out[f'{name}_owner']['p50_ms']} ms, "
+                f"sheet p50 {out[f'{name}_sheet']['p50_ms']} ms"
+            )
     finally:
         api.stop()
     return out
@@ -174,7 +176,11 @@ def _load_other(conn: Any, n: int, owners: int, rows: int) -> int:
         ).fetchone()[0]
         pid = datagen.create_period(conn, cid, "2025", datagen.PERIOD_START, datagen.PERIOD_END)
         owner_rows = datagen.load_owners(
-            conn, cid, owners, first_owner_id=1001, telegram_base=7_000_000_000 + i * 10_000,
+            conn,
+            cid,
+            owners,
+            first_owner_id=1001,
+            telegram_base=7_000_000_000 + i * 10_000,
             seed=i,
         )
         counts = datagen.load_documents(conn, cid, pid, owner_rows, rows, seed=i + 1)
@@ -241,8 +247,10 @@ def tenancy(runs: int, others: int, other_rows: int, fresh: bool) -> dict[str, A
                 )
             finally:
                 api.stop()
-            log(f"  tenancy {code} {label}: sheet {out[f'{code}_{label}_sheet']['p50_ms']} ms, "
-                f"owner {out[f'{code}_{label}_owner']['p50_ms']} ms")
+            log(
+                f"  tenancy {code} {label}: sheet {out[f'{code}_{label}_sheet']['p50_ms']} ms, "
+                f"owner {out[f'{code}_{label}_owner']['p50_ms']} ms"
+            )
     for code in ("before", "after"):
         for what in ("sheet", "owner"):
             e, f = out[f"{code}_empty_{what}"]["p50_ms"], out[f"{code}_full_{what}"]["p50_ms"]

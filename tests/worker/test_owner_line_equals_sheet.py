@@ -230,6 +230,30 @@ def test_one_owner_equals_the_sheet_line(client, seed):
         )
     )
     assert check() > 0
+    # plots: derived share weights (SPEC §3a), then a change of the plot's owners and weight
+    plot = _ok(
+        client.post(
+            "/api/payments/plots",
+            headers=admin,
+            json={
+                "number": "17",
+                "area": "600",
+                "owners": [
+                    {"owner_id": owners[0], "fraction": "1/3"},
+                    {"owner_id": owners[1], "fraction": "2/3"},
+                ],
+            },
+        )
+    )
+    assert check() > 0
+    _ok(
+        client.patch(
+            f"/api/payments/plots/{plot['id']}",
+            headers=admin,
+            json={"weight": "450", "owners": [{"owner_id": owners[1]}]},
+        )
+    )
+    assert check() > 0
 
     if seed % 2 == 0:
         # Close, carry forward (opening entries), then more activity with an inactive owner.

@@ -78,7 +78,14 @@ def _expense_upsert(delta: str) -> str:
 #: The inputs of the allocation (who shares what, by which weight or consumption). Any write of
 #: them bumps the community's ``allocation_versions.version`` in the same transaction, so an
 #: allocation computed at version v is exact for as long as the version is v.
-ALLOCATION_INPUTS = ("expenses", "budget_items", "meter_readings")
+ALLOCATION_INPUTS = (
+    "expenses",
+    "budget_items",
+    "meter_readings",
+    "plots",  # derived share weights (SPEC §3a)
+    "meters",
+    "readings",
+)
 
 
 def _bump(source: str, column: str = "community_id") -> str:
@@ -131,6 +138,28 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {table}_allocation_{event.lower()} AFTER {event} ON {table} "
                 f"REFERENCING {ref} FOR EACH STATEMENT EXECUTE FUNCTION kopilka_allocation_bump()"
             )
+    # Plot ownership has no community column: through its plot.
+    op.execute(
+        f"""
+        CREATE FUNCTION kopilka_allocation_bump_plot_owners() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                {_bump("(SELECT p.community_id FROM old_rows o JOIN plots p ON p.id = o.plot_id) x")}
+            ELSE
+                {_bump("(SELECT p.community_id FROM new_rows n JOIN plots p ON p.id = n.plot_id) x")}
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        ref = "OLD TABLE AS old_rows" if event == "DELETE" else "NEW TABLE AS new_rows"
+        op.execute(
+            f"CREATE TRIGGER plot_owners_allocation_{event.lower()} AFTER {event} ON plot_owners "
+            f"REFERENCING {ref} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION kopilka_allocation_bump_plot_owners()"
+        )
     # An owner's weight, activity or id (not their name, chat or language).
     op.execute(
         "CREATE TRIGGER owners_allocation_update AFTER UPDATE OF share_weight, is_active, owner_id "
@@ -262,12 +291,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in (*ALLOCATION_INPUTS, "owners"):
+    for table in (*ALLOCATION_INPUTS, "owners", "plot_owners"):
         for event in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_allocation_{event} ON {table}")
     op.execute("DROP TRIGGER IF EXISTS communities_allocation_update ON communities")
     op.execute("DROP FUNCTION IF EXISTS kopilka_allocation_bump()")
     op.execute("DROP FUNCTION IF EXISTS kopilka_allocation_bump_row()")
+    op.execute("DROP FUNCTION IF EXISTS kopilka_allocation_bump_plot_owners()")
     op.execute("DROP FUNCTION IF EXISTS kopilka_allocation_bump_community()")
     op.drop_table("allocation_versions")
     for table in ("ledger_entries", "expenses"):
