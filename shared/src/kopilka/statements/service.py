@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kopilka.balances.service import OwnerRow, ledger_sums, live_sheet, sheet_for
+from kopilka.balances.owner import owner_line
+from kopilka.balances.service import OwnerRow, ledger_sums, sheet_for
 from kopilka.context import Ctx
 from kopilka.i18n import resolve
 from kopilka.invoices import service as invoices
@@ -151,9 +152,8 @@ def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
         if period.status == CLOSED:
             b = stored.get(period.id)
             row = _row_of(b, owner) if b is not None else None
-        else:
-            sheet = live_sheet(s, community, period)
-            row = next((r for r in sheet.rows if r.owner_pk == owner.id), None)
+        else:  # the owner's line alone: their totals and their share of the allocation
+            row = owner_line(s, community, period, owner)
         if row is None:
             continue
         kinds = opening.get(period.id, {})
