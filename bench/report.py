@@ -417,8 +417,151 @@ def _floor(r: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- summary
 
 
+def _reads(r: dict[str, Any]) -> list[str]:
+    out = [HEADINGS["reads"], "", *_head(r)]
+    out += [
+        f"The same data and client, back to back: **before** = the API of commit "
+        f"`{r.get('base_commit')}` (main just before issue 18, extracted with `git archive`), "
+        "**after** = this checkout. One owner's balance at 200 owners: closed model, 32 "
+        "connections, 2 API processes, a random owner per request. The rest: one request at a "
+        "time, 1 API process, p50 (p90) after one warm-up; owners picked at random.",
+        "",
+        "| round | code | 200 owners: one owner's balance /s (p50, p99 ms) | 1,000 owners: owner "
+        "p50 | 1,000 owners / 100,000 rows: sheet p50 | 10,000 owners: owner p50 | 10,000 "
+        "owners / 1,000,000 rows: sheet p50 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, rd in enumerate(r.get("rounds", []), 1):
+        for code in ("before", "after"):
+            m = rd[code]
+            pr = m["peer_owner_rate"]
+            out.append(
+                f"| {i} | {code} | **{pr['achieved_rate']}/s** ({pr['p50_ms']}, {pr['p99_ms']}) "
+                f"| {m['small_owner']['p50_ms']} ms ({m['small_owner']['p90_ms']}) "
+                f"| {m['small_sheet']['p50_ms']} ms ({m['small_sheet']['p90_ms']}) "
+                f"| **{m['large_owner']['p50_ms']} ms** ({m['large_owner']['p90_ms']}) "
+                f"| **{m['large_sheet']['p50_ms']} ms** ({m['large_sheet']['p90_ms']}) |"
+            )
+        out.append(f"| {i} | after / before | x{rd['owner_rate_factor']} | | | | |")
+    t = r.get("tenancy")
+    if t:
+        m = t["meta"]
+        out += [
+            "",
+            f"Tenancy: a 50-owner community ({m['dataset']['rows']:,} rows) alone in its "
+            f"database, then in a copy that also holds {m['others']:,} other communities of "
+            f"{m['other_rows']:,} rows each ({m['other_documents']:,} documents, "
+            f"{m['ledger_entries_total']:,} ledger entries, {m['full_db_size']}); p50 (p90):",
+            "",
+            "| code | sheet, alone | sheet, with the others | factor | owner, alone | owner, "
+            "with the others | factor |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for code in ("before", "after"):
+            out.append(
+                f"| {code} | {t[f'{code}_empty_sheet']['p50_ms']} ms | "
+                f"{t[f'{code}_full_sheet']['p50_ms']} ms | x{t[f'{code}_sheet_factor']} | "
+                f"{t[f'{code}_empty_owner']['p50_ms']} ms | {t[f'{code}_full_owner']['p50_ms']} "
+                f"ms | x{t[f'{code}_owner_factor']} |"
+            )
+    return [*out, ""]
+
+
+def _writes(r: dict[str, Any]) -> list[str]:
+    out = [HEADINGS["writes"], "", *_head(r)]
+    out += [
+        "`POST /periods/{id}/contributions` (1,000 owners, 100,000 rows; 2 API processes), "
+        "the same code with the triggers of migration 0007 disabled (**without**: the write "
+        "path before issue 18) and enabled (**with**), alternating. Capacity: closed model, 16 "
+        "clients; goal: open model, 300/s.",
+        "",
+        "| round | totals | capacity /s | API CPU per contribution | PostgreSQL CPU % at "
+        "capacity | 300/s: achieved | p50 ms | p99 ms | count+sum |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, rd in enumerate(r.get("rounds", []), 1):
+        for label in ("without_totals", "with_totals"):
+            c, g = rd[label]["capacity"], rd[label]["goal"]
+            out.append(
+                f"| {i} | {label.split('_')[0]} | {c['achieved_rate']} | "
+                f"{c.get('api_cpu_ms_per_request')} ms | {c.get('postgres_cpu_pct')} | "
+                f"{g['achieved_rate']} | {g['p50_ms']} | **{g['p99_ms']}** | "
+                f"{'match' if g.get('count_and_sum_match') else 'MISMATCH'} |"
+            )
+    return [*out, ""]
+
+
+def _burst(r: dict[str, Any]) -> list[str]:
+    out = [HEADINGS["burst"], "", *_head(r)]
+    rd, fo, cl = r["reads"], r["fanout"], r["close"]
+    out += [
+        f"10,000 owners / 1,000,000 rows: {r['read_rate']:g} owners a second open their "
+        f"balance (open model, Poisson arrivals) for {r['seconds']:g} s; the period is closed "
+        "a few seconds in, so the reads meet the CLOSING period, the close, then the CLOSED "
+        "one, while the bot sends the close's 10,000 messages to a Telegram-like fake (30/s, "
+        "1/s per chat). API 2 processes, worker, relay, bot on the same 2 cores.",
+        "",
+        "| | goal | measured |",
+        "|---|---|---|",
+        f"| reads: p50 / p99 (from their scheduled time) | p99 < 100 ms | {rd['p50_ms']} / "
+        f"**{rd['p99_ms']} ms** (max {rd['max_ms']}), {rd['ok']}/{rd['sent']} answered 200 |",
+        f"| fan-out during the window | >= 25/s | **{fo['messages_per_second']}/s** "
+        f"({fo['messages_in_window']:,} messages; first {fo['first_message_after_close_post_s']}"
+        f" s after the close was posted; busiest second {fo['busiest_second']}; duplicated "
+        f"chats {fo['duplicated_chats']}) |",
+        f"| the close | SUCCEEDED | {cl['status']} in {cl['seconds']} s (created -> finished) |",
+    ]
+    return [*out, ""]
+
+
 def _summary(res: dict[str, dict[str, Any]]) -> list[str]:
     rows = []
+    rd = res.get("reads")
+    if rd and rd.get("rounds"):
+        g = rd["goals"]
+        rows.append(
+            f"| one owner's balance, 200 owners (issue 18) | >= 3x before | "
+            f"x{', x'.join(str(x) for x in g['owner_rate_factor'])} (rounds) | "
+            f"{_ok(min(g['owner_rate_factor']) >= 3)} |"
+        )
+        rows.append(
+            f"| one owner's balance, 10,000 owners / 1,000,000 rows | p50 < 30 ms | "
+            f"{', '.join(str(x) for x in g['owner_large_p50_ms'])} ms | "
+            f"{_ok(min(g['owner_large_p50_ms']) < 30)} |"
+        )
+        rows.append(
+            f"| balance sheet, 10,000 owners / 1,000,000 rows (issue 18) | p50 < 300 ms | "
+            f"{', '.join(str(x) for x in g['sheet_large_p50_ms'])} ms | "
+            f"{_ok(min(g['sheet_large_p50_ms']) < 300)} |"
+        )
+        rows.append(
+            f"| balance sheet, 1,000 owners / 100,000 rows (issue 18) | p50 < 50 ms | "
+            f"{', '.join(str(x) for x in g['sheet_small_p50_ms'])} ms | "
+            f"{_ok(min(g['sheet_small_p50_ms']) < 50)} |"
+        )
+        t = rd.get("tenancy")
+        if t:
+            rows.append(
+                f"| tenancy: 50-owner community among {t['meta']['others']:,} others | within "
+                f"1.2x of alone | sheet x{t['after_sheet_factor']}, owner "
+                f"x{t['after_owner_factor']} | "
+                f"{_ok(max(t['after_sheet_factor'], t['after_owner_factor']) <= 1.2)} |"
+            )
+    wr = res.get("writes")
+    if wr and wr.get("rounds"):
+        runs = [rd["with_totals"]["goal"] for rd in wr["rounds"]]
+        rows.append(
+            "| recording with the maintained totals | >= 300/s, p99 < 100 ms | "
+            + ", ".join(f"{s['achieved_rate']}/s p99 {s['p99_ms']} ms" for s in runs)
+            + f" | {_ok(all(s['achieved_rate'] >= 294 and s['p99_ms'] < 100 for s in runs))} |"
+        )
+    bu = res.get("burst")
+    if bu:
+        rows.append(
+            f"| burst after a 10,000-owner close | reads p99 < 100 ms, fan-out >= 25/s | "
+            f"p99 {bu['reads']['p99_ms']} ms, fan-out {bu['fanout']['messages_per_second']}/s | "
+            f"{_ok(bu.get('meets_goal'))} |"
+        )
     rec = res.get("recording")
     if rec:
         best = max((c.get("best_rate_within_goal") or 0 for c in rec.get("configs", [])), default=0)
@@ -555,8 +698,49 @@ def _bank_import(r: dict[str, Any]) -> list[str]:
     return report(r)
 
 
+HEADINGS = {
+    "recording": "## 1. Recording money over HTTP",
+    "balance_sheet": "## 2. Balance sheet (live, OPEN period)",
+    "close": "## 3. Closing a period",
+    "fanout": "## 4. Notification fan-out",
+    "floor": "## 5. The floor on the same machine",
+    "plots": "## Plots, meters and a TARIFF close (issue 15)",
+    "hardening": "## Admission under an anonymous burst; fewest settlements (issue 13)",
+    "bank_import": "## Bank statement import",
+    "reads": "## 6. Reads before and after issue 18",
+    "writes": "## 7. What the maintained totals cost the write path",
+    "burst": "## 8. The burst after a close",
+}
+SUMMARY_PREFIX = {
+    "recording": "| recording |",
+    "balance_sheet": "| balance sheet,",
+    "close": "| close,",
+    "fanout": "| fan-out",
+    "floor": "| floor",
+    "plots": "| plots:",
+}
+
+
+def _previous(path: Path) -> tuple[dict[str, list[str]], list[str]]:
+    """The sections (by heading) and summary rows of the RESULTS.md on disk: a benchmark that
+    was not run again keeps its last published figures (each section says when it ran)."""
+    sections: dict[str, list[str]] = {}
+    rows: list[str] = []
+    if not path.exists():
+        return sections, rows
+    current: list[str] | None = None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line, [])
+        if current is not None:
+            current.append(line)
+    rows = [ln for ln in sections.get("## Summary", []) if ln.startswith("| ")][2:]
+    return sections, rows
+
+
 def write_report() -> Path:
     res = load_results()
+    old_sections, old_rows = _previous(BENCH / "RESULTS.md")
     first = next(
         (r["machine"] for k in ("run_all", *res) if (r := res.get(k)) and "machine" in r), {}
     )
@@ -583,7 +767,25 @@ def write_report() -> Path:
             "",
         ]
     lines += ["## Machine", "", *_machine(first), ""]
-    lines += _summary(res)
+    summary = _summary(res)
+    kept = [
+        row
+        for key, prefix in SUMMARY_PREFIX.items()
+        if key not in res
+        for row in old_rows
+        if row.startswith(prefix)
+    ]
+    if kept and not summary:
+        summary = [
+            "## Summary",
+            "",
+            "| what | goal | measured | goal met? |",
+            "|---|---|---|---|",
+            "",
+        ]
+    if kept:
+        summary[-1:-1] = kept
+    lines += summary
     findings = BENCH / "FINDINGS.md"
     if findings.exists():
         lines += [findings.read_text().rstrip(), ""]
@@ -596,11 +798,16 @@ def write_report() -> Path:
         ("fanout", _fanout),
         ("floor", _floor),
         ("bank_import", _bank_import),
+        ("reads", _reads),
+        ("writes", _writes),
+        ("burst", _burst),
     ):
         if key in res:
             lines += fn(res[key])
         elif f"{key}_error" in res:
             lines += [f"## {key}", "", f"FAILED: {res[f'{key}_error'].get('error')}", ""]
+        elif HEADINGS.get(key) in old_sections:
+            lines += [*old_sections[HEADINGS[key]], ""]
     path = BENCH / "RESULTS.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path

@@ -1,7 +1,9 @@
 """``make bench``: every benchmark in turn, then bench/RESULTS.md.
 
 Order: the floor (no Kopilka code), recording, the balance sheet (which rebuilds the benchmark
-database: dropped and recreated on every run), the close (on copies of it), the fan-out. A
+database: dropped and recreated on every run), the close (on copies of it), the fan-out, then
+issue 18's: reads before/after (and tenancy), the write path with/without the maintained
+totals, the burst after a close. A
 benchmark that fails is reported as failed and the others still run. About 15-20 minutes on
 2 cores, 6 of them the fan-out of 10,000 messages at Telegram's pace; ``--quick`` takes about 6.
 
@@ -27,6 +29,9 @@ ORDER = [
     "hardening",
     "fanout",
     "bank_import",
+    "reads",
+    "writes",
+    "burst",
 ]
 
 
@@ -45,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         "hardening": ["--bursts", "1"] if a.quick else [],
         "fanout": ["--quick"] if a.quick else [],
         "bank_import": ["--runs", "1"] if a.quick else [],
+        "reads": ["--tenancy"] + (["--repeat", "1", "--others", "200"] if a.quick else []),
+        "writes": ["--rounds", "1" if a.quick else "3"],
+        "burst": ["--seconds", "60" if a.quick else "180"],
     }
     started = time.monotonic()
     log(f"running {', '.join(names)}{' (quick)' if a.quick else ''}")
