@@ -12,7 +12,7 @@ a sheet computed from the rows) over randomized communities.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, literal, select
 from sqlalchemy.orm import Session
 
 from kopilka.balances.service import (
@@ -21,6 +21,7 @@ from kopilka.balances.service import (
     _kinds,
     current_allocations,
     owner_row,
+    version_columns,
 )
 from kopilka.models import Community, Owner, OwnerPeriodTotal, Period, PeriodBalance
 
@@ -45,15 +46,19 @@ def owner_line(
             service_charges=b.total_service_charges,
             net_settlements=b.net_settlements,
         )
+    # One statement: the owner's totals (if any) and the community's allocation version.
     t = OwnerPeriodTotal
-    totals = session.execute(
-        select(t.entries, *(getattr(t, c) for c in TOTAL_COLUMNS.values())).where(
-            t.period_id == period.id, t.owner_pk == owner.id
-        )
-    ).first()
-    involved = totals is not None and totals[0] > 0
-    sums = _kinds(totals[1:]) if totals is not None and involved else {}
-    _, per_owner = current_allocations(session, community, period)
+    one = select(literal(1).label("one")).subquery()
+    version, written = version_columns(community.id)
+    row = session.execute(
+        select(version, written, t.entries, *(getattr(t, c) for c in TOTAL_COLUMNS.values()))
+        .select_from(one)
+        .outerjoin(t, and_(t.period_id == period.id, t.owner_pk == owner.id))
+    ).one()
+    entries = row[2]
+    involved = entries is not None and entries > 0
+    sums = _kinds(row[3:]) if involved else {}
+    _, per_owner = current_allocations(session, community, period, version_read=(row[0], row[1]))
     allocated = per_owner.get(owner.id, 0)
     if not (owner.is_active or involved or owner.id in per_owner):
         return None
