@@ -9,6 +9,7 @@ from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from kopilka.balances import reconcile
+from kopilka.metrics import TOTALS_DRIFTS
 
 
 def _community_period(s: Any) -> tuple[int, int, int]:
@@ -113,12 +114,14 @@ def test_a_drift_is_reported_logged_and_counted_never_repaired(db_session):
         {"p": pid},
     )
     before = reconcile.DRIFTS
+    metric = TOTALS_DRIFTS.labels("owner_period_totals")._value.get()
     with capture_logs() as logs:
         drifts = reconcile.check_totals(s, period_id=pid)
     assert [(d.table, d.column, d.rows, d.totals) for d in drifts] == [
         ("owner_period_totals", "contributions", 500, 400)
     ]
     assert before + 1 == reconcile.DRIFTS
+    assert TOTALS_DRIFTS.labels("owner_period_totals")._value.get() == metric + 1
     assert [(e["event"], e["log_level"], e["column"]) for e in logs] == [
         ("totals_drift", "error", "contributions")
     ]

@@ -11,3 +11,10 @@ SCHEDULED_STEP_FAILURES = Counter(
     "that failed; each failure is also a FAILED job of its community",
     ["step"],
 )
+
+TOTALS_DRIFTS = Counter(
+    "kopilka_totals_drift_total",
+    "Differences found between the maintained totals (owner_period_totals, "
+    "period_expense_totals) and the rows they sum; each is an alarm, never repaired",
+    ["table"],
+)

@@ -20,7 +20,7 @@ from kopilka.balances.service import (
     OwnerRow,
     _kinds,
     current_allocations,
-    owner_row,
+    row_from_sums,
     version_columns,
 )
 from kopilka.models import Community, Owner, OwnerPeriodTotal, Period, PeriodBalance
@@ -62,4 +62,4 @@ def owner_line(
     allocated = per_owner.get(owner.id, 0)
     if not (owner.is_active or involved or owner.id in per_owner):
         return None
-    return owner_row(owner.id, owner.owner_id, owner.name, sums, allocated)
+    return row_from_sums(owner.id, owner.owner_id, owner.name, sums, allocated)

@@ -4,9 +4,9 @@
 their count; ``period_expense_totals``, per (period, payment type, pooled or split), the sum and
 count of the live expenses. Both are written only by triggers in the statement that writes the
 rows, so they can differ only through a bug or a hand edit of the database. A difference is an
-alarm: logged (``totals_drift``, error level), counted in ``DRIFTS`` (exported by the API's
-``/metrics`` as ``kopilka_totals_drift_total`` for checks run in that process) and returned, so
-the caller's check fails. It is never repaired here: the rows are the truth, and a drift means
+alarm: logged (``totals_drift``, error level), counted (the Prometheus counter
+``kopilka_totals_drift_total`` by table, and ``DRIFTS``) and returned, so the caller's check
+fails. It is never repaired here: the rows are the truth, and a drift means
 something wrote them without going through the table's triggers (find it first).
 
 Run by the tests after every test (``tests/conftest.py``), by the fault tests after every kill,
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kopilka.balances.service import TOTAL_COLUMNS
 from kopilka.logging import get_logger
+from kopilka.metrics import TOTALS_DRIFTS
 
 log = get_logger("kopilka.balances.reconcile")
 
@@ -118,6 +119,7 @@ def check_totals(
                 )
     for d in drifts:
         DRIFTS += 1
+        TOTALS_DRIFTS.labels(d.table).inc()
         log.error(
             "totals_drift",
             table=d.table,

@@ -509,7 +509,9 @@ def _total_expenses(session: Session, period_id: int, *, from_rows: bool = False
     )
 
 
-def owner_row(pk: int, oid: int, name: str | None, k: dict[str, int], allocated: int) -> OwnerRow:
+def row_from_sums(
+    pk: int, oid: int, name: str | None, k: dict[str, int], allocated: int
+) -> OwnerRow:
     """An owner's line from their ledger sums per kind and their allocated share."""
     return OwnerRow(
         owner_pk=pk,
@@ -548,7 +550,7 @@ def live_sheet(
         ).all()
         empty: dict[str, int] = {}
         rows = [
-            owner_row(pk, oid, name, sums.get(pk, empty), allocated.get(pk, 0))
+            row_from_sums(pk, oid, name, sums.get(pk, empty), allocated.get(pk, 0))
             for pk, oid, name, active in owners
             if active or pk in sums or pk in allocated
         ]
