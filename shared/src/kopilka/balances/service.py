@@ -768,8 +768,13 @@ def owner_row(sheet: Sheet, owner_pk: int, owner_id: int, name: str | None = Non
 def owner_period_balance(
     session: Session, community: Community, period: Period, owner_pk: int, owner_id: int
 ) -> int:
-    """One owner's balance in a period (live while it is OPEN), in minor units."""
-    return owner_row(sheet_for(session, community, period), owner_pk, owner_id).balance
+    """One owner's balance in a period (live while it is OPEN), in minor units: their line
+    alone (``kopilka.balances.owner.owner_line``), not the community's sheet."""
+    from kopilka.balances.owner import owner_line
+
+    owner = session.get(Owner, owner_pk)
+    row = owner_line(session, community, period, owner) if owner is not None else None
+    return row.balance if row is not None else 0
 
 
 def owner_balance_out(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from fastapi import Query
-from fastapi.responses import JSONResponse
+from fastapi import Query, Response
 from pydantic_core import to_json
 
 from kopilka.balances import service
