@@ -719,13 +719,15 @@ HEADINGS = {
     "writes": "## 7. What the maintained totals cost the write path",
     "burst": "## 8. The burst after a close",
 }
-SUMMARY_PREFIX = {
+SUMMARY_PREFIX: dict[str, str | tuple[str, ...]] = {
     "recording": "| recording |",
     "balance_sheet": "| balance sheet,",
     "close": "| close,",
     "fanout": "| fan-out",
     "floor": "| floor",
     "plots": "| plots:",
+    "hardening": ("| admin's reads", "| fewest settlements"),
+    "bank_import": "| bank",
 }
 
 
@@ -742,7 +744,11 @@ def _previous(path: Path) -> tuple[dict[str, list[str]], list[str]]:
             current = sections.setdefault(line, [])
         if current is not None:
             current.append(line)
-    rows = [ln for ln in sections.get("## Summary", []) if ln.startswith("| ")][2:]
+    rows = [
+        ln
+        for ln in sections.get("## Summary", [])
+        if ln.startswith("| ") and not ln.startswith("| what |")
+    ]
     return sections, rows
 
 
