@@ -392,3 +392,59 @@ def test_the_pagination_link_never_comes_from_the_host_header(client, admin, per
     assert r2.status_code == 200 and len(r2.json()) == 1
     assert json.loads(r2.text)[0]["amount"] == "3.00"
     assert Decimal(r.json()[0]["amount"]) == Decimal("1.00")
+
+
+# ---------------------------------------------------------------- item 7: USAGE_BASED needs a meter
+
+
+def test_a_usage_based_split_without_a_meter_type_is_400_when_recorded(
+    client, community, admin, period
+):
+    pid = period["id"]
+    owner = unique_id()
+    post(client, admin, "/owners", {"owner_id": owner})
+    before = counts(community["id"])
+    r = client.post(
+        f"{PAYMENTS}/periods/{pid}/expenses",
+        json={"amount": "10.00", "payment_type": "Pump", "split": {"strategy": "USAGE_BASED"}},
+        headers=admin,
+    )
+    assert_problem(r, 400, "meter")
+    assert counts(community["id"]) == before
+    # naming the meter type in the split, or a USAGE_BASED budget item of the type, is enough
+    r = client.post(
+        f"{PAYMENTS}/periods/{pid}/expenses",
+        json={
+            "amount": "10.00",
+            "payment_type": "Pump",
+            "split": {"strategy": "USAGE_BASED", "meter_type": "water"},
+        },
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    post(
+        client,
+        admin,
+        f"/periods/{pid}/budget-items",
+        {
+            "payment_type": "Gas",
+            "budgeted_amount": "5",
+            "allocation_strategy": "USAGE_BASED",
+            "meter_type": "GAS",
+        },
+    )
+    r = client.post(
+        f"{PAYMENTS}/periods/{pid}/expenses",
+        json={"amount": "10.00", "payment_type": "gas", "split": {"strategy": "USAGE_BASED"}},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    post(
+        client,
+        admin,
+        f"/periods/{pid}/meter-readings",
+        {"owner_id": owner, "meter_type": "WATER", "start_reading": 1, "end_reading": 3},
+    )
+    sheet = client.get(f"{PAYMENTS}/periods/{pid}/balance-sheet", headers=admin).json()
+    water = [p for p in sheet.get("pools", []) if p.get("payment_type") == "Pump"]
+    assert not water or all(p.get("reason") is None for p in water), water

@@ -432,9 +432,10 @@ class Split:
     values: dict[int, Decimal] | None
     all_owners: bool = False
     items: tuple[SplitItem, ...] | None = None  # ITEM_BASED only
+    meter_type: str | None = None  # USAGE_BASED: what it measures (else the budget item's)
 
 
-_SPLIT_FIELDS = ("strategy", "owners")
+_SPLIT_FIELDS = ("strategy", "owners", "meter_type")
 _OWNER_ID = re.compile(r"-?[0-9]{1,19}")
 #: Largest share units per owner, and most decimals of a percentage: keeps the arithmetic small.
 MAX_SHARE_UNITS = 10**12
@@ -569,6 +570,7 @@ def parse_split(
         raise ValidationFailed(f"split: strategy must be a name, got {strategy_raw!r}")
     strategy = parse_strategy(strategy_raw)
     owners = raw.get("owners")
+    meter_type = _split_meter_type(strategy, raw.get("meter_type"))
 
     if strategy is Strategy.NONE:
         if owners is None or (isinstance(owners, (list, tuple, Mapping)) and not owners):
@@ -591,7 +593,7 @@ def parse_split(
                 raise ValidationFailed(
                     "split: the participant list is empty: the community has no active owners"
                 )
-            return Split(strategy, tuple(ids), None, all_owners=True)
+            return Split(strategy, tuple(ids), None, all_owners=True, meter_type=meter_type)
         if isinstance(owners, Mapping):
             raise ValidationFailed(
                 f"split: {strategy.value} takes a list of owner ids (e.g. [101, 102]), "
@@ -602,7 +604,9 @@ def parse_split(
                 f"split: owners must be a list of owner ids (e.g. [101, 102]), got {owners!r}"
             )
         ids = [_owner_id(o) for o in owners]
-        return Split(strategy, _check_participants(ids, active_owner_ids), None)
+        return Split(
+            strategy, _check_participants(ids, active_owner_ids), None, meter_type=meter_type
+        )
 
     # SHARES, PERCENTAGE, EXACT: {"<owner id>": value}
     if not isinstance(owners, Mapping):
@@ -666,7 +670,19 @@ def split_to_json(split: Split) -> dict[str, Any]:
         out["owners"] = {str(k): format(split.values[k], "f") for k in split.owner_ids}
     elif not split.all_owners:
         out["owners"] = list(split.owner_ids)
+    if split.meter_type is not None:
+        out["meter_type"] = split.meter_type
     return out
+
+
+def _split_meter_type(strategy: Strategy, raw: object) -> str | None:
+    if raw is None:
+        return None
+    if strategy is not Strategy.USAGE_BASED:
+        raise ValidationFailed("split: meter_type belongs to a USAGE_BASED split only")
+    if not isinstance(raw, str) or not raw.strip() or len(raw.strip()) > 50:
+        raise ValidationFailed('split: meter_type must be a meter type such as "WATER"')
+    return raw.strip().upper()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -215,7 +215,8 @@ def pools_of(
                 strategy=str(e.split.get("strategy", "")).upper(),
                 amount=e.amount_minor,
                 expense_id=e.id,
-                meter_type=item.meter_type if item else None,
+                # the split's own meter type (USAGE_BASED), else the budget item's of its type
+                meter_type=e.split.get("meter_type") or (item.meter_type if item else None),
                 split=e.split,
             )
         )

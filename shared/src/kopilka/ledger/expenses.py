@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kopilka import allocation
 from kopilka.audit.service import snapshot
 from kopilka.context import Ctx
+from kopilka.errors import ValidationFailed
 from kopilka.ledger import schemas as s
 from kopilka.ledger.posting import (
     DocumentKind,
@@ -24,7 +25,7 @@ from kopilka.ledger.posting import (
     owner_ids,
     positive_amount,
 )
-from kopilka.models import Expense, Owner
+from kopilka.models import BudgetItem, Expense, Owner
 from kopilka.money import currency_exponent, format_minor
 from kopilka.owners.service import resolve_owner
 from kopilka.periods.service import open_period_for_write
@@ -79,6 +80,31 @@ def _validated_split(ctx: Ctx, raw: dict[str, Any] | None, amount: int) -> dict[
     return allocation.split_to_json(split)
 
 
+def _require_meter_type(
+    ctx: Ctx, period_id: int, payment_type: str, split: dict[str, Any] | None
+) -> None:
+    """SPEC §3: a USAGE_BASED split shares by the consumption of a meter type: its own
+    ``meter_type``, else the one of the period's budget item of the expense's type. Without
+    either the period could not close; refused when the expense is recorded (issue 13)."""
+    if split is None or str(split.get("strategy", "")).upper() != "USAGE_BASED":
+        return
+    if split.get("meter_type"):
+        return
+    meter = ctx.session.scalar(
+        select(BudgetItem.meter_type).where(
+            BudgetItem.period_id == period_id,
+            func.lower(BudgetItem.payment_type) == payment_type.lower(),
+            BudgetItem.deleted_at.is_(None),
+        )
+    )
+    if not meter:
+        raise ValidationFailed(
+            f"split: USAGE_BASED needs a meter type: give the split a meter_type (e.g. "
+            f'{{"strategy": "USAGE_BASED", "meter_type": "WATER"}}) or add a USAGE_BASED '
+            f"budget item for {payment_type!r} with its meter_type"
+        )
+
+
 def record_expense(ctx: Ctx, period_id: int, data: s.ExpenseCreate) -> Expense:
     ctx.require_admin()
     amount = positive_amount(ctx, data.amount)
@@ -91,6 +117,7 @@ def record_expense(ctx: Ctx, period_id: int, data: s.ExpenseCreate) -> Expense:
         else None
     )
     split = _validated_split(ctx, data.split, amount)
+    _require_meter_type(ctx, period.id, payment_type, split)
     e = Expense(
         community_id=ctx.community_id,
         period_id=period.id,
@@ -133,6 +160,8 @@ def patch_expense(
         e.split = _validated_split(ctx, data.split, e.amount_minor)
     elif e.split is not None and "amount" in changes:
         e.split = _validated_split(ctx, e.split, e.amount_minor)
+    if "split" in changes or "payment_type" in changes:
+        _require_meter_type(ctx, period.id, e.payment_type, e.split)
     finish_edit(ctx, EXPENSE, e, period, before)
     return e
 

@@ -477,6 +477,20 @@ def _carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) ->
                 PeriodBalance.period_id == source.id, PeriodBalance.balance != 0
             )
         ).all()
+        # What each owner was last told of this target's opening balance: a re-run that
+        # changes nothing announces nothing (issue 13). DISTINCT ON: the newest per owner.
+        announced = dict(
+            s.execute(
+                text(
+                    "SELECT DISTINCT ON (owner_pk) owner_pk, "
+                    "CAST(payload->>'opening_minor' AS bigint) FROM notifications "
+                    "WHERE community_id = :c AND kind = 'opening_balance' "
+                    "AND payload->>'period_id' = CAST(:t AS text) ORDER BY owner_pk, id DESC"
+                ),
+                {"c": source.community_id, "t": target.id},
+            ).all()
+        )
+        balances = [(pk, b) for pk, b in balances if announced.get(pk) != int(b)]
         opening = {
             "period_id": target.id,
             "period_name": target.name,
