@@ -214,6 +214,8 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     # jobs
     ("GET", "/api/jobs"): rule(200, other_admin=200),
     ("GET", f"{P}/audit"): rule(200, other_admin=200),
+    ("PATCH", f"{P}/settlements/{{doc_id}}"): rule(200),
+    ("DELETE", f"{P}/settlements/{{doc_id}}"): rule(204),
     ("GET", "/api/jobs/{job_id}"): rule(200, operator=404),
 }
 
@@ -314,7 +316,12 @@ def world(mclient: Any) -> dict[str, Any]:
             for kind in ("SECURITY", "ROADS")
         ],
     }
-    _doc(client, h, f"{pp}/settlements", {"from_owner_id": o1, "to_owner_id": o2, "amount": "10"})
+    docs["settlements"] = [
+        _doc(
+            client, h, f"{pp}/settlements", {"from_owner_id": o1, "to_owner_id": o2, "amount": "10"}
+        )
+        for _ in range(2)
+    ]
     templates = []
     for text in ("Guard", "Snow"):
         r = client.post(
@@ -471,6 +478,7 @@ def _body(method: str, path: str, w: dict[str, Any]) -> dict[str, Any] | None:
             "/purchases/": {"description": "checked"},
             "/recurring-expenses/": {"vendor": "checked"},
             "/purchase-items/": {"quantity": 2},
+            "/settlements/": {"comment": "checked"},
         }
         return next(v for k, v in patches.items() if k in path)
     if method != "POST":

@@ -183,6 +183,14 @@ class SettlementCreate(_In):
     comment: str | None = Field(default=None, max_length=2000)
 
 
+class SettlementPatch(_In):
+    from_owner_id: int | None = None
+    to_owner_id: int | None = None
+    amount: AmountIn | None = None
+    date: DateIn = None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class SettlementOut(BaseModel):
     id: int
     period_id: int
@@ -192,6 +200,7 @@ class SettlementOut(BaseModel):
     date: date
     comment: str | None
     created_at: datetime
+    version: int
 
 
 # ---------------------------------------------------------------- one expense's shares (§3b)

@@ -3,6 +3,7 @@ which transfers to make is ``kopilka.settlements``)."""
 
 from __future__ import annotations
 
+from kopilka.audit.service import snapshot
 from kopilka.context import Ctx, Role
 from kopilka.errors import ValidationFailed
 from kopilka.ledger import schemas as s
@@ -10,8 +11,11 @@ from kopilka.ledger.posting import (
     DocumentKind,
     Posting,
     booking_date,
+    finish_edit,
     insert_document,
     live,
+    load_for_edit,
+    not_null,
     owner_ids,
     page,
     positive_amount,
@@ -43,7 +47,34 @@ def settlement_out(ctx: Ctx, t: Settlement) -> s.SettlementOut:
         date=t.date,
         comment=t.comment,
         created_at=t.created_at,
+        version=t.version,
     )
+
+
+def patch_settlement(
+    ctx: Ctx, doc_id: int, data: s.SettlementPatch, if_match: int | None = None
+) -> Settlement:
+    """Correct a transfer (amount, either owner, date, comment) in an OPEN period: the ledger
+    gets a reversal and the new postings, the audit log the before and after (issue 13)."""
+    ctx.require_admin()
+    t, period = load_for_edit(ctx, SETTLEMENT, doc_id, if_match)
+    before = snapshot(t)
+    changes = data.model_dump(exclude_unset=True)
+    not_null(changes, "from_owner_id", "to_owner_id", "amount", "date")
+    if changes.get("amount") is not None:
+        t.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
+    if changes.get("from_owner_id") is not None:
+        t.from_owner_pk = resolve_owner(ctx, changes["from_owner_id"], field="from_owner_id").id
+    if changes.get("to_owner_id") is not None:
+        t.to_owner_pk = resolve_owner(ctx, changes["to_owner_id"], field="to_owner_id").id
+    if t.from_owner_pk == t.to_owner_pk:
+        raise ValidationFailed("A settlement is a transfer between two different owners")
+    if changes.get("date") is not None:
+        t.date = booking_date(ctx, period, data.date)
+    if "comment" in changes:
+        t.comment = data.comment
+    finish_edit(ctx, SETTLEMENT, t, period, before)
+    return t
 
 
 def record_settlement(ctx: Ctx, period_id: int, data: s.SettlementCreate) -> Settlement:

@@ -144,6 +144,8 @@ DOCUMENTS = [
             c, p, after=after, limit=limit
         ),
         outs=lambda c, p, items: [settlements.settlement_out(c, t) for t in items],
+        patch=s.SettlementPatch, edit=settlements.patch_settlement,
+        to_out=settlements.settlement_out,
         filter=None, located=False, record_summary="Record a transfer between owners",
     ),
 ]  # fmt: skip
