@@ -64,7 +64,9 @@ def server(database: str) -> Iterator[str]:
         proc.stop()
 
 
-@pytest.fixture(scope="session")
+# per module, not per session: while sync_playwright is open its event loop counts as running in
+# the main thread, so every later test calling asyncio.run() (tests/fakes, tests/bot) would fail
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
