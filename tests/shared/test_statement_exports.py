@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from kopilka.errors import ValidationFailed
+from kopilka.invoices.schemas import InvoiceOut
 from kopilka.statements import export
 from kopilka.statements.export import (
     export_filename,
@@ -27,7 +28,6 @@ from kopilka.statements.export import (
     transliterate,
 )
 from kopilka.statements.schemas import (
-    InvoiceOut,
     OwnerStatementOut,
     PeriodStatementLineOut,
     PeriodStatementOut,

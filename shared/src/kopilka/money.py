@@ -8,7 +8,6 @@ number of decimals.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
@@ -131,44 +130,6 @@ def human(minor: int, currency: str, locale: str = "en") -> str:
         pattern = "#,##0" + ("." + "0" * exp if exp else "")
         return f"{format_decimal(amount, format=pattern, locale=locale)} {currency}"
     return str(format_currency(amount, currency, locale=locale))
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An exact amount: integer minor units of one currency."""
-
-    minor: int
-    currency: str
-
-    @classmethod
-    def parse(cls, value: object, currency: str, field: str = "amount") -> Money:
-        return cls(to_minor(value, currency, field), currency)
-
-    @classmethod
-    def zero(cls, currency: str) -> Money:
-        return cls(0, currency)
-
-    def _same(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
-
-    def __add__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.minor + other.minor, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.minor - other.minor, self.currency)
-
-    def __neg__(self) -> Money:
-        return Money(-self.minor, self.currency)
-
-    def __str__(self) -> str:
-        return format_minor(self.minor, self.currency)
-
-    @property
-    def decimal(self) -> Decimal:
-        return Decimal(self.minor).scaleb(-currency_exponent(self.currency))
 
 
 def _strict_amount(value: object) -> object:

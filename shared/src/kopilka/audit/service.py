@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from kopilka.audit.schemas import AuditEntryOut
 from kopilka.context import Ctx
-from kopilka.models import AuditEntry
+from kopilka.models import AuditEntry, Owner
 
 
 def _plain(value: Any) -> Any:
@@ -85,7 +85,6 @@ def list_audit(
     """The community's audit trail, newest first (``after``: the last id of the previous page).
     ``owner_id`` keeps what concerns that owner: the owner's own row and every document whose
     before or after names them."""
-    from kopilka.models import Owner
 
     ctx.require_admin()
     q = select(AuditEntry).where(AuditEntry.community_id == ctx.community_id)

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, any_, bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from kopilka.auth.keys import hash_key, same_secret
+from kopilka.auth.telegram import verify_init_data
 from kopilka.config import Settings
 from kopilka.context import PINNED_COMMUNITY, Actor, Role
 from kopilka.errors import NotFound, Unauthenticated, ValidationFailed
@@ -51,7 +52,6 @@ def authenticate(
 def _telegram_actor(
     session: Session, settings: Settings, init_data: str, community_header: str | None
 ) -> Actor:
-    from kopilka.auth.telegram import verify_init_data
 
     if not settings.telegram_bot_token:
         raise Unauthenticated("Telegram sign-in is not configured on this server")

@@ -29,6 +29,7 @@ from kopilka.balances.schemas import (
     BalanceSheetOut,
     OwnerBalanceOut,
 )
+from kopilka.context import Role
 from kopilka.errors import ValidationFailed
 from kopilka.models import (
     Allocation,
@@ -45,6 +46,8 @@ from kopilka.models import (
     PeriodExpenseTotal,
 )
 from kopilka.money import currency_exponent, format_minor
+from kopilka.owners.service import get_owner
+from kopilka.periods.service import get_period
 from kopilka.plots.billing import (
     Meters,
     TariffDetail,
@@ -797,8 +800,6 @@ def owner_balance_out(
 def balance_sheet(ctx: Any, period_id: int) -> dict[str, Any]:
     """The period's sheet (JSON-ready, shaped as BalanceSheetOut); an owner sees their own line
     and the period's totals."""
-    from kopilka.context import Role
-    from kopilka.periods.service import get_period
 
     period = get_period(ctx, period_id)
     out = sheet_dict(sheet_for(ctx.session, ctx.community, period))
@@ -811,9 +812,7 @@ def balance_sheet(ctx: Any, period_id: int) -> dict[str, Any]:
 def owner_balance(ctx: Any, period_id: int, owner_id: int) -> OwnerBalanceOut:
     """One owner's line of the period's sheet, computed for that owner alone
     (``kopilka.balances.owner``): the same figures, without the community's rows."""
-    from kopilka.balances.owner import owner_line
-    from kopilka.owners.service import get_owner
-    from kopilka.periods.service import get_period
+    from kopilka.balances.owner import owner_line  # it builds on this module
 
     period = get_period(ctx, period_id)
     owner = get_owner(ctx, owner_id)

@@ -39,9 +39,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from kopilka.context import Ctx
+from kopilka.errors import NotFound
+from kopilka.invoices import payment_qr
+from kopilka.invoices.schemas import InvoiceOut
 from kopilka.models import Owner
 from kopilka.money import format_minor
-from kopilka.statements.schemas import InvoiceOut
+from kopilka.owners.service import get_owner
 
 ISSUED, PARTIAL, PAID, VOID = "ISSUED", "PARTIAL", "PAID", "VOID"
 STATUSES = (ISSUED, PARTIAL, PAID, VOID)
@@ -217,7 +220,6 @@ def payment_codes(
     session: Session, community: Any, owner: Owner, views: list[InvoiceView]
 ) -> dict[int, str]:
     """Each invoice with something pending → its payment QR text (none without bank details)."""
-    from kopilka.invoices import payment_qr
 
     bank = community.bank
     due = [v for v in views if not v.is_void and v.pending_minor > 0]
@@ -241,7 +243,6 @@ def owner_invoices(
 
     ``after`` is the id of the last invoice of the previous page; one extra item beyond
     ``limit`` is returned so the caller can tell a next page exists."""
-    from kopilka.owners.service import get_owner
 
     owner = get_owner(ctx, owner_id)
     views = invoice_status_for_owner(ctx.session, owner.id, community_id=ctx.community_id)
@@ -257,8 +258,6 @@ def owner_invoices(
 def invoice_payment_qr(ctx: Ctx, owner_id: int, invoice_id: int) -> str:
     """The payment QR text of one of the owner's invoices (404 when it has nothing to pay or
     the community keeps no bank details)."""
-    from kopilka.errors import NotFound
-    from kopilka.owners.service import get_owner
 
     owner = get_owner(ctx, owner_id)
     views = [

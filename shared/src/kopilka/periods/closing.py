@@ -23,7 +23,18 @@ from kopilka.context import Ctx
 from kopilka.db import copy_rows
 from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.jobs import service as jobs
-from kopilka.models import CarryForward, Community, Job, Owner, Period, PeriodBalance
+from kopilka.ledger.charges import charge_out
+from kopilka.ledger.contributions import contribution_out
+from kopilka.models import (
+    CarryForward,
+    Community,
+    Contribution,
+    Job,
+    Owner,
+    Period,
+    PeriodBalance,
+    ServiceCharge,
+)
 from kopilka.money import format_minor
 from kopilka.notifications import service as notifications
 from kopilka.notifications.status import Kind
@@ -560,9 +571,6 @@ def _recompute_downstream(ctx: Ctx, period: Period) -> list[int]:
 
 
 def opening_transactions(ctx: Ctx, period_id: int) -> dict[str, Any]:
-    from kopilka.ledger.charges import charge_out
-    from kopilka.ledger.contributions import contribution_out
-    from kopilka.models import Contribution, Owner, ServiceCharge
 
     ctx.require_admin()  # every owner's opening balance: the treasurer's view
     period = get_period(ctx, period_id)

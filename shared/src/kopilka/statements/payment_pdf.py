@@ -8,7 +8,7 @@ from typing import Any
 
 from kopilka.i18n import _
 from kopilka.invoices import payment_qr
-from kopilka.statements.schemas import InvoiceOut
+from kopilka.invoices.schemas import InvoiceOut
 
 QR_MM = 42
 LABEL_MM = 44

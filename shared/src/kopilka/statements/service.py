@@ -30,13 +30,13 @@ from kopilka.balances.service import OwnerRow, ledger_sums, sheet_for
 from kopilka.context import Ctx
 from kopilka.i18n import resolve
 from kopilka.invoices import service as invoices
+from kopilka.invoices.schemas import MeteredLineOut
 from kopilka.models import LedgerEntry, Owner, Period, PeriodBalance
 from kopilka.money import format_minor
 from kopilka.owners.service import get_owner
 from kopilka.periods.service import CLOSED, get_period
 from kopilka.plots import billing
 from kopilka.statements.schemas import (
-    MeteredLineOut,
     OwnerStatementOut,
     PeriodStatementLineOut,
     PeriodStatementOut,

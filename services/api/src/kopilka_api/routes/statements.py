@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from kopilka.context import Ctx
 from kopilka.invoices import payment_qr
 from kopilka.invoices import service as invoices
+from kopilka.invoices.schemas import InvoiceOut
 from kopilka.statements import delivery, service
 from kopilka.statements.delivery import StatementSentOut
 from kopilka.statements.export import (
@@ -22,7 +23,7 @@ from kopilka.statements.export import (
     render_owner_statement,
     render_period_statement,
 )
-from kopilka.statements.schemas import InvoiceOut, OwnerStatementOut, PeriodStatementOut
+from kopilka.statements.schemas import OwnerStatementOut, PeriodStatementOut
 from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
 
 router = api_router(tags=["owners"])

@@ -14,6 +14,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from kopilka.i18n import _
+from kopilka.invoices.schemas import InvoiceOut
 from kopilka.statements.export.common import (
     INVOICE_STATUSES,
     decimal_amount,
@@ -25,7 +26,6 @@ from kopilka.statements.export.common import (
 )
 from kopilka.statements.payment_pdf import payment_blocks
 from kopilka.statements.schemas import (
-    InvoiceOut,
     OwnerStatementOut,
     PeriodStatementOut,
     StatementPeriodOut,
