@@ -28,6 +28,7 @@ from kopilka.imports.parsers import CREDIT, StatementLine
 from kopilka.jobs import service as jobs
 from kopilka.jobs.service import job_out
 from kopilka.ledger import bulk
+from kopilka.ledger.contributions import record_contributions
 from kopilka.models import BankImport, BankImportLine, BankPayerRule, Invoice, Job, Owner, Period
 from kopilka.money import currency_exponent, format_minor
 
@@ -246,7 +247,7 @@ def import_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
             contributions.append(replace(doc, bank_line_id=line_id))
         else:
             expenses.append(replace(doc, bank_line_id=line_id))
-    if bulk.record_contributions(ctx, contributions):
+    if record_contributions(ctx, contributions):
         ctx.session.execute(queries.LINK_CONTRIBUTIONS, {"import_id": import_id})
     if bulk.record_fund_expenses(ctx, expenses):
         ctx.session.execute(queries.LINK_EXPENSES, {"import_id": import_id})
@@ -359,7 +360,7 @@ def _book(
     """Book one line the treasurer assigned (the same plan and booking as the job's)."""
     outcome, doc = _plan(line, matching.Match(owner_pk, matching.ASSIGNED, payment_type), periods)
     if isinstance(doc, bulk.ContributionRow):
-        made = bulk.record_contributions(ctx, [replace(doc, bank_line_id=line_id)])
+        made = record_contributions(ctx, [replace(doc, bank_line_id=line_id)])
         outcome.contribution_id = made.get(line_id)
     elif isinstance(doc, bulk.ExpenseRow):
         made = bulk.record_fund_expenses(ctx, [replace(doc, bank_line_id=line_id)])

@@ -1,9 +1,10 @@
 """Recording many contributions (or fund expenses) in ONE statement: the set-based form of the
 contribution use case, for a bank statement of 10,000 lines.
 
-Each row gets exactly what ``record_contribution`` gives one: the document, its ledger entry, its
-audit entry (``contribution.create``, the row as ``after``) and the owner's receipt when the
-owner linked Telegram (``receipt:<id>``, the same payload). The caller has already locked the
+Each row gets exactly what ``record_contribution`` gives one: the document, its ledger entry and
+its audit entry (``contribution.create``, the row as ``after``) in one statement, and the owner's
+receipt when the owner linked Telegram (``receipt:<id>``, the same payload, queued through the
+notifications writer ``enqueue_keyed`` in a second statement). The caller has already locked the
 periods (shared) and checked they are OPEN and that the dates lie in them, and resolved the
 owners; rows carry the bank line they come from, and ``bank_line_id`` is unique, so a line is
 booked once whoever tries (``ON CONFLICT DO NOTHING``)."""
@@ -79,24 +80,10 @@ _CONTRIBUTIONS = text(
         SELECT :community_id, :actor, 'contribution.create', 'contribution', CAST(new.id AS text),
                to_jsonb(new), :request_id
         FROM new
-    ),
-    notified AS (
-        INSERT INTO notifications (community_id, owner_pk, kind, dedupe_key, payload, status,
-                                   attempts)
-        SELECT new.community_id, new.owner_pk, :receipt_kind, 'receipt:' || new.id,
-               jsonb_build_object(
-                   'amount_minor', new.amount_minor, 'currency', CAST(:currency AS text),
-                   'period_name', p.name, 'date', new.date, 'comment', new.comment,
-                   'contribution_id', new.id
-               ),
-               'PENDING', 0
-        FROM new
-        JOIN owners o ON o.id = new.owner_pk
-        JOIN periods p ON p.id = new.period_id
-        WHERE o.telegram_id IS NOT NULL AND o.telegram_blocked_at IS NULL
-        ON CONFLICT (dedupe_key) DO NOTHING
     )
-    SELECT id, bank_line_id FROM new
+    SELECT new.id, new.bank_line_id, new.owner_pk, new.amount_minor, new.date, new.comment,
+           p.name AS period_name
+    FROM new JOIN periods AS p ON p.id = new.period_id
     """
 )
 
@@ -130,10 +117,13 @@ _EXPENSES = text(
 
 
 def record_contributions(ctx: Ctx, rows: Sequence[ContributionRow]) -> dict[int, int]:
-    """Book the rows; bank line id -> the new contribution's id (a line already booked is left
-    out)."""
+    """Book the rows and queue each owner's receipt (through the notifications writer, as
+    ``receipt_payload`` words it for one contribution); bank line id -> the new contribution's id
+    (a line already booked is left out)."""
     if not rows:
         return {}
+    from kopilka.ledger.contributions import receipt_payload
+
     result = ctx.session.execute(
         _CONTRIBUTIONS,
         {
@@ -141,11 +131,27 @@ def record_contributions(ctx: Ctx, rows: Sequence[ContributionRow]) -> dict[int,
             "community_id": ctx.community_id,
             "actor": ctx.actor.label,
             "request_id": ctx.request_id,
-            "currency": ctx.currency,
-            "receipt_kind": notifications.RECEIPT,
         },
+    ).all()
+    notifications.enqueue_keyed(
+        ctx.session,
+        ctx.community_id,
+        notifications.RECEIPT,
+        (
+            (
+                r.owner_pk,
+                f"receipt:{r.id}",
+                {
+                    **receipt_payload(
+                        r.amount_minor, ctx.currency, r.period_name, r.date, r.comment
+                    ),
+                    "contribution_id": r.id,
+                },
+            )
+            for r in result
+        ),
     )
-    return {line_id: doc_id for doc_id, line_id in result}
+    return {r.bank_line_id: r.id for r in result}
 
 
 def record_fund_expenses(ctx: Ctx, rows: Sequence[ExpenseRow]) -> dict[int, int]:

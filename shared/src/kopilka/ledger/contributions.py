@@ -3,10 +3,16 @@ receipt queued in the same statement."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
 from kopilka.audit.service import snapshot
 from kopilka.context import Ctx, Role
 from kopilka.errors import Forbidden
+from kopilka.ledger import bulk
 from kopilka.ledger import schemas as s
+from kopilka.ledger.bulk import ContributionRow
 from kopilka.ledger.posting import (
     DocumentKind,
     Posting,
@@ -91,16 +97,31 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
             notifications.RECEIPT,
             dedupe_prefix="receipt:",
             id_key="contribution_id",
-            payload={
-                "amount_minor": amount,
-                "currency": ctx.currency,
-                "period_name": period.name,
-                "date": day.isoformat(),
-                "comment": data.comment,
-            },
+            payload=receipt_payload(amount, ctx.currency, period.name, day, data.comment),
         )
     c = insert_document(ctx, period, CONTRIBUTION, c, receipt)
     return contribution_out(ctx, c, owner.owner_id)
+
+
+def receipt_payload(
+    amount_minor: int, currency: str, period_name: str, day: date, comment: str | None
+) -> dict[str, Any]:
+    """What the owner's receipt says (the bot words it): one recorded contribution, or each of a
+    bank statement's (``kopilka.ledger.bulk``)."""
+    return {
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "period_name": period_name,
+        "date": day.isoformat(),
+        "comment": comment,
+    }
+
+
+def record_contributions(ctx: Ctx, rows: Sequence[ContributionRow]) -> dict[int, int]:
+    """Many contributions at once (a bank statement's lines): the same document, ledger entry,
+    audit entry and receipt as ``record_contribution``, set-based. The caller holds the periods'
+    shared locks and has checked them OPEN and the dates in them."""
+    return bulk.record_contributions(ctx, rows)
 
 
 def patch_contribution(

@@ -48,6 +48,21 @@ ENQUEUE = (
     .on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
 
+# Many rows of one kind and community, each with its own dedupe key (the receipts of a bank
+# statement's contributions: ``receipt:<contribution id>``): the rows as one JSON document
+# (owner_pk, dedupe_key, payload); owners not reachable are left out.
+ENQUEUE_KEYED = text(
+    """
+    INSERT INTO notifications (community_id, owner_pk, kind, dedupe_key, payload, status, attempts)
+    SELECT :community_id, r.owner_pk, :kind, r.dedupe_key, r.payload, :status, 0
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(owner_pk bigint, dedupe_key text,
+                                                       payload jsonb)
+    JOIN owners AS o ON o.id = r.owner_pk
+    WHERE o.telegram_id IS NOT NULL AND o.telegram_blocked_at IS NULL
+    ON CONFLICT (dedupe_key) DO NOTHING
+    """
+)
+
 # Many rows of one kind and community at once: parallel arrays of owners and payloads (JSON
 # text), each owner's dedupe key ``:prefix || owner_pk``; owners no longer reachable are left out.
 _rows = (

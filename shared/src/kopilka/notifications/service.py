@@ -79,6 +79,26 @@ def enqueue_many(
     return int(result.rowcount or 0)
 
 
+def enqueue_keyed(
+    session: Session, community_id: int, kind: str, rows: Iterable[tuple[int, str, dict[str, Any]]]
+) -> int:
+    """Queue one message per (owner_pk, dedupe_key, payload) in one statement; owners not
+    reachable are left out. How many were queued."""
+    data = [{"owner_pk": pk, "dedupe_key": key, "payload": payload} for pk, key, payload in rows]
+    if not data:
+        return 0
+    result: Any = session.execute(
+        q.ENQUEUE_KEYED,
+        {
+            "community_id": community_id,
+            "kind": str(kind),
+            "status": Status.PENDING.value,
+            "rows": json.dumps(data, ensure_ascii=False),
+        },
+    )
+    return int(result.rowcount or 0)
+
+
 def broadcast(
     session: Session, community_id: int, kind: str, dedupe_prefix: str, payload: dict[str, Any]
 ) -> int:
