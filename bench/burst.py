@@ -94,12 +94,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         def close_later() -> None:
             time.sleep(a.close_after)
             t = time.time()
-            r = httpx.post(
-                f"{api_url}/api/payments/periods/{ds.period_id}/close",
-                headers={"X-API-Key": ds.api_key},
-                timeout=60,
-            )
+            tries = 0
+            while True:  # a busy API answers 503 + Retry-After: the treasurer's client retries
+                tries += 1
+                r = httpx.post(
+                    f"{api_url}/api/payments/periods/{ds.period_id}/close",
+                    headers={"X-API-Key": ds.api_key},
+                    timeout=60,
+                )
+                if r.status_code != 503 or tries >= 20:
+                    break
+                time.sleep(float(r.headers.get("Retry-After", "1")))
             job["post_status"] = r.status_code
+            job["post_tries"] = tries
             job["id"] = r.json().get("id")
             job["posted_at"] = t
 
@@ -127,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ).json()
         result["close"] = {
             "post_status": job["post_status"],
+            "post_tries": job.get("post_tries"),
             "status": job_state.get("status"),
             "seconds": _job_seconds(job_state),
             "result": job_state.get("result"),
