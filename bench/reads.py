@@ -267,7 +267,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--tenancy", action="store_true")
     p.add_argument("--others", type=int, default=1000)
     p.add_argument("--other-rows", type=int, default=5000)
+    p.add_argument("--tenancy-only", action="store_true", help="add tenancy to the last reads.json")
     a = p.parse_args(argv)
+    if a.tenancy_only:
+        import json
+
+        last = json.loads((OUT / f"{NAME}.json").read_text())
+        last["tenancy"] = tenancy(a.runs, a.others, a.other_rows, a.fresh)
+        last["tenancy_command"] = command_line("bench.reads", argv)
+        finish(NAME, last)
+        return last
     meta = datagen.ensure_data_db(fresh=a.fresh, sets=("peer", "small", "large"))
     url = bench_url()
     result: dict[str, Any] = {
