@@ -194,3 +194,30 @@ def test_concurrent_settles_never_overpay(api_server, client, admin, period):
     assert codes == [201] * 3 + [400] * 5, [r.text for r in answers]
     assert shares(client, admin, e["id"])[b] == ("1000.00", "900.00", "PARTIALLY_PAID")
     assert scalar("SELECT count(*) FROM settlements WHERE settles_expense_id = :e", e=e["id"]) == 3
+
+
+def test_a_share_settlement_edited_or_deleted_keeps_the_share_true(client, admin, period):
+    a, b = owners(client, admin, 2)
+    e = expense(
+        client,
+        admin,
+        period["id"],
+        amount="200.00",
+        payment_type="Well",
+        paid_by_owner_id=a,
+        split={"strategy": "EQUAL"},
+    )
+    first = settle(client, admin, e["id"], b, "60.00").json()["settlement"]
+    settle(client, admin, e["id"], b, "30.00")
+    url = f"{P}/settlements/{first['id']}"
+    # 60 -> 70 fits the share (100.00: 30.00 paid by the other transfer); 60 -> 71 does not
+    r = client.patch(url, json={"amount": "71.00"}, headers=admin)
+    assert r.status_code == 400 and "unpaid remainder 70.00" in r.json()["detail"], r.text
+    r = client.patch(url, json={"amount": "70.00"}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert shares(client, admin, e["id"])[b] == ("100.00", "100.00", "PAID")
+    r = client.patch(url, json={"to_owner_id": b, "from_owner_id": a}, headers=admin)
+    assert r.status_code == 409 and "cannot change" in r.json()["detail"]
+    # deleting the transfer un-pays that part of the share
+    assert client.delete(url, headers=admin).status_code == 204
+    assert shares(client, admin, e["id"])[b] == ("100.00", "30.00", "PARTIALLY_PAID")

@@ -59,20 +59,26 @@ def patch_settlement(
     ctx.require_admin()
     t, period = load_for_edit(ctx, SETTLEMENT, doc_id, if_match)
     before = snapshot(t)
+    before_amount, before_owners = t.amount_minor, (t.from_owner_pk, t.to_owner_pk)
     changes = data.model_dump(exclude_unset=True)
     not_null(changes, "from_owner_id", "to_owner_id", "amount", "date")
     if changes.get("amount") is not None:
         t.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
-    if changes.get("from_owner_id") is not None:
-        t.from_owner_pk = resolve_owner(ctx, changes["from_owner_id"], field="from_owner_id").id
-    if changes.get("to_owner_id") is not None:
-        t.to_owner_pk = resolve_owner(ctx, changes["to_owner_id"], field="to_owner_id").id
+    # no autoflush between the two: swapping the owners must not flush a half-swapped row
+    with ctx.session.no_autoflush:
+        if changes.get("from_owner_id") is not None:
+            t.from_owner_pk = resolve_owner(ctx, changes["from_owner_id"], field="from_owner_id").id
+        if changes.get("to_owner_id") is not None:
+            t.to_owner_pk = resolve_owner(ctx, changes["to_owner_id"], field="to_owner_id").id
     if t.from_owner_pk == t.to_owner_pk:
         raise ValidationFailed("A settlement is a transfer between two different owners")
     if changes.get("date") is not None:
         t.date = booking_date(ctx, period, data.date)
     if "comment" in changes:
         t.comment = data.comment
+    from kopilka.ledger.shares import check_settlement_edit  # shares builds on this module
+
+    check_settlement_edit(ctx, t, period, before_amount=before_amount, before_owners=before_owners)
     finish_edit(ctx, SETTLEMENT, t, period, before)
     return t
 

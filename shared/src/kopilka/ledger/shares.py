@@ -196,3 +196,45 @@ def _record(ctx: Ctx, period: Period, t: Settlement, day: date | datetime | None
     the same statement), like any other settlement."""
     t.date = booking_date(ctx, period, day)
     return insert_document(ctx, period, SETTLEMENT, t)
+
+
+def check_settlement_edit(
+    ctx: Ctx, t: Settlement, period: Period, *, before_amount: int, before_owners: tuple[int, int]
+) -> None:
+    """A transfer that settles a share (``settles_expense_id``) stays that share's: its owners
+    cannot change (409), and a larger amount must fit the share's unpaid remainder (400 naming
+    it; the expense's row is locked as a settle locks it, so edits and settles never overpay)."""
+    if t.settles_expense_id is None:
+        return
+    if (t.from_owner_pk, t.to_owner_pk) != before_owners:
+        raise Conflict(
+            f"Settlement {t.id} settles a share of expense {t.settles_expense_id}: its owners "
+            "cannot change; delete it and settle the right share instead"
+        )
+    if t.amount_minor <= before_amount:
+        return
+    e = ctx.session.scalar(
+        _EXPENSE_FOR_UPDATE, {"expense_id": t.settles_expense_id, "c": ctx.community_id}
+    )
+    if e is None:  # the expense was deleted: the transfer is an ordinary one now
+        return
+    shares, _ = expense_shares(ctx, e, period)
+    share = next((sh for sh in shares if sh.owner_pk == t.from_owner_pk), None)
+    others = int(
+        ctx.session.scalar(
+            select(func.coalesce(func.sum(Settlement.amount_minor), 0)).where(
+                Settlement.settles_expense_id == e.id,
+                Settlement.from_owner_pk == t.from_owner_pk,
+                Settlement.deleted_at.is_(None),
+                Settlement.id != t.id,
+            )
+        )
+        or 0
+    )
+    remainder = max((share.amount if share else 0) - others, 0)
+    if t.amount_minor > remainder:
+        c = ctx.currency
+        raise ValidationFailed(
+            f"amount {format_minor(t.amount_minor, c)} is more than the unpaid remainder "
+            f"{format_minor(remainder, c)} of the share of expense {e.id} this transfer settles"
+        )
