@@ -217,8 +217,10 @@ function Plots() {
                   <span>
                     {t("readings.plot", { number: m.plot_number })} · {meterType(m.meter_type)} {m.serial}
                     {m.estimated ? " · " + t("plots.estimated_mark") : ""}
+                    <span class="muted block">
+                      {Object.entries(m.consumption as Record<string, string>).map(([z, v]) => `${zoneName(z, m.zones)} ${v}`).join(" · ")}
+                    </span>
                   </span>
-                  <span class="right">{Object.entries(m.consumption as Record<string, string>).map(([z, v]) => `${zoneName(z, m.zones)} ${v}`).join(" · ")}</span>
                 </li>
               ))}
             </ul>

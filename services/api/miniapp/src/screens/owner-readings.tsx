@@ -136,12 +136,13 @@ function OwnerReadings() {
           <ul class="rows" id="my-consumption">
             {Object.entries(mine.by_type as Record<string, any>).map(([type, c]) => (
               <li>
-                <span>{meterType(type)}</span>
-                <span class="right">
-                  {Object.entries(c.zones as Record<string, string>)
-                    .map(([z, v]) => `${t("readings.zone_" + z)} ${v}`)
-                    .join(" · ")}{" "}
-                  <strong>{t("readings.total", { total: c.total })}</strong>
+                <span>
+                  {meterType(type)} · <strong>{t("readings.total", { total: c.total })}</strong>
+                  <span class="muted block">
+                    {Object.entries(c.zones as Record<string, string>)
+                      .map(([z, v]) => `${t("readings.zone_" + z)} ${v}`)
+                      .join(" · ")}
+                  </span>
                 </span>
               </li>
             ))}
