@@ -533,3 +533,57 @@ def test_recurring_charges_per_share_weight_use_the_derived_weight(client: Any) 
     )
     # 150 x 601/3 = 30050 exactly; 150 x 1202/3 = 60100; 150 x 2 = 300
     assert got == {a: 30050, b: 60100, loner: 300}
+
+
+def test_tariff_budget_items_validate_their_tariffs(
+    client: Any, admin: dict[str, str], period: dict[str, Any], community: dict[str, Any]
+) -> None:
+    pid = period["id"]
+    base = {
+        "payment_type": "ELECTRICITY",
+        "budgeted_amount": "100",
+        "allocation_strategy": "TARIFF",
+        "meter_type": "electricity",
+    }
+    before = counts(community["id"])
+    for bad in (
+        {},  # no tariffs
+        {"tariffs": {"T4": "1"}},
+        {"tariffs": {"T1": "-1"}},
+        {"tariffs": {"T1": "1.0000001"}},
+        {"tariffs": {"T1": True}},
+        {"tariffs": {"T1": "1"}, "loss_strategy": "EXACT"},
+        {"tariffs": {"T1": "1"}, "meter_type": None},
+    ):
+        r = client.post(f"{P}/periods/{pid}/budget-items", json={**base, **bad}, headers=admin)
+        assert r.status_code == 400, (bad, r.text)
+    r = client.post(
+        f"{P}/periods/{pid}/budget-items",
+        json={"payment_type": "ROADS", "budgeted_amount": "1", "tariffs": {"T1": "1"}},
+        headers=admin,
+    )
+    assert r.status_code == 400 and "TARIFF" in r.json()["detail"]
+    assert counts(community["id"]) == before
+    item = _post(
+        client,
+        admin,
+        f"/periods/{pid}/budget-items",
+        {**base, "tariffs": {"t1": "5.12", "T2": 2.48}},
+    )
+    assert (
+        item["tariffs"] == {"T1": "5.12", "T2": "2.48"} and item["loss_strategy"] == "PROPORTIONAL"
+    )
+    assert item["meter_type"] == "ELECTRICITY"
+    r = client.patch(
+        f"{P}/budget-items/{item['id']}", json={"loss_strategy": "equal"}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["loss_strategy"] == "FIXED_FEE"
+    assert r.json()["tariffs"] == {"T1": "5.12", "T2": "2.48"}  # kept
+    r = client.patch(
+        f"{P}/budget-items/{item['id']}",
+        json={"allocation_strategy": "PROPORTIONAL"},
+        headers=admin,
+    )
+    assert (
+        r.status_code == 200 and r.json()["tariffs"] is None and r.json()["loss_strategy"] is None
+    )
