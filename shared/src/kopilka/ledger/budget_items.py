@@ -24,6 +24,7 @@ from kopilka.ledger.posting import (
 from kopilka.models import BudgetItem, Expense
 from kopilka.money import format_minor
 from kopilka.periods.service import get_period, open_period_for_write
+from kopilka.plots.billing import budget_tariff
 
 BUDGET_ITEM = DocumentKind(BudgetItem, "budget_item", "Budget item")
 
@@ -88,6 +89,8 @@ def budget_item_out(
         actual_amount=format_minor(actual, ctx.currency),
         variance=format_minor(b.budgeted_amount_minor - actual, ctx.currency),
         version=b.version,
+        tariffs=b.tariffs,
+        loss_strategy=b.loss_strategy,
     )
 
 
@@ -96,6 +99,10 @@ def record_budget_item(ctx: Ctx, period_id: int, data: s.BudgetItemCreate) -> Bu
     amount = non_negative_amount(ctx, data.budgeted_amount, "budgeted_amount")
     payment_type = not_blank(data.payment_type, "payment_type")
     strategy, meter = _budget_strategy(data.allocation_strategy, data.meter_type)
+    # TARIFF: its tariffs per zone and how its loss is shared (kopilka.plots.billing)
+    tariffs, loss_strategy = budget_tariff(
+        strategy, meter, data.tariffs, data.loss_strategy, ctx.currency
+    )
     period = open_period_for_write(ctx, period_id)
     _check_budget_type_free(ctx, period.id, payment_type, None)
     b = BudgetItem(
@@ -106,6 +113,8 @@ def record_budget_item(ctx: Ctx, period_id: int, data: s.BudgetItemCreate) -> Bu
         allocation_strategy=strategy,
         meter_type=meter,
         description=data.description,
+        tariffs=tariffs,
+        loss_strategy=loss_strategy,
         created_by=ctx.actor.label,
     )
     return insert_document(ctx, period, BUDGET_ITEM, b)
@@ -129,10 +138,19 @@ def patch_budget_item(
         pt = not_blank(data.payment_type, "payment_type")
         _check_budget_type_free(ctx, period.id, pt, b.id)
         b.payment_type = pt
-    if "allocation_strategy" in changes or "meter_type" in changes:
+    if {"allocation_strategy", "meter_type", "tariffs", "loss_strategy"} & changes.keys():
         strategy = data.allocation_strategy or b.allocation_strategy
         meter = data.meter_type if "meter_type" in changes else b.meter_type
         b.allocation_strategy, b.meter_type = _budget_strategy(strategy, meter)
+        # a TARIFF item keeps its tariffs unless new ones are sent; another strategy drops them
+        keep = b.allocation_strategy == allocation.Strategy.TARIFF.value
+        b.tariffs, b.loss_strategy = budget_tariff(
+            b.allocation_strategy,
+            b.meter_type,
+            changes.get("tariffs", b.tariffs if keep else None),
+            changes.get("loss_strategy", b.loss_strategy if keep else None),
+            ctx.currency,
+        )
     if "description" in changes:
         b.description = data.description
     finish_edit(ctx, BUDGET_ITEM, b, period, before)

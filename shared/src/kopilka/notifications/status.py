@@ -23,3 +23,4 @@ class Kind(StrEnum):
     OPENING_BALANCE = "opening_balance"
     DEBT_REMINDER = "debt_reminder"
     LINKED = "linked"
+    READING_REMINDER = "reading_reminder"  # kopilka.plots.reminders

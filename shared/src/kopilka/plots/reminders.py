@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from kopilka.models import Community, Owner, Period
 from kopilka.notifications.service import enqueue
+from kopilka.notifications.status import Kind
 from kopilka.plots.consumption import period_consumption
 
-READING_REMINDER = "reading_reminder"
+READING_REMINDER = Kind.READING_REMINDER
 FIRST_DAY, BEFORE_END = "FIRST_DAY", "BEFORE_END"
 
 
