@@ -5,6 +5,7 @@ older per-owner readings. Real worker, real close."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,6 +128,21 @@ def test_a_close_lists_the_meters_without_readings_and_an_estimate_unblocks_it(
     assert vera[0]["estimated"] is True and vera[0]["consumption"] == {"T1": "150"}
     anna = _ok(client.get(f"{P}/owners/101/statement", headers=admin), 200)["periods"][0]["metered"]
     assert anna[0]["estimated"] is False and anna[0]["consumption"] == {"T1": "50"}
+    # the exports list them too: CSV and PDF (the estimate marked)
+    csv = client.get(f"{P}/owners/103/statement?format=csv", headers=admin)
+    assert csv.status_code == 200
+    text = csv.content.decode("utf-8-sig")
+    assert "Учёт по счётчикам" in text and "ELECTRICITY,T1 150,600.00,0.00,да" in text, text
+    pdf = client.get(f"{P}/owners/103/statement?format=pdf", headers=admin)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    words = " ".join(page.extract_text() for page in PdfReader(BytesIO(pdf.content)).pages)
+    assert "ELECTRICITY *" in words and "T1 150" in words and "600.00" in words, words
+    if strategy["allocation_strategy"] == "TARIFF":
+        (Path("/tmp/kopilka-screenshots") / "statement-metered.pdf").write_bytes(pdf.content)
 
 
 def test_usage_based_adds_the_meters_to_the_older_readings(

@@ -109,3 +109,8 @@ def export_filename(
     day = on if on is not None else datetime.now(UTC).date()
     parts = ["statement", _slug(kind, 20), _slug(subject), _slug(community_name), day.isoformat()]
     return "-".join(p for p in parts if p) + "." + fmt
+
+
+def consumption_text(zones: dict[str, str]) -> str:
+    """ "T1 325, T2 150": an owner's consumption per zone (SPEC §3a)."""
+    return ", ".join(f"{z} {v}" for z, v in zones.items())

@@ -17,6 +17,7 @@ from kopilka.i18n import _
 from kopilka.invoices.schemas import InvoiceOut
 from kopilka.statements.export.common import (
     INVOICE_STATUSES,
+    consumption_text,
     decimal_amount,
     owner_label,
     status_label,
@@ -211,7 +212,7 @@ class _StatementPdf(FPDF):
         if not (self._fits(amounts, _AMOUNT_WIDTH) and self._fits(statuses, _STATUS_WIDTH)):
             return None
         heading = self._lines(_period_heading(p), _PERIOD_HEADING_SIZE, "B")
-        return heading, len(invoices), any(i.status == "VOID" for i in invoices)
+        return heading, len(invoices), any(i.status == "VOID" for i in invoices), len(p.metered)
 
     def period_block(
         self, p: StatementPeriodOut, invoices: Sequence[InvoiceOut], currency: str
@@ -234,6 +235,31 @@ class _StatementPdf(FPDF):
             width=sum(_INVOICE_WIDTHS[:4]),
         )
         self.ln(2)
+        if p.metered:  # the metered items: consumption, tariff charge, loss share (SPEC §3a)
+            self.grid(
+                [_("Meter type"), _("Consumption"), _("Tariff charge"), _("Loss share")],
+                [
+                    [
+                        m.meter_type + (" *" if m.estimated else ""),
+                        consumption_text(m.consumption),
+                        m.tariff_charge,
+                        m.loss_share,
+                    ]
+                    for m in p.metered
+                ],
+                widths=(
+                    _INVOICE_WIDTHS[0] + _INVOICE_WIDTHS[1],
+                    _STATUS_WIDTH,
+                    _AMOUNT_WIDTH,
+                    _AMOUNT_WIDTH,
+                ),
+                aligns=("LEFT", "LEFT", "RIGHT", "RIGHT"),
+                width=sum(_INVOICE_WIDTHS[:4]) + _AMOUNT_WIDTH,
+            )
+            if any(m.estimated for m in p.metered):
+                self.ln(1)
+                self.note(_("* an estimated reading (the owner did not send one)"))
+            self.ln(2)
         if invoices:
             self.grid(
                 [_("Invoice"), _("Issued"), _("Status"), _("Amount"), _("Paid"), _("Pending")],
