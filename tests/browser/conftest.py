@@ -1,7 +1,7 @@
 """The Mini App in a real browser: Debian's headless Chromium driven by playwright, against a live
 API server (a real uvicorn process on a random port, the test database) — nothing is mocked.
 
-One Chromium per session; each test opens few pages. Screenshots go to ``docs/screenshots/``
+One Chromium per test module; each test opens few pages. Screenshots go to ``docs/screenshots/``
 (``make screenshots``; the README shows them). ``check_a11y`` runs axe-core (from the Mini App's own npm dev
 dependencies) in the page: labels, names, WCAG AA contrast.
 """
