@@ -158,6 +158,14 @@ def test_share_weight_is_derived_exactly_and_patch_is_409(
         r.status_code == 200 and r.json()["share_weight"] == "2"
     )  # owners without plots: as before
     assert client.patch(f"{P}/owners/{a}", json={"name": "A"}, headers=admin).status_code == 200
+    # the owner as the API shows it carries the weight the allocation uses: 601/3 + 400 = 600.333333
+    one = client.get(f"{P}/owners/{a}", headers=admin).json()
+    assert one["share_weight"] == "600.333333" and one["share_weight_from_plots"] is True
+    listed = {o["owner_id"]: o for o in client.get(f"{P}/owners", headers=admin).json()}
+    assert listed[b]["share_weight"] == "400.666667" and listed[b]["share_weight_from_plots"]
+    assert (
+        listed[loner]["share_weight"] == "2" and listed[loner]["share_weight_from_plots"] is False
+    )
 
 
 def test_proportional_uses_the_derived_weights(

@@ -5,6 +5,7 @@ older per-owner readings. Real worker, real close."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,13 @@ def test_a_close_lists_the_meters_without_readings_and_an_estimate_unblocks_it(
 
     words = " ".join(page.extract_text() for page in PdfReader(BytesIO(pdf.content)).pages)
     assert "ELECTRICITY *" in words and "T1 150" in words and "600.00" in words, words
+    xlsx = client.get(f"{P}/owners/103/statement?format=xlsx", headers=admin)
+    assert xlsx.status_code == 200
+    from openpyxl import load_workbook
+
+    book = load_workbook(BytesIO(xlsx.content))
+    rows = [list(row) for row in book["Учёт по счётчикам"].iter_rows(values_only=True)]
+    assert rows[1][:6] == [pid, "ELECTRICITY", "T1 150", Decimal("600.00"), Decimal("0.00"), "да"]
     if strategy["allocation_strategy"] == "TARIFF":
         (Path("/tmp/kopilka-screenshots") / "statement-metered.pdf").write_bytes(pdf.content)
 

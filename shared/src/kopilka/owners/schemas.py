@@ -35,6 +35,8 @@ class OwnerOut(BaseModel):
     owner_id: int
     name: str | None
     share_weight: str
+    # true when the weight is derived from the owner's active plots (SPEC §3a)
+    share_weight_from_plots: bool = False
     telegram_id: int | None
     language: str | None
     is_active: bool

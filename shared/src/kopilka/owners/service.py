@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
@@ -12,20 +13,36 @@ from kopilka.context import Ctx, Role
 from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from kopilka.models import Owner
 from kopilka.owners.schemas import OwnerCreate, OwnerOut, OwnerPatch
-from kopilka.plots.consumption import derived_weights
+from kopilka.plots.consumption import derived_weights, exact_text
 
 
-def owner_out(owner: Owner) -> OwnerOut:
+def owner_out(ctx: Ctx, owner: Owner, weights: dict[int, Fraction] | None = None) -> OwnerOut:
+    """The owner as the API shows it. An owner with active plots shows the share weight derived
+    from them (SPEC §3a), the one the allocation uses; ``weights``: derived_weights() when the
+    caller already has them (a list)."""
+    derived = weights if weights is not None else derived_weights(ctx.session, ctx.community_id)
+    from_plots = derived.get(owner.id)
     return OwnerOut(
         owner_id=owner.owner_id,
         name=owner.name,
-        share_weight=format(owner.share_weight.normalize(), "f"),
+        share_weight=(
+            exact_text(from_plots)
+            if from_plots is not None
+            else format(owner.share_weight.normalize(), "f")
+        ),
+        share_weight_from_plots=from_plots is not None,
         telegram_id=owner.telegram_id,
         language=owner.language,
         is_active=owner.is_active,
         telegram_reachable=owner.telegram_id is not None and owner.telegram_blocked_at is None,
         created_at=owner.created_at,
     )
+
+
+def owners_out(ctx: Ctx, owners: list[Owner]) -> list[OwnerOut]:
+    """Many owners, the plots' weights read once."""
+    weights = derived_weights(ctx.session, ctx.community_id)
+    return [owner_out(ctx, o, weights) for o in owners]
 
 
 _OWNER = select(Owner).where(

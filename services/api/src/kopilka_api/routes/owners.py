@@ -29,7 +29,7 @@ def create_owner(
         request,
         ctx,
         body,
-        lambda: service.owner_out(service.create_owner(ctx, data)),
+        lambda: service.owner_out(ctx, service.create_owner(ctx, data)),
         location=lambda p: f"/api/payments/owners/{p['owner_id']}",
     )
 
@@ -45,14 +45,14 @@ def list_owners(
         page,
         lambda o: o.owner_id,
     )
-    return [service.owner_out(o) for o in items]
+    return service.owners_out(ctx, items)
 
 
 @router.get("/{owner_id}", response_model=OwnerOut)
 def get_owner(owner_id: int, response: Response, ctx: Ctx = CtxDep) -> OwnerOut:
     o = service.get_owner(ctx, owner_id)
     etag(response, o.version)
-    return service.owner_out(o)
+    return service.owner_out(ctx, o)
 
 
 @router.patch("/{owner_id}", response_model=OwnerOut)
@@ -65,4 +65,4 @@ def patch_owner(
 ) -> OwnerOut:
     o = service.patch_owner(ctx, owner_id, data, version)
     etag(response, o.version)
-    return service.owner_out(o)
+    return service.owner_out(ctx, o)

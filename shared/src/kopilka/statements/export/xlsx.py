@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kopilka.i18n import _
 from kopilka.statements.export.common import (
     INVOICE_STATUSES,
+    consumption_text,
     decimal_amount,
     number_format,
     utc,
@@ -195,7 +196,37 @@ def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
     inv.line(_INVOICE_COLS, ["", "", _("Total"), "", t.invoiced, t.paid, t.pending, ""], bold=True)
     inv_ws.freeze_panes = "A2"
     inv.finish()
+
+    metered = [(p, m) for p in s.periods for m in p.metered]
+    if metered:  # the metered items (SPEC §3a): consumption, tariff charge, loss share
+        met_ws = wb.create_sheet(_("Metered items"))
+        met = _Sheet(met_ws, s.currency)
+        met.header(_METERED_COLS)
+        for p, m in metered:
+            met.line(
+                _METERED_COLS,
+                [
+                    p.period_id,
+                    m.meter_type,
+                    consumption_text(m.consumption),
+                    m.tariff_charge,
+                    m.loss_share,
+                    _("yes") if m.estimated else "",
+                ],
+            )
+        met_ws.freeze_panes = "A2"
+        met.finish()
     return _workbook_bytes(wb)
+
+
+_METERED_COLS = (
+    _Col("Period id", "int"),
+    _Col("Meter type", "text"),
+    _Col("Consumption", "text"),
+    _Col("Tariff charge", "amount"),
+    _Col("Loss share", "amount"),
+    _Col("Estimated reading", "text"),
+)
 
 
 _LINE_COLS = (
