@@ -400,8 +400,10 @@ def test_inside_telegram_theme_main_button_and_back_button(browser: Any, server:
 
     # the Main Button carries the form's action and submits it
     page.click("#tab-admin-record")
+    # a function, not an expression string: polling an expression needs eval(), which the
+    # strict CSP (script-src 'self') refuses whenever the first check is false
     page.wait_for_function(
-        "window.__tg.some(([n, d]) => n === 'web_app_setup_main_button' && d && d.is_visible && d.text === 'Записать взнос')"
+        "() => window.__tg.some(([n, d]) => n === 'web_app_setup_main_button' && d && d.is_visible && d.text === 'Записать взнос')"
     )
     page.select_option("#f-owner", str(oid))
     page.fill("#f-amount", "1234,50")
@@ -415,7 +417,7 @@ def test_inside_telegram_theme_main_button_and_back_button(browser: Any, server:
     page.locator("#owners-list li button").first.click()
     expect(page.locator("#screen-title")).to_have_text("Собственник")
     page.wait_for_function(
-        "window.__tg.some(([n, d]) => n === 'web_app_setup_back_button' && d && d.is_visible)"
+        "() => window.__tg.some(([n, d]) => n === 'web_app_setup_back_button' && d && d.is_visible)"
     )
     page.evaluate("window.Telegram.WebView.receiveEvent('back_button_pressed', null)")
     expect(page.locator("#screen-title")).to_have_text("Собственники")
