@@ -10,6 +10,7 @@ from decimal import Decimal
 from kopilka.errors import ValidationFailed
 from kopilka.i18n import _
 from kopilka.money import currency_exponent
+from kopilka.statements.schemas import OwnerStatementOut
 
 FORMATS = ("csv", "xlsx", "pdf")
 MEDIA_TYPES: dict[str, str] = {
@@ -114,3 +115,30 @@ def export_filename(
 def consumption_text(zones: dict[str, str]) -> str:
     """ "T1 325, T2 150": an owner's consumption per zone (SPEC §3a)."""
     return ", ".join(f"{z} {v}" for z, v in zones.items())
+
+
+METERED_HEADERS = (
+    "Period id",
+    "Meter type",
+    "Consumption",
+    "Tariff charge",
+    "Loss share",
+    "Estimated reading",
+)
+
+
+def metered_rows(s: OwnerStatementOut) -> list[list[object]]:
+    """An owner's metered items (SPEC §3a), one row per period and meter type, in the order of
+    METERED_HEADERS: consumption per zone, tariff charge, loss share, the estimate marked."""
+    return [
+        [
+            p.period_id,
+            m.meter_type,
+            consumption_text(m.consumption),
+            m.tariff_charge,
+            m.loss_share,
+            _("yes") if m.estimated else "",
+        ]
+        for p in s.periods
+        for m in p.metered
+    ]

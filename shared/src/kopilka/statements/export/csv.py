@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from kopilka.i18n import _
 from kopilka.statements.export.common import (
     INVOICE_STATUSES,
-    consumption_text,
+    METERED_HEADERS,
+    metered_rows,
     utc,
 )
 from kopilka.statements.schemas import (
@@ -72,31 +73,9 @@ def owner_statement_csv(s: OwnerStatementOut) -> bytes:
                 p.closing_balance,
             ]
         )
-    metered = [(p, m) for p in s.periods for m in p.metered]
+    metered = metered_rows(s)
     if metered:  # the metered items (SPEC §3a): consumption, tariff charge, loss share
-        rows += [
-            [],
-            [_("Metered items")],
-            [
-                _("Period id"),
-                _("Meter type"),
-                _("Consumption"),
-                _("Tariff charge"),
-                _("Loss share"),
-                _("Estimated reading"),
-            ],
-        ]
-        rows += [
-            [
-                p.period_id,
-                m.meter_type,
-                consumption_text(m.consumption),
-                m.tariff_charge,
-                m.loss_share,
-                _("yes") if m.estimated else "",
-            ]
-            for p, m in metered
-        ]
+        rows += [[], [_("Metered items")], [_(h) for h in METERED_HEADERS], *metered]
     rows += [
         [],
         [_("Invoices")],

@@ -19,8 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kopilka.i18n import _
 from kopilka.statements.export.common import (
     INVOICE_STATUSES,
-    consumption_text,
+    METERED_HEADERS,
     decimal_amount,
+    metered_rows,
     number_format,
     utc,
 )
@@ -197,35 +198,23 @@ def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
     inv_ws.freeze_panes = "A2"
     inv.finish()
 
-    metered = [(p, m) for p in s.periods for m in p.metered]
+    metered = metered_rows(s)
     if metered:  # the metered items (SPEC §3a): consumption, tariff charge, loss share
         met_ws = wb.create_sheet(_("Metered items"))
         met = _Sheet(met_ws, s.currency)
         met.header(_METERED_COLS)
-        for p, m in metered:
-            met.line(
-                _METERED_COLS,
-                [
-                    p.period_id,
-                    m.meter_type,
-                    consumption_text(m.consumption),
-                    m.tariff_charge,
-                    m.loss_share,
-                    _("yes") if m.estimated else "",
-                ],
-            )
+        for row in metered:
+            met.line(_METERED_COLS, row)
         met_ws.freeze_panes = "A2"
         met.finish()
     return _workbook_bytes(wb)
 
 
-_METERED_COLS = (
-    _Col("Period id", "int"),
-    _Col("Meter type", "text"),
-    _Col("Consumption", "text"),
-    _Col("Tariff charge", "amount"),
-    _Col("Loss share", "amount"),
-    _Col("Estimated reading", "text"),
+_METERED_COLS = tuple(
+    _Col(h, k)
+    for h, k in zip(
+        METERED_HEADERS, ("int", "text", "text", "amount", "amount", "text"), strict=True
+    )
 )
 
 
