@@ -71,12 +71,7 @@ def make_router(engine: Engine | None = None, settings: Settings | None = None) 
 
     async def failed(message: Message, lang: str) -> None:
         log.exception("command_failed", text=(message.text or "")[:64])
-        sorry = (
-            "Не получилось: попробуйте ещё раз чуть позже."
-            if lang == "ru"
-            else "Something went wrong on our side; please try again in a minute."
-        )
-        await message.answer(sorry)
+        await message.answer(texts.sorry_text(lang))
 
     @router.message(CommandStart())
     async def start(message: Message, command: CommandObject) -> None:

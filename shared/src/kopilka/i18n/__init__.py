@@ -14,6 +14,7 @@ formatted by Babel for the language.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -104,6 +105,72 @@ def money(minor: int, currency: str, lang: str | None = None) -> str:
     return human(minor, currency, supported(lang) or current())
 
 
-def day(value: date, lang: str | None = None) -> str:
-    """ "5 ноября 2025 г." / "5 November 2025"."""
-    return str(format_date(value, "long", locale=supported(lang) or current()))
+def day(value: date, lang: str | None = None, fmt: str = "long") -> str:
+    """ "5 ноября 2025 г." / "5 November 2025" (``fmt``: a Babel date format)."""
+    return str(format_date(value, fmt, locale=supported(lang) or current()))
+
+
+# ---------------------------------------------------------------- the server's sentences
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PARTS = "; "  # several reasons in one sentence: each is translated on its own
+# the placeholders whose values are sentences too ("... is CLOSED: {rule}"); every other value is
+# a name, a number or a date, and stays as it is (a period named "Open" stays "Open")
+SENTENCE_PARAMS = frozenset({"rule", "reason", "note", "meters"})
+
+
+@cache
+def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The catalogue's keys with placeholders, as patterns that recognise a filled-in text
+    (the longest first: the most specific wins)."""
+    found = []
+    for key, value in catalogue(DEFAULT).items():
+        if not isinstance(value, str) or not _PLACEHOLDER.search(key):
+            continue
+        pattern, at, seen = "", 0, set[str]()
+        for m in _PLACEHOLDER.finditer(key):
+            name = m.group(1)
+            value = ".+?" if name in SENTENCE_PARAMS else "(?:(?!; ).)+?"  # a name: one part
+            group = f"(?P={name})" if name in seen else f"(?P<{name}>{value})"
+            pattern += re.escape(key[at : m.start()]) + group
+            at, seen = m.end(), seen | {name}
+        found.append((re.compile(pattern + re.escape(key[at:]) + r"\Z", re.S), key))
+    found.sort(key=lambda item: -len(item[1]))
+    return tuple(found)
+
+
+def _sentence(text: str, words: dict[str, Any]) -> str | None:
+    if isinstance(words.get(text), str):
+        return str(words[text])
+    for pattern, key in _templates():
+        m = pattern.match(text)
+        if m is not None:
+            params = {
+                k: _translated(v, words) if k in SENTENCE_PARAMS else v
+                for k, v in m.groupdict().items()
+            }
+            return str(words.get(key, key)).format(**params)
+    return None
+
+
+def _translated(text: str, words: dict[str, Any]) -> str:
+    whole = _sentence(text, words)
+    if whole is not None:
+        return whole
+    if PARTS not in text:
+        return text
+    return PARTS.join(_sentence(part, words) or part for part in text.split(PARTS))
+
+
+def translate(text: str, lang: str | None = None) -> str:
+    """A sentence the server wrote in English (an error's detail, a job's failure, a bank line's
+    reason, an expense's unallocated reason), said in ``lang`` (default: the current language).
+
+    Server sentences are catalogue keys, filled in when they have placeholders ("Period 7 is
+    closed" is "Period {id} is closed"): the stored or raised text stays English (logs, API-key
+    clients) and is translated where a person reads it, by the request's or the chat's language.
+    A text the catalogues do not know is returned as it is."""
+    chosen = supported(lang) or current()
+    if chosen == DEFAULT or not text:
+        return text
+    return _translated(text, catalogue(chosen))
