@@ -22,23 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench import datagen
-from bench.common import (
-    OUT,
-    bench_url,
-    child_env,
-    command_line,
-    finish,
-    libpq,
-    log,
-    machine_info,
-    ms,
-    percentile,
-    pg_connect,
-    start_api,
-    use_env_in_process,
-    wait_quiet,
-)
+from bench import common, datagen
 
 NAME = "balance_sheet"
 GOALS_MS = {"small": 200.0, "large": 2000.0}
@@ -84,8 +68,8 @@ def in_process(url: str, ds: datagen.Dataset, runs: int) -> dict[str, Any]:
             times["allocations"].append(t5 - t4)
     finally:
         engine.dispose()
-    out_ms = {f"{k}_p50_ms": ms(percentile(v, 50)) for k, v in times.items()}
-    out_ms["total_runs_ms"] = [ms(v) for v in times["total"]]
+    out_ms = {f"{k}_p50_ms": common.ms(common.percentile(v, 50)) for k, v in times.items()}
+    out_ms["total_runs_ms"] = [common.ms(v) for v in times["total"]]
     out_ms["json_bytes"] = size
     return out_ms
 
@@ -147,7 +131,7 @@ def what_if(url: str, ds: datagen.Dataset, runs: int) -> dict[str, Any]:
             assert len(rows) == len(involved)
     finally:
         engine.dispose()
-    return {f"{k}_p50_ms": ms(percentile(v, 50)) for k, v in t.items()}
+    return {f"{k}_p50_ms": common.ms(common.percentile(v, 50)) for k, v in t.items()}
 
 
 def profile(url: str, ds: datagen.Dataset) -> str:
@@ -171,21 +155,21 @@ def profile(url: str, ds: datagen.Dataset) -> str:
     finally:
         engine.dispose()
     text: str = profiler.output_text(unicode=False, color=False)
-    path = OUT / f"balance_sheet_profile_{ds.name}.txt"
+    path = common.OUT / f"balance_sheet_profile_{ds.name}.txt"
     path.write_text(text)
-    return str(path.relative_to(OUT.parent.parent))
+    return str(path.relative_to(common.OUT.parent.parent))
 
 
 def explain(url: str, ds: datagen.Dataset) -> dict[str, Any]:
     """The plan of the ledger aggregation the live sheet starts with."""
-    with pg_connect(libpq(url)) as c:
+    with common.pg_connect(common.libpq(url)) as c:
         rows = c.execute(
             "EXPLAIN (ANALYZE, BUFFERS) SELECT owner_pk, kind, sum(amount_minor) "
             "FROM ledger_entries WHERE period_id = %s GROUP BY owner_pk, kind",
             (ds.period_id,),
         ).fetchall()
     plan = "\n".join(r[0] for r in rows)
-    (OUT / f"balance_sheet_plan_{ds.name}.txt").write_text(plan + "\n")
+    (common.OUT / f"balance_sheet_plan_{ds.name}.txt").write_text(plan + "\n")
     execution = next((r[0] for r in rows if r[0].startswith("Execution Time")), "")
     node = rows[0][0].split("  (")[0].strip() if rows else ""
     scan = next((r[0].strip() for r in rows if "Scan" in r[0]), "")
@@ -221,11 +205,11 @@ def over_http(api_url: str, ds: datagen.Dataset, runs: int) -> dict[str, Any]:
             if i:
                 one.append(time.perf_counter() - t0)
     return {
-        "one_owner_balance_p50_ms": ms(percentile(one, 50)),
-        "p50_ms": ms(percentile(times, 50)),
-        "min_ms": ms(min(times)),
-        "max_ms": ms(max(times)),
-        "runs_ms": [ms(t) for t in times],
+        "one_owner_balance_p50_ms": common.ms(common.percentile(one, 50)),
+        "p50_ms": common.ms(common.percentile(times, 50)),
+        "min_ms": common.ms(min(times)),
+        "max_ms": common.ms(max(times)),
+        "runs_ms": [common.ms(t) for t in times],
         "response_bytes": size,
         "entries": entries,
     }
@@ -237,18 +221,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--fresh", action="store_true", help="rebuild the data sets first")
     a = p.parse_args(argv)
     meta = datagen.ensure_data_db(fresh=a.fresh)
-    url = bench_url()
-    use_env_in_process(url)
+    url = common.bench_url()
+    common.use_env_in_process(url)
     result: dict[str, Any] = {
-        "command": command_line("bench.balance_sheet", argv),
-        "machine": machine_info(url),
+        **common.result_head("bench.balance_sheet", argv, url),
         "runs": a.runs,
         "datasets": {},
     }
     for name in ("small", "large"):
         ds = datagen.dataset(meta, name)
-        load = wait_quiet(max_wait=10)
-        log(f"balance sheet '{name}' ({ds.owners:,} owners, {ds.rows:,} rows): in-process")
+        load = common.wait_quiet(max_wait=10)
+        common.log(f"balance sheet '{name}' ({ds.owners:,} owners, {ds.rows:,} rows): in-process")
         entry: dict[str, Any] = {
             "owners": ds.owners,
             "rows": ds.rows,
@@ -259,25 +242,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         entry["in_process"] = in_process(url, ds, a.runs)
         entry["plan"] = explain(url, ds)
         entry["what_if"] = what_if(url, ds, a.runs)
-        log(f"  what-if: {entry['what_if']}")
-        log(f"  {entry['in_process']}")
+        common.log(f"  what-if: {entry['what_if']}")
+        common.log(f"  {entry['in_process']}")
         result["datasets"][name] = entry
-    log("balance sheet: over HTTP (uvicorn, 1 worker)")
-    api, api_url = start_api(child_env(url), workers=1, name="api-bs")
+    common.log("balance sheet: over HTTP (uvicorn, 1 worker)")
+    api, api_url = common.start_api(common.child_env(url), workers=1, name="api-bs")
     try:
         for name in ("small", "large"):
             ds = datagen.dataset(meta, name)
-            wait_quiet(max_wait=10)
+            common.wait_quiet(max_wait=10)
             entry = result["datasets"][name]
             entry["http"] = over_http(api_url, ds, a.runs)
             entry["meets_goal"] = entry["http"]["p50_ms"] < GOALS_MS[name]
-            log(f"  {name}: HTTP p50 {entry['http']['p50_ms']} ms (goal {GOALS_MS[name]:g} ms)")
+            common.log(
+                f"  {name}: HTTP p50 {entry['http']['p50_ms']} ms (goal {GOALS_MS[name]:g} ms)"
+            )
     finally:
         api.stop()
-    log("balance sheet: profiling the large sheet")
+    common.log("balance sheet: profiling the large sheet")
     result["datasets"]["large"]["profile_file"] = profile(url, datagen.dataset(meta, "large"))
     result["goal_met"] = all(d.get("meets_goal") for d in result["datasets"].values())
-    finish(NAME, result)
+    common.finish(NAME, result)
     return result
 
 

@@ -22,21 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import (
-    OPERATOR_KEY,
-    bench_url,
-    child_env,
-    create_migrated_db,
-    drop_db,
-    finish,
-    libpq,
-    log,
-    machine_info,
-    pg_connect,
-    start_api,
-    start_relay,
-    start_worker,
-)
+from bench import common
 
 NAME = "bank_import"
 GOAL_SECONDS = 10.0
@@ -99,7 +85,7 @@ def statement(lines: int, owners: int, seed: int = 17) -> bytes:
 
 def seed(url: str, community_id: int, owners: int) -> None:
     """Owners with names, one plot each, and the payer rules: set-based SQL."""
-    with pg_connect(libpq(url)) as c:
+    with common.pg_connect(common.libpq(url)) as c:
         c.execute(
             "INSERT INTO owners (community_id, owner_id, name, share_weight, language, is_active,"
             " version) SELECT %s, 1000000 + g, %s || g, 1, 'ru', true, 1"
@@ -138,7 +124,7 @@ def seed(url: str, community_id: int, owners: int) -> None:
 
 
 def counts(url: str, community_id: int) -> dict[str, int]:
-    with pg_connect(libpq(url)) as c:
+    with common.pg_connect(common.libpq(url)) as c:
         row = c.execute(
             "SELECT (SELECT count(*) FROM contributions WHERE community_id = %(c)s),"
             " (SELECT count(*) FROM ledger_entries WHERE community_id = %(c)s),"
@@ -154,30 +140,24 @@ def counts(url: str, community_id: int) -> dict[str, int]:
 
 
 def job_seconds(url: str, job_id: int) -> dict[str, float]:
-    with pg_connect(libpq(url)) as c:
-        row = c.execute(
-            "SELECT extract(epoch FROM finished_at - created_at),"
-            " extract(epoch FROM finished_at - started_at) FROM jobs WHERE id = %s",
-            (job_id,),
-        ).fetchone()
-    assert row is not None
-    return {"queued_to_done_s": round(float(row[0]), 2), "run_s": round(float(row[1]), 2)}
+    created, started, finished = common.job_epochs(url, job_id)
+    return {"queued_to_done_s": round(finished - created, 2), "run_s": round(finished - started, 2)}
 
 
 def one_run(lines: int, owners: int) -> dict[str, Any]:
-    url = bench_url("import")
-    drop_db(url)
-    create_migrated_db(url)
-    env = child_env(url, KOPILKA_MAX_IMPORT_BYTES="64000000")
-    api_proc, base = start_api(env)
-    relay = start_relay(env)
-    worker = start_worker(env, concurrency=1)
+    url = common.bench_url("import")
+    common.drop_db(url)
+    common.create_migrated_db(url)
+    env = common.child_env(url, KOPILKA_MAX_IMPORT_BYTES="64000000")
+    api_proc, base = common.start_api(env)
+    relay = common.start_relay(env)
+    worker = common.start_worker(env, concurrency=1)
     try:
         http = httpx.Client(base_url=base, timeout=120)
         r = http.post(
             "/api/communities",
             json={"name": "Бенчмарк", "currency": "RUB", "timezone": "Europe/Moscow"},
-            headers={"X-API-Key": OPERATOR_KEY},
+            headers={"X-API-Key": common.OPERATOR_KEY},
         )
         r.raise_for_status()
         community = r.json()
@@ -206,14 +186,14 @@ def one_run(lines: int, owners: int) -> dict[str, Any]:
                 **job_seconds(url, job["id"]),
                 "result": job["result"],
             }
-            log(f"{label}: {out[label]}")
+            common.log(f"{label}: {out[label]}")
         out["rows"] = counts(url, community["id"])
         return out
     finally:
         worker.stop()
         relay.stop()
         api_proc.stop()
-        drop_db(url)
+        common.drop_db(url)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,15 +204,15 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     runs = []
     for n in range(a.runs):
-        log(f"bank import run {n + 1}/{a.runs}: {a.lines} lines, {a.owners} owners")
+        common.log(f"bank import run {n + 1}/{a.runs}: {a.lines} lines, {a.owners} owners")
         runs.append(one_run(a.lines, a.owners))
     worst = max(r["first"]["client_s"] for r in runs)
-    finish(
+    common.finish(
         NAME,
         {
             "command": f"uv run --frozen python -m bench.bank_import --lines {a.lines} "
             f"--owners {a.owners} --runs {a.runs}",
-            "machine": machine_info(bench_url("import")),
+            "machine": common.machine_info(common.bench_url("import")),
             "lines": a.lines,
             "owners": a.owners,
             "goal_seconds": GOAL_SECONDS,

@@ -23,25 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench import datagen
-from bench.common import (
-    BOT_TOKEN,
-    Proc,
-    bench_url,
-    child_env,
-    command_line,
-    create_db,
-    drop_db,
-    finish,
-    free_port,
-    log,
-    machine_info,
-    start_api,
-    start_relay,
-    start_worker,
-    wait_quiet,
-    wait_until,
-)
+from bench import common, datagen
 from bench.fanout import busiest_window
 from bench.recording import run_loadgen, summarize
 
@@ -58,37 +40,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = p.parse_args(argv)
     meta = datagen.ensure_data_db(fresh=False, sets=("peer", "small", "large"))
     ds = datagen.dataset(meta, "large")
-    db = bench_url("burst")
-    log("burst: copying the benchmark database (template)")
-    create_db(db, template=bench_url())
-    port = free_port()
+    db = common.bench_url("burst")
+    common.log("burst: copying the benchmark database (template)")
+    common.create_db(db, template=common.bench_url())
+    port = common.free_port()
     fake_url = f"http://127.0.0.1:{port}"
-    env = child_env(db, TELEGRAM_API_BASE=fake_url, TELEGRAM_BOT_TOKEN=BOT_TOKEN)
-    procs: list[Proc] = []
+    env = common.child_env(db, TELEGRAM_API_BASE=fake_url, TELEGRAM_BOT_TOKEN=common.BOT_TOKEN)
+    procs: list[common.Proc] = []
     result: dict[str, Any] = {
-        "command": command_line("bench.burst", argv),
-        "machine": machine_info(db),
+        **common.result_head("bench.burst", argv, db),
         "owners": ds.owners,
         "rows": ds.rows,
         "seconds": a.seconds,
         "read_rate": a.rate,
     }
     try:
-        fake = Proc(
-            "fake-telegram",
-            [sys.executable, "-m", "tests.fakes.fake_telegram", "--host", "127.0.0.1",
-             "--port", str(port), "--token", BOT_TOKEN, "--telegram-like", "--quiet"],
-            env,
-        ).start()  # fmt: skip
-        procs.append(fake)
-        wait_until(lambda: httpx.get(fake_url + "/_fake/stats").status_code == 200, 30, "fake")
-        procs.append(start_relay(env))
-        procs.append(start_worker(env, concurrency=1))
-        api, api_url = start_api(env, workers=2, name="api-burst")
+        procs.append(common.start_fake_telegram(env, port))
+        procs.append(common.start_relay(env))
+        procs.append(common.start_worker(env, concurrency=1))
+        api, api_url = common.start_api(env, workers=2, name="api-burst")
         procs.append(api)
-        bot = Proc("bot", [sys.executable, "-m", "kopilka_bot"], env).start()
+        bot = common.Proc("bot", [sys.executable, "-m", "kopilka_bot"], env, common.LOGS).start()
         procs.append(bot)
-        result["busy_before_pct"] = wait_quiet(max_wait=20)
+        result["busy_before_pct"] = common.wait_quiet(max_wait=20)
         job: dict[str, Any] = {}
 
         def close_later() -> None:
@@ -112,7 +86,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         closer = threading.Thread(target=close_later)
         closer.start()
-        log(f"burst: {a.rate:g} reads/s for {a.seconds:g} s; the close after {a.close_after:g} s")
+        common.log(
+            f"burst: {a.rate:g} reads/s for {a.seconds:g} s; the close after {a.close_after:g} s"
+        )
         gen = run_loadgen(
             [
                 "--url", api_url,
@@ -157,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         for proc in reversed(procs):
             proc.stop()
-        drop_db(db)
+        common.drop_db(db)
     reads, fan = result["reads"], result["fanout"]
     result["meets_goal"] = bool(
         reads["p99_ms"] is not None
@@ -166,12 +142,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         and (fan["messages_per_second"] or 0) >= GOAL_FANOUT
         and result["close"]["status"] == "SUCCEEDED"
     )
-    log(
+    common.log(
         f"burst: reads p50 {reads['p50_ms']} ms, p99 {reads['p99_ms']} ms, "
         f"{reads['ok']}/{reads['sent']} ok; close {result['close']}; fan-out "
         f"{fan['messages_per_second']}/s ({fan['messages_in_window']} messages)"
     )
-    finish(NAME, result)
+    common.finish(NAME, result)
     return result
 
 

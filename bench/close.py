@@ -21,44 +21,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from typing import Any
 
 import httpx
 
-from bench import datagen
-from bench.common import (
-    OUT,
-    CpuMeter,
-    bench_url,
-    child_env,
-    command_line,
-    create_db,
-    drop_db,
-    finish,
-    libpq,
-    log,
-    machine_info,
-    ms,
-    percentile,
-    pg_connect,
-    postgres_pids,
-    start_api,
-    start_relay,
-    start_worker,
-    tree_pids,
-    vm_status,
-    wait_quiet,
-)
+from bench import common, datagen
 
 NAME = "close"
 GOAL_SECONDS, GOAL_MIB = 10.0, 300.0
 
 
 def pool_children(worker_pid: int) -> list[int]:
-    return [p for p in tree_pids(worker_pid) if p != worker_pid]
+    return [p for p in common.tree_pids(worker_pid) if p != worker_pid]
 
 
 def wait_job(api_url: str, key: str, job_id: int, timeout: float = 900) -> dict[str, Any]:
@@ -76,7 +52,7 @@ def wait_job(api_url: str, key: str, job_id: int, timeout: float = 900) -> dict[
 def poll_job(db: str, job_id: int, timeout: float = 900) -> float:
     """Wall-clock time at which the job row is first seen finished (50 ms polls)."""
     deadline = time.monotonic() + timeout
-    with pg_connect(libpq(db), autocommit=True) as c:
+    with common.pg_connect(common.libpq(db), autocommit=True) as c:
         while time.monotonic() < deadline:
             row = c.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()
             if row and row[0] in ("SUCCEEDED", "FAILED"):
@@ -117,7 +93,7 @@ def verify(db: str, period_id: int) -> dict[str, Any]:
             status = period.status
     finally:
         engine.dispose()
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         counts = c.execute(
             """
             SELECT (SELECT count(*) FROM period_balances WHERE period_id = %(p)s),
@@ -150,27 +126,34 @@ def stored_sheet_http(api_url: str, key: str, period_id: int, runs: int = 5) -> 
             r.raise_for_status()
             if i:
                 times.append(time.perf_counter() - t0)
-    return {"p50_ms": ms(percentile(times, 50)), "runs_ms": [ms(t) for t in times]}
+    return {
+        "p50_ms": common.ms(common.percentile(times, 50)),
+        "runs_ms": [common.ms(t) for t in times],
+    }
 
 
 def real_worker(meta: dict[str, Any]) -> dict[str, Any]:
     ds = datagen.dataset(meta, "large")
-    db = bench_url("close")
-    log("close: copying the benchmark database (template)")
-    create_db(db, template=bench_url())
-    env = child_env(db)
-    relay = start_relay(env)
-    worker = start_worker(env, concurrency=1)
-    api, api_url = start_api(env, workers=1, name="api-close")
+    db = common.bench_url("close")
+    common.log("close: copying the benchmark database (template)")
+    common.create_db(db, template=common.bench_url())
+    env = common.child_env(db)
+    relay = common.start_relay(env)
+    worker = common.start_worker(env, concurrency=1)
+    api, api_url = common.start_api(env, workers=1, name="api-close")
     out: dict[str, Any] = {"owners": ds.owners, "rows": ds.rows, "counts": ds.counts}
     try:
         children = pool_children(worker.pid)
         out["pool_processes"] = len(children)
-        out["idle_rss_mib"] = round(sum(vm_status(p).get("VmRSS", 0) for p in children) / 1024, 1)
-        out["busy_before_pct"] = wait_quiet(max_wait=45)
-        meter = CpuMeter({"worker": lambda: tree_pids(worker.pid), "postgres": postgres_pids})
+        out["idle_rss_mib"] = round(
+            sum(common.vm_status(p).get("VmRSS", 0) for p in children) / 1024, 1
+        )
+        out["busy_before_pct"] = common.wait_quiet(max_wait=45)
+        meter = common.CpuMeter(
+            {"worker": lambda: common.tree_pids(worker.pid), "postgres": common.postgres_pids}
+        )
         meter.start()
-        log("close: POST /close (the real worker runs the job)")
+        common.log("close: POST /close (the real worker runs the job)")
         t_post = time.time()
         r = httpx.post(
             f"{api_url}/api/payments/periods/{ds.period_id}/close",
@@ -181,20 +164,13 @@ def real_worker(meta: dict[str, Any]) -> dict[str, Any]:
         job_id = int(r.json()["id"])
         t_seen = poll_job(db, job_id)
         out.update(meter.stop())
-        peaks = {p: vm_status(p) for p in pool_children(worker.pid)}
+        peaks = {p: common.vm_status(p) for p in pool_children(worker.pid)}
         out["worker_peak_rss_mib"] = round(max(v.get("VmHWM", 0) for v in peaks.values()) / 1024, 1)
         job = wait_job(api_url, ds.api_key, job_id)
         out["job_status"] = job["status"]
         out["job_error"] = job.get("error")
         out["job_result"] = job.get("result")
-        with pg_connect(libpq(db)) as c:
-            row = c.execute(
-                "SELECT extract(epoch FROM created_at), extract(epoch FROM started_at), "
-                "extract(epoch FROM finished_at) FROM jobs WHERE id = %s",
-                (job_id,),
-            ).fetchone()
-        assert row is not None
-        created, started, finished = (float(x) for x in row)
+        created, started, finished = common.job_epochs(db, job_id)
         committed = worker_log_time(worker.output(), job_id)
         # The end comes from the worker's own "job_succeeded" log line (after the commit);
         # the row's finished_at (clock_timestamp(), just before the commit) is shown beside it.
@@ -204,19 +180,21 @@ def real_worker(meta: dict[str, Any]) -> dict[str, Any]:
         out["post_to_observed_s"] = round(t_seen - t_post, 2)
         out["row_finished_at_minus_created_at_s"] = round(finished - created, 2)
         out["end_from"] = "worker log (job_succeeded)" if committed else "database poll"
-        log(
+        common.log(
             f"  job {job['status']}: {out['created_to_finished_s']} s created->finished (run "
             f"{out['run_s']} s), worker peak RSS {out['worker_peak_rss_mib']} MiB"
         )
         out["verify"] = verify(db, ds.period_id)
-        log(f"  verify: {out['verify']}")
+        common.log(f"  verify: {out['verify']}")
         out["stored_sheet_http"] = stored_sheet_http(api_url, ds.api_key, ds.period_id)
-        log(f"  stored (CLOSED) sheet over HTTP: p50 {out['stored_sheet_http']['p50_ms']} ms")
+        common.log(
+            f"  stored (CLOSED) sheet over HTTP: p50 {out['stored_sheet_http']['p50_ms']} ms"
+        )
     finally:
         api.stop()
         worker.stop()
         relay.stop()
-        drop_db(db)
+        common.drop_db(db)
     out["meets_goal"] = bool(
         out.get("job_status") == "SUCCEEDED"
         and out["created_to_finished_s"] < GOAL_SECONDS
@@ -228,32 +206,15 @@ def real_worker(meta: dict[str, Any]) -> dict[str, Any]:
 
 def profiled_child(meta: dict[str, Any], profile: bool) -> dict[str, Any]:
     ds = datagen.dataset(meta, "large")
-    db = bench_url("close")
-    create_db(db, template=bench_url())
+    db = common.bench_url("close")
+    common.create_db(db, template=common.bench_url())
     try:
-        wait_quiet(max_wait=30)
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.close",
-                "--child",
-                db,
-                str(ds.community_id),
-                str(ds.period_id),
-                "1" if profile else "0",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
+        common.wait_quiet(max_wait=30)
+        return common.run_child(
+            "bench.close", db, str(ds.community_id), str(ds.period_id), "1" if profile else "0"
         )
-        if proc.returncode != 0:
-            raise RuntimeError(f"the close child failed:\n{proc.stderr[-3000:]}")
-        data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-        return data
     finally:
-        drop_db(db)
+        common.drop_db(db)
 
 
 def _time_statements(engine: Any) -> list[tuple[float, int, str]]:
@@ -277,9 +238,8 @@ def _time_statements(engine: Any) -> list[tuple[float, int, str]]:
 
 def child(db: str, community_id: int, period_id: int, profile: bool) -> None:
     """In a fresh process: queue the close (as the API does), run it as the worker does."""
-    from bench.common import use_env_in_process
 
-    use_env_in_process(db)
+    common.use_env_in_process(db)
     from kopilka.context import Actor, Ctx, Role
     from kopilka.db import make_engine, session_factory
     from kopilka.jobs.registry import COMPENSATIONS, HANDLERS
@@ -294,7 +254,7 @@ def child(db: str, community_id: int, period_id: int, profile: bool) -> None:
     statements.clear()
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the parent that forked us,
     # so a big parent (run_all) would show up here.
-    before = vm_status(os.getpid()).get("VmHWM", 0)
+    before = common.vm_status(os.getpid()).get("VmHWM", 0)
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -306,8 +266,10 @@ def child(db: str, community_id: int, period_id: int, profile: bool) -> None:
     seconds = time.perf_counter() - t0
     if profiler is not None:
         profiler.stop()
-        (OUT / "close_profile.txt").write_text(profiler.output_text(unicode=False, color=False))
-    peak = vm_status(os.getpid()).get("VmHWM", 0)
+        (common.OUT / "close_profile.txt").write_text(
+            profiler.output_text(unicode=False, color=False)
+        )
+    peak = common.vm_status(os.getpid()).get("VmHWM", 0)
     print(
         json.dumps(
             {
@@ -338,17 +300,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = p.parse_args(args)
     meta = datagen.ensure_data_db(fresh=a.fresh, sets=("small", "large"))
     result: dict[str, Any] = {
-        "command": command_line("bench.close", argv),
-        "machine": machine_info(bench_url()),
+        **common.result_head("bench.close", argv, common.bench_url()),
     }
     result["worker"] = real_worker(meta)
-    log("close: the same job in a dedicated process (kopilka.jobs.service.run)")
+    common.log("close: the same job in a dedicated process (kopilka.jobs.service.run)")
     result["dedicated_process"] = profiled_child(meta, profile=not a.no_profile)
     if not a.no_profile:
         result["profiled_process"] = result["dedicated_process"]
-    log(f"  {result['dedicated_process']}")
+    common.log(f"  {result['dedicated_process']}")
     result["goal_met"] = result["worker"]["meets_goal"]
-    finish(NAME, result)
+    common.finish(NAME, result)
     return result
 
 

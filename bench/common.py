@@ -15,8 +15,6 @@ import datetime as dt
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,8 +22,16 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 from sqlalchemy.engine import make_url
+
+from tests.support import processes
+
+# The process harness is the tests' (one home); these three are re-exported for the benchmarks.
+from tests.support.processes import Proc as Proc
+from tests.support.processes import free_port as free_port
+from tests.support.processes import wait_until as wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -177,75 +183,9 @@ def use_env_in_process(db_url: str) -> None:
 # ---------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                return
-        except Exception:
-            pass
-        time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-class Proc:
-    """A child process in its own process group, its output in bench/out/logs/<name>.log."""
-
-    def __init__(self, name: str, args: Sequence[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.args = list(args)
-        self.env = env
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.log = LOGS / f"{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Proc:
-        fh = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            self.args,
-            env=self.env,
-            cwd=ROOT,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=timeout)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def __enter__(self) -> Proc:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+# The processes are started by the tests' harness (tests/support/processes.py), their output
+# in bench/out/logs/<name>.log.
+UVICORN_ARGS = ("--no-access-log", "--loop", "uvloop", "--http", "httptools")
 
 
 def start_api(
@@ -256,38 +196,16 @@ def start_api(
     ready_path: str = "/health",
 ) -> tuple[Proc, str]:
     """An ASGI app (the Kopilka API unless ``app`` names another) under uvicorn (uvloop +
-    httptools), ``workers`` processes; ready when ``ready_path`` answers 200."""
-    port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-    ]
-    if workers > 1:
-        args += ["--workers", str(workers)]
-    p = Proc(name, args, env).start()
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    wait_until(
-        lambda: httpx.get(url + ready_path, timeout=1).status_code == 200 or not p.alive,
-        90,
-        "the API",
+    httptools), ``workers`` processes; ready when ``ready_path`` answers 200 (every worker up)."""
+    p, url = processes.start_api(
+        env,
+        app=app,
+        workers=workers,
+        name=name,
+        ready_path=ready_path,
+        uvicorn_args=UVICORN_ARGS,
+        log_dir=LOGS,
     )
-    if not p.alive:
-        raise RuntimeError(f"the API exited:\n{p.output()[-3000:]}")
     if workers > 1:  # every worker must be up, not only the first
         wait_until(lambda: len(tree_pids(p.pid)) >= workers + 1, 60, "the API workers")
         time.sleep(1.0)
@@ -295,37 +213,64 @@ def start_api(
 
 
 def start_worker(env: dict[str, str], concurrency: int = 1) -> Proc:
-    p = Proc(
-        "worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "kopilka_worker.app:celery_app",
-            "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency}",
-            "-Q",
-            env["KOPILKA_QUEUE"],
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env,
-    ).start()
-    wait_until(lambda: "ready." in p.output() or not p.alive, 90, "the Celery worker")
-    if not p.alive:
-        raise RuntimeError(f"the worker exited:\n{p.output()[-3000:]}")
-    return p
+    return processes.start_worker(env, concurrency, log_dir=LOGS)
 
 
 def start_relay(env: dict[str, str]) -> Proc:
-    p = Proc("relay", [sys.executable, "-m", "kopilka_worker", "relay"], env).start()
-    wait_until(lambda: "relay_started" in p.output() or not p.alive, 60, "the relay")
-    if not p.alive:
-        raise RuntimeError(f"the relay exited:\n{p.output()[-3000:]}")
-    return p
+    return processes.start_relay(env, log_dir=LOGS)
+
+
+def start_fake_telegram(env: dict[str, str], port: int) -> Proc:
+    """The fake Bot API (tests/fakes/fake_telegram.py) as Telegram behaves: 30 messages/s
+    overall, 1/s per chat; ready when it answers."""
+    fake = Proc(
+        "fake-telegram",
+        [
+            *(sys.executable, "-m", "tests.fakes.fake_telegram", "--host", "127.0.0.1"),
+            *("--port", str(port), "--token", BOT_TOKEN, "--telegram-like", "--quiet"),
+        ],
+        env,
+        LOGS,
+    ).start()
+    try:
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/_fake/stats").status_code == 200,
+            30,
+            "fake",
+        )
+    except BaseException:
+        fake.stop()
+        raise
+    return fake
+
+
+def run_child(module: str, *args: str) -> dict[str, Any]:
+    """``python -m <module> --child ARGS`` in a process of its own (a job measured alone);
+    the JSON of its last output line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--child", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {module} child failed:\n{proc.stderr[-3000:]}")
+    data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return data
+
+
+def job_epochs(url: str, job_id: int) -> tuple[float, float, float]:
+    """A job row's created_at, started_at and finished_at, in seconds since the epoch."""
+    with pg_connect(libpq(url)) as c:
+        row = c.execute(
+            "SELECT extract(epoch FROM created_at), extract(epoch FROM started_at), "
+            "extract(epoch FROM finished_at) FROM jobs WHERE id = %s",
+            (job_id,),
+        ).fetchone()
+    assert row is not None
+    created, started, finished = (float(x) for x in row)
+    return created, started, finished
 
 
 # ---------------------------------------------------------------- /proc accounting
@@ -566,6 +511,13 @@ def load_results() -> dict[str, dict[str, Any]]:
 def command_line(module: str, argv: Sequence[str] | None = None) -> str:
     args = list(sys.argv[1:] if argv is None else argv)
     return " ".join(["uv run --frozen python -m", module, *args])
+
+
+def result_head(
+    module: str, argv: Sequence[str] | None, db_url: str | None = None
+) -> dict[str, Any]:
+    """What every benchmark's figures begin with: how it was run, and on what machine."""
+    return {"command": command_line(module, argv), "machine": machine_info(db_url)}
 
 
 def finish(name: str, data: dict[str, Any]) -> None:

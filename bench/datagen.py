@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from bench.common import bench_url, create_migrated_db, db_exists, libpq, log, pg_connect
+from bench import common
 
 GEN_VERSION = 6
 PERIOD_START = date(2025, 1, 1)
@@ -272,7 +272,7 @@ def load_documents(
             for _ in range(n_contrib)
         ),
     )
-    log(f"  contributions: {counts['contributions']:,} ({time.perf_counter() - t0:.1f}s)")
+    common.log(f"  contributions: {counts['contributions']:,} ({time.perf_counter() - t0:.1f}s)")
     counts["service_charges"] = _copy(
         conn,
         "service_charges",
@@ -292,7 +292,9 @@ def load_documents(
             for _ in range(n_charge)
         ),
     )
-    log(f"  service charges: {counts['service_charges']:,} ({time.perf_counter() - t0:.1f}s)")
+    common.log(
+        f"  service charges: {counts['service_charges']:,} ({time.perf_counter() - t0:.1f}s)"
+    )
 
     types = list(EXPENSE_TYPES)
     type_weights = [v[0] for v in EXPENSE_TYPES.values()]
@@ -383,7 +385,7 @@ def load_documents(
         ],
         meter_lines(),
     )
-    log(f"  expenses, settlements, meter readings ({time.perf_counter() - t0:.1f}s)")
+    common.log(f"  expenses, settlements, meter readings ({time.perf_counter() - t0:.1f}s)")
 
     # The ledger, as each kind's postings (kopilka.ledger.<kind>) post each document.
     ledger = """
@@ -414,7 +416,7 @@ def load_documents(
         ORDER BY random()
     """
     counts["ledger_entries"] = conn.execute(ledger, {"p": p}).rowcount
-    log(f"  ledger entries: {counts['ledger_entries']:,} ({time.perf_counter() - t0:.1f}s)")
+    common.log(f"  ledger entries: {counts['ledger_entries']:,} ({time.perf_counter() - t0:.1f}s)")
     counts["documents"] = (
         counts["contributions"]
         + counts["service_charges"]
@@ -430,10 +432,10 @@ def load_documents(
 
 def build_dataset(url: str, name: str, owners: int, rows: int, seed: int = 7) -> Dataset:
     t0 = time.perf_counter()
-    log(f"loading data set '{name}': {owners:,} owners, {rows:,} rows")
+    common.log(f"loading data set '{name}': {owners:,} owners, {rows:,} rows")
     ds = Dataset(name=name, owners=owners, rows=rows)
     ds.community_id, ds.api_key = create_community(url, name)
-    with pg_connect(libpq(url)) as conn:
+    with common.pg_connect(common.libpq(url)) as conn:
         # Bulk load: the rows are consistent by construction, so the per-row foreign-key
         # triggers (most of the cost of COPY here) are skipped; check_consistency() below
         # proves the references afterwards.
@@ -449,7 +451,7 @@ def build_dataset(url: str, name: str, owners: int, rows: int, seed: int = 7) ->
         check_consistency(conn, ds.period_id)
         conn.commit()
     ds.load_seconds = round(time.perf_counter() - t0, 1)
-    log(f"data set '{name}' loaded in {ds.load_seconds}s")
+    common.log(f"data set '{name}' loaded in {ds.load_seconds}s")
     return ds
 
 
@@ -505,14 +507,14 @@ def _alembic_head() -> str:
 
 def vacuum_analyze(url: str) -> float:
     t0 = time.perf_counter()
-    with pg_connect(libpq(url), autocommit=True) as conn:
+    with common.pg_connect(common.libpq(url), autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
     return round(time.perf_counter() - t0, 1)
 
 
 def _meta(url: str) -> dict[str, Any] | None:
     try:
-        with pg_connect(libpq(url)) as conn:
+        with common.pg_connect(common.libpq(url)) as conn:
             row = conn.execute("SELECT info FROM bench_meta WHERE name = 'data'").fetchone()
     except psycopg.Error:
         return None
@@ -520,7 +522,7 @@ def _meta(url: str) -> dict[str, Any] | None:
 
 
 def load_meta(url: str | None = None) -> dict[str, Any]:
-    meta = _meta(url or bench_url())
+    meta = _meta(url or common.bench_url())
     if meta is None:
         raise RuntimeError("the benchmark data set is not built: run ensure_data_db() first")
     return meta
@@ -536,9 +538,9 @@ def ensure_data_db(
     """The benchmark database with its data sets. ``fresh`` (make bench): always dropped and
     rebuilt; otherwise an existing one built by this generator version at the current migration
     head is reused (handy when running one benchmark alone, repeatedly)."""
-    url = bench_url()
+    url = common.bench_url()
     head = _alembic_head()
-    if not fresh and db_exists(url):
+    if not fresh and common.db_exists(url):
         meta = _meta(url)
         if (
             meta
@@ -546,16 +548,18 @@ def ensure_data_db(
             and meta.get("alembic_head") == head
             and set(sets) <= set(meta.get("datasets", {}))
         ):
-            log(f"reusing the data sets in {url.rsplit('/', 1)[-1]} (built {meta['built_at']})")
+            common.log(
+                f"reusing the data sets in {url.rsplit('/', 1)[-1]} (built {meta['built_at']})"
+            )
             return meta
-    log(f"building the benchmark database {url.rsplit('/', 1)[-1]} (migrations, then COPY)")
+    common.log(f"building the benchmark database {url.rsplit('/', 1)[-1]} (migrations, then COPY)")
     t0 = time.perf_counter()
-    create_migrated_db(url)
+    common.create_migrated_db(url)
     datasets = {}
     for name in sets:
         owners, rows = SETS[name]
         datasets[name] = asdict(build_dataset(url, name, owners, rows))
-    log("VACUUM ANALYZE")
+    common.log("VACUUM ANALYZE")
     vac = vacuum_analyze(url)
     meta = {
         "gen_version": GEN_VERSION,
@@ -565,7 +569,7 @@ def ensure_data_db(
         "vacuum_analyze_seconds": vac,
         "build_seconds": round(time.perf_counter() - t0, 1),
     }
-    with pg_connect(libpq(url)) as conn:
+    with common.pg_connect(common.libpq(url)) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_meta (name text PRIMARY KEY, info jsonb)")
         conn.execute(
             "INSERT INTO bench_meta VALUES ('data', %s) ON CONFLICT (name) DO UPDATE "
@@ -577,7 +581,7 @@ def ensure_data_db(
         meta["database_size"] = size.fetchone()[0]  # type: ignore[index]
         conn.execute("UPDATE bench_meta SET info = %s WHERE name = 'data'", (json.dumps(meta),))
         conn.commit()
-    log(f"benchmark database ready in {meta['build_seconds']}s ({meta['database_size']})")
+    common.log(f"benchmark database ready in {meta['build_seconds']}s ({meta['database_size']})")
     return meta
 
 

@@ -23,36 +23,16 @@ from typing import Any
 
 import httpx
 
-from bench import datagen
-from bench.common import (
-    BOT_TOKEN,
-    CpuMeter,
-    Proc,
-    bench_url,
-    child_env,
-    command_line,
-    create_migrated_db,
-    drop_db,
-    finish,
-    free_port,
-    libpq,
-    log,
-    machine_info,
-    pg_connect,
-    postgres_pids,
-    tree_pids,
-    wait_quiet,
-    wait_until,
-)
+from bench import common, datagen
 
 NAME = "fanout"
 CEILING = 30.0
 
 
 def prepare(db: str, owners: int) -> dict[str, Any]:
-    create_migrated_db(db)
+    common.create_migrated_db(db)
     community_id, _ = datagen.create_community(db, "fanout")
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         period_id = datagen.create_period(
             c, community_id, "2025", datagen.PERIOD_START, datagen.PERIOD_END
         )
@@ -76,7 +56,7 @@ def prepare(db: str, owners: int) -> dict[str, Any]:
 
 
 def db_state(db: str) -> dict[str, int]:
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         rows = c.execute("SELECT status, count(*) FROM notifications GROUP BY status").fetchall()
     return {str(s): int(n) for s, n in rows}
 
@@ -97,60 +77,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--rate", type=float, default=None, help="KOPILKA_BOT_GLOBAL_RATE for the bot")
     a = p.parse_args(argv)
     n = 2_000 if a.quick else a.owners
-    db = bench_url("fanout")
-    log(f"fan-out: preparing {n:,} owners with one PENDING notification each")
+    db = common.bench_url("fanout")
+    common.log(f"fan-out: preparing {n:,} owners with one PENDING notification each")
     prep = prepare(db, n)
-    port = free_port()
+    port = common.free_port()
     fake_url = f"http://127.0.0.1:{port}"
-    env = child_env(db, TELEGRAM_API_BASE=fake_url, TELEGRAM_BOT_TOKEN=BOT_TOKEN)
+    env = common.child_env(db, TELEGRAM_API_BASE=fake_url, TELEGRAM_BOT_TOKEN=common.BOT_TOKEN)
     if a.rate is not None:
         env["KOPILKA_BOT_GLOBAL_RATE"] = str(a.rate)
     from kopilka.config import Settings
 
     configured_rate = float(env.get("KOPILKA_BOT_GLOBAL_RATE") or Settings().bot_global_rate)
-    fake = Proc(
-        "fake-telegram",
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.fake_telegram",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--token",
-            BOT_TOKEN,
-            "--telegram-like",
-            "--quiet",
-        ],
-        env,
-    ).start()
+    fake = common.start_fake_telegram(env, port)
     result: dict[str, Any] = {
-        "command": command_line("bench.fanout", argv),
-        "machine": machine_info(db),
+        **common.result_head("bench.fanout", argv, db),
         "owners": n,
         "queued": prep["queued"],
         "configured_global_rate": configured_rate,
         "ceiling": CEILING,
     }
-    bot: Proc | None = None
+    bot: common.Proc | None = None
     try:
-        wait_until(lambda: httpx.get(fake_url + "/_fake/stats").status_code == 200, 30, "fake")
-        result["busy_before_pct"] = wait_quiet(max_wait=30)
-        bot = Proc("bot", [sys.executable, "-m", "kopilka_bot"], env)
+        result["busy_before_pct"] = common.wait_quiet(max_wait=30)
+        bot = common.Proc("bot", [sys.executable, "-m", "kopilka_bot"], env, common.LOGS)
         t0 = time.monotonic()
         bot.start()
         bot_pid = bot.pid
-        meter = CpuMeter(
+        meter = common.CpuMeter(
             {
-                "bot": lambda: tree_pids(bot_pid),
-                "fake_telegram": lambda: tree_pids(fake.pid),
-                "postgres": postgres_pids,
+                "bot": lambda: common.tree_pids(bot_pid),
+                "fake_telegram": lambda: common.tree_pids(fake.pid),
+                "postgres": common.postgres_pids,
             }
         ).start()
         last_log = t0
         expected = n / configured_rate
-        log(f"fan-out: bot started; about {expected:.0f} s at {configured_rate:g}/s")
+        common.log(f"fan-out: bot started; about {expected:.0f} s at {configured_rate:g}/s")
         first_seen: float | None = None
         while True:
             time.sleep(2)
@@ -164,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 break
             if time.monotonic() - last_log > 15:
                 last_log = time.monotonic()
-                log(f"  {time.monotonic() - t0:5.0f} s: {state}")
+                common.log(f"  {time.monotonic() - t0:5.0f} s: {state}")
             if time.monotonic() - t0 > max(120, 4 * expected):
                 raise TimeoutError(f"fan-out not done after {time.monotonic() - t0:.0f}s: {state}")
         result["wall_seconds_from_bot_start"] = round(time.monotonic() - t0, 1)
@@ -182,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         per_chat[m["chat_id"]] = per_chat.get(m["chat_id"], 0) + 1
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     state = db_state(db)
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         with_ids = c.execute(
             "SELECT count(*) FROM notifications WHERE status = 'SENT' "
             "AND telegram_message_id IS NOT NULL AND chat_id IS NOT NULL"
@@ -205,14 +167,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     result["none_duplicated"] = result["duplicated_chats"] == 0 and len(sent) == n
     result["all_delivered"] = state.get("SENT", 0) == n and int(with_ids) == n
-    log(
+    common.log(
         f"fan-out: {len(sent):,} messages to {len(per_chat):,} chats in {span:.1f} s = "
         f"{rate}/s ({result['pct_of_ceiling']}% of 30/s); busiest second "
         f"{result['busiest_second']}; 429s {result['fake_429']}; duplicated chats "
         f"{result['duplicated_chats']}; db {state}"
     )
-    drop_db(db)
-    finish(NAME, result)
+    common.drop_db(db)
+    common.finish(NAME, result)
     return result
 
 

@@ -27,22 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bench.common import (
-    OUT,
-    CpuMeter,
-    Proc,
-    bench_url,
-    child_env,
-    command_line,
-    create_db,
-    drop_db,
-    finish,
-    log,
-    machine_info,
-    start_api,
-    tree_pids,
-    wait_quiet,
-)
+from bench import common
 from bench.recording import run_loadgen, summarize
 
 NAME = "floor"
@@ -61,7 +46,7 @@ def pg_test_fsync(seconds: int) -> dict[str, Any]:
     # there, else into bench/out.
     target_dir = Path("/var/lib/postgresql")
     if not (target_dir.is_dir() and _writable(target_dir)):
-        target_dir = OUT
+        target_dir = common.OUT
     target = target_dir / "kopilka_bench_fsync.tmp"
     proc = subprocess.run(
         [exe, "-s", str(seconds), "-f", str(target)],
@@ -71,7 +56,7 @@ def pg_test_fsync(seconds: int) -> dict[str, Any]:
         check=False,
     )
     target.unlink(missing_ok=True)
-    (OUT / "floor_pg_test_fsync.txt").write_text(proc.stdout + proc.stderr)
+    (common.OUT / "floor_pg_test_fsync.txt").write_text(proc.stdout + proc.stderr)
     one_write: dict[str, float] = {}
     section = ""
     for line in proc.stdout.splitlines():
@@ -126,14 +111,14 @@ def pgbench(seconds: int) -> dict[str, Any]:
     exe = _pg_bin("pgbench")
     if exe is None:
         return {"skipped": "pgbench not found"}
-    url = bench_url("pgbench")
-    create_db(url)
+    url = common.bench_url("pgbench")
+    common.create_db(url)
     name = make_url(url).database
     conn = _pgbench_args(url)
     env = _pgbench_env(url)
     out: dict[str, Any] = {}
     try:
-        log("floor: pgbench -i -s 10")
+        common.log("floor: pgbench -i -s 10")
         subprocess.run(
             [exe, *conn, "-i", "-s", "10", "-q", name],
             env=env,
@@ -141,7 +126,7 @@ def pgbench(seconds: int) -> dict[str, Any]:
             capture_output=True,
             timeout=600,
         )
-        script = OUT / "floor_insert.sql"
+        script = common.OUT / "floor_insert.sql"
         script.write_text("INSERT INTO bench_commits (v) VALUES (1);\n")
         subprocess.run(
             [
@@ -164,7 +149,7 @@ def pgbench(seconds: int) -> dict[str, Any]:
             "select_only_8_clients": ["-c", "8", "-j", "2", "-M", "prepared", "-S"],
         }
         for label, extra in runs.items():
-            wait_quiet(max_wait=20)
+            common.wait_quiet(max_wait=20)
             cmd = [exe, *conn, *extra, "-T", str(seconds), name]
             proc = subprocess.run(
                 cmd, env=env, capture_output=True, text=True, timeout=seconds + 120, check=False
@@ -172,15 +157,15 @@ def pgbench(seconds: int) -> dict[str, Any]:
             res = _parse_pgbench(proc.stdout)
             res["command"] = "pgbench " + " ".join([*extra, "-T", str(seconds)])
             out[label] = res
-            log(f"  pgbench {label}: {res['tps']} tps, {res['latency_avg_ms']} ms")
+            common.log(f"  pgbench {label}: {res['tps']} tps, {res['latency_avg_ms']} ms")
     finally:
-        drop_db(url)
+        common.drop_db(url)
     return out
 
 
-def start_noop(workers: int) -> tuple[Proc, str]:
-    return start_api(
-        child_env(bench_url()),
+def start_noop(workers: int) -> tuple[common.Proc, str]:
+    return common.start_api(
+        common.child_env(common.bench_url()),
         workers=workers,
         name=f"noop-w{workers}",
         app="bench.noop_app:app",
@@ -198,8 +183,8 @@ def web_case(
     rate: float = 0,
     seconds: float,
 ) -> dict[str, Any]:
-    wait_quiet(max_wait=15)
-    meter = CpuMeter({"server": lambda: tree_pids(pid)}).start()
+    common.wait_quiet(max_wait=15)
+    meter = common.CpuMeter({"server": lambda: common.tree_pids(pid)}).start()
     args = ["--url", url, "--path", path, "--method", method, "--duration", str(seconds)]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
@@ -224,7 +209,7 @@ def web_case(
 def web_floor(seconds: float, workers_list: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for w in workers_list:
-        log(f"floor: no-op FastAPI, {w} uvicorn worker(s)")
+        common.log(f"floor: no-op FastAPI, {w} uvicorn worker(s)")
         p, url = start_noop(w)
         try:
             res = {
@@ -241,10 +226,12 @@ def web_floor(seconds: float, workers_list: list[int]) -> dict[str, Any]:
         finally:
             p.stop()
         for k, v in res.items():
-            log(f"  {k}: {v['achieved_rate']}/s p50 {v['p50_ms']} ms p99 {v['p99_ms']} ms")
+            common.log(f"  {k}: {v['achieved_rate']}/s p50 {v['p50_ms']} ms p99 {v['p99_ms']} ms")
         out[f"noop_w{w}"] = res
-        log(f"floor: Kopilka GET /health, {w} worker(s)")
-        api, api_url = start_api(child_env(bench_url()), workers=w, name=f"api-health-w{w}")
+        common.log(f"floor: Kopilka GET /health, {w} worker(s)")
+        api, api_url = common.start_api(
+            common.child_env(common.bench_url()), workers=w, name=f"api-health-w{w}"
+        )
         try:
             out[f"kopilka_health_w{w}"] = web_case(
                 api_url, api.pid, "/health", "GET", concurrency=32, seconds=seconds
@@ -252,7 +239,7 @@ def web_floor(seconds: float, workers_list: list[int]) -> dict[str, Any]:
         finally:
             api.stop()
         v = out[f"kopilka_health_w{w}"]
-        log(f"  kopilka /health: {v['achieved_rate']}/s p50 {v['p50_ms']} ms")
+        common.log(f"  kopilka /health: {v['achieved_rate']}/s p50 {v['p50_ms']} ms")
     return out
 
 
@@ -265,16 +252,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     workers = [2] if a.quick else [1, 2]
     web_seconds = 5
     result: dict[str, Any] = {
-        "command": command_line("bench.floor", argv),
-        "machine": machine_info(bench_url()),
+        **common.result_head("bench.floor", argv, common.bench_url()),
     }
-    log("floor: pg_test_fsync")
-    wait_quiet(max_wait=20)
+    common.log("floor: pg_test_fsync")
+    common.wait_quiet(max_wait=20)
     result["pg_test_fsync"] = pg_test_fsync(1 if a.quick else 2)
-    log(f"  one 8kB write: {result['pg_test_fsync'].get('one_8kB_write_ops_per_sec')}")
+    common.log(f"  one 8kB write: {result['pg_test_fsync'].get('one_8kB_write_ops_per_sec')}")
     result["pgbench"] = pgbench(seconds)
     result["web"] = web_floor(web_seconds, workers)
-    finish(NAME, result)
+    common.finish(NAME, result)
     return result
 
 

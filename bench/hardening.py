@@ -23,20 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import (
-    OPERATOR_KEY,
-    bench_url,
-    child_env,
-    command_line,
-    create_migrated_db,
-    drop_db,
-    finish,
-    log,
-    machine_info,
-    ms,
-    percentile,
-    start_api,
-)
+from bench import common
 
 
 def _setup(url: str) -> tuple[dict[str, str], str]:
@@ -44,7 +31,7 @@ def _setup(url: str) -> tuple[dict[str, str], str]:
         r = c.post(
             "/api/communities",
             json={"name": "Bench burst", "currency": "RUB", "timezone": "Europe/Moscow"},
-            headers={"X-API-Key": OPERATOR_KEY},
+            headers={"X-API-Key": common.OPERATOR_KEY},
         )
         r.raise_for_status()
         admin = {"X-API-Key": r.json()["admin_api_key"]}
@@ -115,18 +102,18 @@ def _burst(url: str, path: str, admin: dict[str, str]) -> dict[str, Any]:
         "burst_seconds": out["burst_seconds"],
         "anonymous_statuses": out["statuses"],
         "admin_requests": len(during),
-        "admin_p50_ms": ms(statistics.median(during)),
-        "admin_max_ms": ms(max(during)),
+        "admin_p50_ms": common.ms(statistics.median(during)),
+        "admin_max_ms": common.ms(max(during)),
     }
 
 
 def admission(bursts: int) -> dict[str, Any]:
-    db = bench_url("burst")
-    drop_db(db)
-    create_migrated_db(db)
-    env = child_env(db, KOPILKA_LOG_LEVEL="WARNING")
+    db = common.bench_url("burst")
+    common.drop_db(db)
+    common.create_migrated_db(db)
+    env = common.child_env(db, KOPILKA_LOG_LEVEL="WARNING")
     env.pop("KOPILKA_WRITE_RATE_LIMIT", None)  # the per-role defaults: an admin 6,000 a minute
-    proc, url = start_api(env, workers=2)
+    proc, url = common.start_api(env, workers=2)
     try:
         admin, path = _setup(url)
         with httpx.Client(base_url=url, timeout=60) as c:
@@ -137,17 +124,17 @@ def admission(bursts: int) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 c.get(path, headers=admin).raise_for_status()
                 quiet.append(time.perf_counter() - t0)
-        quiet_p50 = ms(statistics.median(quiet))
+        quiet_p50 = common.ms(statistics.median(quiet))
         runs = [_burst(url, path, admin) for _ in range(bursts)]
         for run in runs:
             run["ratio"] = round(run["admin_p50_ms"] / quiet_p50, 2)
-            log(f"burst: admin p50 {run['admin_p50_ms']} ms vs quiet {quiet_p50} ms: {run}")
+            common.log(f"burst: admin p50 {run['admin_p50_ms']} ms vs quiet {quiet_p50} ms: {run}")
     finally:
         proc.stop()
-        drop_db(db)
+        common.drop_db(db)
     return {
         "quiet_p50_ms": quiet_p50,
-        "quiet_p99_ms": ms(percentile(quiet, 99)),
+        "quiet_p99_ms": common.ms(common.percentile(quiet, 99)),
         "bursts": runs,
         "goal": "admin p50 during a 300-request anonymous Prefer: wait burst <= 2x quiet p50",
         "goal_met": all(r["ratio"] <= 2.0 for r in runs),
@@ -171,12 +158,12 @@ def settlements(runs: int = 200) -> dict[str, Any]:
     return {
         "owners": 16,
         "runs": runs,
-        "p50_ms": ms(statistics.median(times)),
-        "p99_ms": ms(percentile(times, 99)),
-        "max_ms": ms(max(times)),
+        "p50_ms": common.ms(statistics.median(times)),
+        "p99_ms": common.ms(common.percentile(times, 99)),
+        "max_ms": common.ms(max(times)),
         "mean_transfers": round(statistics.mean(counts), 2),
         "goal": "p99 < 200 ms with 16 non-zero balances",
-        "goal_met": percentile(times, 99) < 0.2,
+        "goal_met": common.percentile(times, 99) < 0.2,
     }
 
 
@@ -185,12 +172,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--bursts", type=int, default=3)
     a = p.parse_args(argv)
     data = {
-        "command": command_line("bench.hardening", argv),
-        "machine": machine_info(),
+        **common.result_head("bench.hardening", argv),
         "admission": admission(a.bursts),
         "settlements": settlements(),
     }
-    finish("hardening", data)
+    common.finish("hardening", data)
     return data
 
 

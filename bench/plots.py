@@ -19,25 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bench.common import (
-    bench_url,
-    command_line,
-    create_migrated_db,
-    drop_db,
-    finish,
-    log,
-    machine_info,
-    use_env_in_process,
-    vm_status,
-    wait_quiet,
-)
+from bench import common
 
 NAME = "plots"
 GOAL_SECONDS, GOAL_MIB = 10.0, 300.0
@@ -46,7 +34,7 @@ OWNERS, PLOTS, WATER_PLOTS, MONTHS = 1_900, 2_000, 1_000, 12
 
 def build(db: str) -> dict[str, int]:
     """The village, its meters and a year of readings; returns the ids the child needs."""
-    use_env_in_process(db)
+    common.use_env_in_process(db)
     from sqlalchemy import insert, update
 
     from kopilka.db import make_engine, transaction
@@ -217,7 +205,7 @@ def build(db: str) -> dict[str, int]:
         )
         s.execute(update(Community).where(Community.id == cid).values(version=1))
     seconds = time.perf_counter() - t0
-    log(
+    common.log(
         f"plots: {PLOTS} plots, {len(meter_rows)} meters, {len(readings)} readings in {seconds:.1f} s"
     )
     return {
@@ -231,7 +219,7 @@ def build(db: str) -> dict[str, int]:
 def child(db: str, community_id: int, period_id: int) -> None:
     """In a fresh process: the period's consumption (as GET /consumption computes it), then the
     close queued as the API does and run as the worker does."""
-    use_env_in_process(db)
+    common.use_env_in_process(db)
     from kopilka.context import Actor, Ctx, Role
     from kopilka.db import make_engine, session_factory
     from kopilka.jobs.registry import COMPENSATIONS, HANDLERS
@@ -253,7 +241,7 @@ def child(db: str, community_id: int, period_id: int) -> None:
     t0 = time.perf_counter()
     status = run(job_id, HANDLERS, COMPENSATIONS, engine=engine)
     seconds = time.perf_counter() - t0
-    peak = vm_status(os.getpid()).get("VmHWM", 0)
+    peak = common.vm_status(os.getpid()).get("VmHWM", 0)
     with session_factory(engine)() as s:
         from sqlalchemy import text
 
@@ -298,40 +286,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description="Plots, meters and a TARIFF close")
     p.add_argument("--runs", type=int, default=3, help="closes, each on a fresh database")
     a = p.parse_args(args)
-    db = bench_url("plots")
+    db = common.bench_url("plots")
     runs = []
     for i in range(a.runs):
-        drop_db(db)
-        create_migrated_db(db)
+        common.drop_db(db)
+        common.create_migrated_db(db)
         try:
             ids = build(db)
-            wait_quiet(max_wait=30)
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.plots",
-                    "--child",
-                    db,
-                    str(ids["community_id"]),
-                    str(ids["period_id"]),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=900,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(f"the plots child failed:\n{proc.stderr[-3000:]}")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            common.wait_quiet(max_wait=30)
+            r = common.run_child("bench.plots", db, str(ids["community_id"]), str(ids["period_id"]))
             r.update(ids)
             runs.append(r)
-            log(
+            common.log(
                 f"plots run {i + 1}: consumption {r['consumption_seconds']} s, close "
                 f"{r['close_run_seconds']} s ({r['close_status']}), peak {r['peak_rss_mib']} MiB"
             )
         finally:
-            drop_db(db)
+            common.drop_db(db)
     ok = all(
         str(r["close_status"]).upper() == "SUCCEEDED"
         and r["close_run_seconds"] < GOAL_SECONDS
@@ -341,8 +312,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for r in runs
     )
     result = {
-        "command": command_line("bench.plots", argv),
-        "machine": machine_info(bench_url()),
+        **common.result_head("bench.plots", argv, common.bench_url()),
         "plots": PLOTS,
         "owners": OWNERS,
         "months": MONTHS,
@@ -351,7 +321,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "goal_met": ok,
         "note": "2 shared cores with 7 other helpers at work: a noisy machine",
     }
-    finish(NAME, result)
+    common.finish(NAME, result)
     return result
 
 

@@ -25,26 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench import datagen
-from bench.common import (
-    OUT,
-    ROOT,
-    bench_url,
-    child_env,
-    command_line,
-    create_db,
-    db_exists,
-    drop_db,
-    finish,
-    libpq,
-    log,
-    machine_info,
-    ms,
-    percentile,
-    pg_connect,
-    start_api,
-    wait_quiet,
-)
+from bench import common, datagen
 from bench.recording import run_loadgen, summarize
 
 NAME = "reads"
@@ -60,12 +41,12 @@ GOALS = {
 
 def base_src() -> Path:
     """The source of the code before issue 18 (shared + api packages), extracted once."""
-    dest = OUT / f"base_src_{BASE_COMMIT}"
+    dest = common.OUT / f"base_src_{BASE_COMMIT}"
     if not (dest / "shared" / "src" / "kopilka").exists():
         dest.mkdir(parents=True, exist_ok=True)
         archive = subprocess.run(
             ["git", "archive", BASE_COMMIT, "shared/src", "services/api/src"],
-            cwd=ROOT,
+            cwd=common.ROOT,
             check=True,
             capture_output=True,
         ).stdout
@@ -75,9 +56,11 @@ def base_src() -> Path:
 
 def env_of(url: str, code: str) -> dict[str, str]:
     if code == "after":
-        return child_env(url)
+        return common.child_env(url)
     src = base_src()
-    return child_env(url, PYTHONPATH=f"{src / 'shared' / 'src'}:{src / 'services' / 'api' / 'src'}")
+    return common.child_env(
+        url, PYTHONPATH=f"{src / 'shared' / 'src'}:{src / 'services' / 'api' / 'src'}"
+    )
 
 
 def sequential(api_url: str, key: str, paths: list[str], runs: int) -> dict[str, Any]:
@@ -90,10 +73,10 @@ def sequential(api_url: str, key: str, paths: list[str], runs: int) -> dict[str,
             c.get(paths[i % len(paths)]).raise_for_status()
             times.append(time.perf_counter() - t0)
     return {
-        "p50_ms": ms(percentile(times, 50)),
-        "p90_ms": ms(percentile(times, 90)),
-        "min_ms": ms(min(times)),
-        "max_ms": ms(max(times)),
+        "p50_ms": common.ms(common.percentile(times, 50)),
+        "p90_ms": common.ms(common.percentile(times, 90)),
+        "min_ms": common.ms(min(times)),
+        "max_ms": common.ms(max(times)),
         "runs": len(times),
     }
 
@@ -126,22 +109,22 @@ def owner_rate(api_url: str, ds: datagen.Dataset, seconds: float) -> dict[str, A
 def measure(url: str, meta: dict[str, Any], code: str, runs: int, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     peer = datagen.dataset(meta, "peer")
-    wait_quiet(max_wait=10)
-    api, api_url = start_api(env_of(url, code), workers=2, name=f"api-reads-{code}")
+    common.wait_quiet(max_wait=10)
+    api, api_url = common.start_api(env_of(url, code), workers=2, name=f"api-reads-{code}")
     try:
         out["peer_owner_rate"] = owner_rate(api_url, peer, seconds)
     finally:
         api.stop()
-    log(
+    common.log(
         f"  {code}: 200 owners, one owner's balance: {out['peer_owner_rate']['achieved_rate']}/s, "
         f"p50 {out['peer_owner_rate']['p50_ms']} ms"
     )
-    api, api_url = start_api(env_of(url, code), workers=1, name=f"api-reads1-{code}")
+    api, api_url = common.start_api(env_of(url, code), workers=1, name=f"api-reads1-{code}")
     try:
         for name in ("small", "large"):
             ds = datagen.dataset(meta, name)
             slow = code == "before" and name == "large"
-            wait_quiet(max_wait=10)
+            common.wait_quiet(max_wait=10)
             out[f"{name}_owner"] = sequential(
                 api_url, ds.api_key, owner_paths(ds, 60), runs if slow else 5 * runs
             )
@@ -151,7 +134,7 @@ def measure(url: str, meta: dict[str, Any], code: str, runs: int, seconds: float
                 [f"/api/payments/periods/{ds.period_id}/balance-sheet"],
                 runs,
             )
-            log(
+            common.log(
                 f"  {code} {name}: owner p50 {out[f'{name}_owner']['p50_ms']} ms, "
                 f"sheet p50 {out[f'{name}_sheet']['p50_ms']} ms"
             )
@@ -188,38 +171,42 @@ def _load_other(conn: Any, n: int, owners: int, rows: int) -> int:
         total += counts["documents"]
         if i % 50 == 49:
             conn.commit()
-            log(f"  {i + 1} other communities, {total:,} rows")
+            common.log(f"  {i + 1} other communities, {total:,} rows")
     conn.commit()
     return total
 
 
 def tenancy(runs: int, others: int, other_rows: int, fresh: bool) -> dict[str, Any]:
-    empty_url, full_url = bench_url("tenant_empty"), bench_url("tenant_full")
-    meta_path = OUT / "reads_tenancy_meta.json"
+    empty_url, full_url = common.bench_url("tenant_empty"), common.bench_url("tenant_full")
+    meta_path = common.OUT / "reads_tenancy_meta.json"
     import json
 
     meta: dict[str, Any] = {}
-    if not fresh and meta_path.exists() and db_exists(empty_url) and db_exists(full_url):
+    if (
+        not fresh
+        and meta_path.exists()
+        and common.db_exists(empty_url)
+        and common.db_exists(full_url)
+    ):
         meta = json.loads(meta_path.read_text())
     if meta.get("others") != others or meta.get("other_rows") != other_rows:
-        log("tenancy: building the empty database (one 50-owner community)")
-        drop_db(empty_url)
-        drop_db(full_url)
-        from bench.common import create_migrated_db
+        common.log("tenancy: building the empty database (one 50-owner community)")
+        common.drop_db(empty_url)
+        common.drop_db(full_url)
 
-        create_migrated_db(empty_url)
+        common.create_migrated_db(empty_url)
         ds = datagen.build_dataset(empty_url, "tenant", 50, 5_000)
         datagen.vacuum_analyze(empty_url)
-        log(f"tenancy: copying it and adding {others:,} communities x {other_rows:,} rows")
-        create_db(full_url, template=empty_url)
+        common.log(f"tenancy: copying it and adding {others:,} communities x {other_rows:,} rows")
+        common.create_db(full_url, template=empty_url)
         t0 = time.perf_counter()
-        with pg_connect(libpq(full_url)) as conn:
+        with common.pg_connect(common.libpq(full_url)) as conn:
             conn.execute("SET session_replication_role = replica")
             loaded = _load_other(conn, others, 10, other_rows)
             conn.execute("SET session_replication_role = DEFAULT")
             conn.commit()
         datagen.vacuum_analyze(full_url)
-        with pg_connect(libpq(full_url)) as conn:
+        with common.pg_connect(common.libpq(full_url)) as conn:
             size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             db_size = size.fetchone()[0]
             ledger = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
@@ -238,8 +225,8 @@ def tenancy(runs: int, others: int, other_rows: int, fresh: bool) -> dict[str, A
     sheet = [f"/api/payments/periods/{ds.period_id}/balance-sheet"]
     for label, url in (("empty", empty_url), ("full", full_url)):
         for code in ("before", "after"):
-            wait_quiet(max_wait=10)
-            api, api_url = start_api(env_of(url, code), workers=1, name=f"api-ten-{label}")
+            common.wait_quiet(max_wait=10)
+            api, api_url = common.start_api(env_of(url, code), workers=1, name=f"api-ten-{label}")
             try:
                 out[f"{code}_{label}_sheet"] = sequential(api_url, ds.api_key, sheet, 5 * runs)
                 out[f"{code}_{label}_owner"] = sequential(
@@ -247,7 +234,7 @@ def tenancy(runs: int, others: int, other_rows: int, fresh: bool) -> dict[str, A
                 )
             finally:
                 api.stop()
-            log(
+            common.log(
                 f"  tenancy {code} {label}: sheet {out[f'{code}_{label}_sheet']['p50_ms']} ms, "
                 f"owner {out[f'{code}_{label}_owner']['p50_ms']} ms"
             )
@@ -272,30 +259,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if a.tenancy_only:
         import json
 
-        last = json.loads((OUT / f"{NAME}.json").read_text())
+        last = json.loads((common.OUT / f"{NAME}.json").read_text())
         last["tenancy"] = tenancy(a.runs, a.others, a.other_rows, a.fresh)
-        last["tenancy_command"] = command_line("bench.reads", argv)
-        finish(NAME, last)
+        last["tenancy_command"] = common.command_line("bench.reads", argv)
+        common.finish(NAME, last)
         return last
     meta = datagen.ensure_data_db(fresh=a.fresh, sets=("peer", "small", "large"))
-    url = bench_url()
+    url = common.bench_url()
     result: dict[str, Any] = {
-        "command": command_line("bench.reads", argv),
-        "machine": machine_info(url),
+        **common.result_head("bench.reads", argv, url),
         "base_commit": BASE_COMMIT,
         "rounds": [],
     }
     for r in range(a.repeat):
         round_: dict[str, Any] = {}
         for code in ("before", "after"):
-            log(f"reads round {r + 1}: {code}")
+            common.log(f"reads round {r + 1}: {code}")
             round_[code] = measure(url, meta, code, a.runs, a.seconds)
         b, f = round_["before"], round_["after"]
         round_["owner_rate_factor"] = round(
             f["peer_owner_rate"]["achieved_rate"] / b["peer_owner_rate"]["achieved_rate"], 2
         )
         result["rounds"].append(round_)
-        log(f"round {r + 1}: one owner's balance at 200 owners x{round_['owner_rate_factor']}")
+        common.log(
+            f"round {r + 1}: one owner's balance at 200 owners x{round_['owner_rate_factor']}"
+        )
     if a.tenancy:
         result["tenancy"] = tenancy(a.runs, a.others, a.other_rows, a.fresh)
     rounds = result["rounds"]
@@ -305,7 +293,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "sheet_large_p50_ms": [r["after"]["large_sheet"]["p50_ms"] for r in rounds],
         "sheet_small_p50_ms": [r["after"]["small_sheet"]["p50_ms"] for r in rounds],
     }
-    finish(NAME, result)
+    common.finish(NAME, result)
     return result
 
 

@@ -27,27 +27,7 @@ from typing import Any
 
 import httpx
 
-from bench import datagen
-from bench.common import (
-    CpuMeter,
-    bench_url,
-    child_env,
-    command_line,
-    cpu_seconds,
-    create_migrated_db,
-    drop_db,
-    finish,
-    libpq,
-    log,
-    machine_info,
-    ms,
-    percentile,
-    pg_connect,
-    postgres_pids,
-    start_api,
-    tree_pids,
-    wait_quiet,
-)
+from bench import common, datagen
 
 NAME = "recording"
 GOAL_RATE, GOAL_P99_MS = 300, 100.0
@@ -102,12 +82,12 @@ def summarize(gen: dict[str, Any]) -> dict[str, Any]:
         "ok_sum_minor": sum(r[4] for r in ok),
         "statuses": statuses,
         "achieved_rate": round(len(ok) / span, 1),
-        "p50_ms": ms(percentile(lat, 50)),
-        "p90_ms": ms(percentile(lat, 90)),
-        "p99_ms": ms(percentile(lat, 99)),
-        "max_ms": ms(max(lat)) if lat else None,
-        "p50_from_send_ms": ms(percentile(lat_send, 50)),
-        "p99_from_send_ms": ms(percentile(lat_send, 99)),
+        "p50_ms": common.ms(common.percentile(lat, 50)),
+        "p90_ms": common.ms(common.percentile(lat, 90)),
+        "p99_ms": common.ms(common.percentile(lat, 99)),
+        "max_ms": common.ms(max(lat)) if lat else None,
+        "p50_from_send_ms": common.ms(common.percentile(lat_send, 50)),
+        "p99_from_send_ms": common.ms(common.percentile(lat_send, 99)),
         "generator_cpu_pct": round(100 * gen["generator_cpu_seconds"] / wall, 1),
     }
     out.update({k: v for k, v in gen.items() if k not in ("errors",)})
@@ -117,7 +97,7 @@ def summarize(gen: dict[str, Any]) -> dict[str, Any]:
 
 def verify(db: str, period_id: int, ok: int, ok_sum: int) -> dict[str, Any]:
     """Count and sum what PostgreSQL holds for the step's period against the 201 answers."""
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         n, total = c.execute(
             "SELECT count(*), coalesce(sum(amount_minor), 0) FROM contributions "
             "WHERE period_id = %s AND deleted_at IS NULL",
@@ -162,7 +142,7 @@ def request_costs(api_url: str, api_pid: int, key: str, period_id: int) -> dict[
         ),
     )
     for label, path, method in cases:
-        before = cpu_seconds(tree_pids(api_pid))
+        before = common.cpu_seconds(common.tree_pids(api_pid))
         gen = run_loadgen(
             [
                 "--url",
@@ -184,7 +164,7 @@ def request_costs(api_url: str, api_pid: int, key: str, period_id: int) -> dict[
                 "1001:2000",
             ]
         )
-        used = cpu_seconds(tree_pids(api_pid)) - before
+        used = common.cpu_seconds(common.tree_pids(api_pid)) - before
         s = summarize(gen)
         out[label] = {
             "rate": s["achieved_rate"],
@@ -232,14 +212,17 @@ def _is_tracker(pid: int) -> bool:
         return True
 
 
-def _meter(api_pid: int) -> CpuMeter:
+def _meter(api_pid: int) -> common.CpuMeter:
     """CPU of the API (all its processes, and each uvicorn worker alone) and of PostgreSQL."""
-    groups: dict[str, Any] = {"api": lambda: tree_pids(api_pid), "postgres": postgres_pids}
-    workers = [p for p in tree_pids(api_pid) if p != api_pid and not _is_tracker(p)]
+    groups: dict[str, Any] = {
+        "api": lambda: common.tree_pids(api_pid),
+        "postgres": common.postgres_pids,
+    }
+    workers = [p for p in common.tree_pids(api_pid) if p != api_pid and not _is_tracker(p)]
     if len(workers) > 1:
         for i, pid in enumerate(sorted(workers)):
             groups[f"api_worker{i + 1}"] = lambda pid=pid: [pid]
-    return CpuMeter(groups).start()
+    return common.CpuMeter(groups).start()
 
 
 def _contribution_load(
@@ -316,7 +299,6 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
     from sqlalchemy import event
     from starlette.requests import Request
 
-    from bench.common import OUT
     from kopilka.auth.service import authenticate
     from kopilka.config import get_settings
     from kopilka.context import Ctx
@@ -392,7 +374,7 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
         one(n + i)
     profiler.stop()
     text = profiler.output_text(unicode=False, color=False, show_all=False)
-    (OUT / "recording_profile.txt").write_text(text)
+    (common.OUT / "recording_profile.txt").write_text(text)
     import cProfile
     import io
     import pstats
@@ -404,7 +386,7 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
     cp.disable()
     buf = io.StringIO()
     pstats.Stats(cp, stream=buf).sort_stats("tottime").print_stats(30)
-    (OUT / "recording_cprofile.txt").write_text(buf.getvalue())
+    (common.OUT / "recording_cprofile.txt").write_text(buf.getvalue())
     engine.dispose()
     return {
         "requests": n,
@@ -473,12 +455,10 @@ def database_limit(db: str, community_id: int, seconds: int = 10) -> dict[str, A
 
     from sqlalchemy.engine import make_url
 
-    from bench.common import OUT
-
     exe = (sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench")) or [shutil.which("pgbench")])[-1]
     if exe is None:
         return {"skipped": "pgbench not found"}
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         period_id = c.execute(
             "INSERT INTO periods (community_id, name, start_date, end_date, status, version) "
             "SELECT %(c)s, 'pgbench ' || gen_random_uuid(), s, s + 27, 'OPEN', 1 FROM ("
@@ -487,12 +467,12 @@ def database_limit(db: str, community_id: int, seconds: int = 10) -> dict[str, A
             {"c": community_id},
         ).fetchone()[0]  # type: ignore[index]
         c.commit()
-    script = OUT / "recording_same_writes.sql"
+    script = common.OUT / "recording_same_writes.sql"
     script.write_text(SAME_WRITES)
     u = make_url(db)
     out: dict[str, Any] = {"script": "bench/out/recording_same_writes.sql"}
     for clients in (1, 8):
-        wait_quiet(max_wait=15)
+        common.wait_quiet(max_wait=15)
         cmd = [
             exe,
             "-h",
@@ -531,7 +511,7 @@ def database_limit(db: str, community_id: int, seconds: int = 10) -> dict[str, A
             "latency_avg_ms": float(lat.group(1)) if lat else None,
             "error": None if tps else (proc.stderr or proc.stdout)[-500:],
         }
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         n = c.execute(
             "SELECT count(*) FROM contributions WHERE period_id = %s", (period_id,)
         ).fetchone()[0]  # type: ignore[index]
@@ -601,16 +581,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     workers = [int(w) for w in a.workers.split(",")]
     rates = [float(r) for r in a.rates.split(",")]
 
-    db = bench_url("rec")
-    log(f"recording: preparing {db.rsplit('/', 1)[-1]} (1,000 owners, 100,000 rows)")
-    create_migrated_db(db)
+    db = common.bench_url("rec")
+    common.log(f"recording: preparing {db.rsplit('/', 1)[-1]} (1,000 owners, 100,000 rows)")
+    common.create_migrated_db(db)
     ds = datagen.build_dataset(db, "rec", 1_000, 100_000)
     datagen.vacuum_analyze(db)
-    with pg_connect(libpq(db)) as c:
+    with common.pg_connect(common.libpq(db)) as c:
         sync_commit = c.execute("SHOW synchronous_commit").fetchone()[0]  # type: ignore[index]
     result: dict[str, Any] = {
-        "command": command_line("bench.recording", argv),
-        "machine": machine_info(db),
+        **common.result_head("bench.recording", argv, db),
         "synchronous_commit": sync_commit,
         "dataset": {"owners": ds.owners, "rows": ds.rows, "counts": ds.counts},
         "duration_per_step_s": a.duration,
@@ -625,12 +604,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return make_period(api_url, ds.api_key, label, month)[0]
 
     for w in workers:
-        log(f"recording: API with {w} uvicorn worker(s)")
-        api, api_url = start_api(child_env(db), workers=w, name=f"api-rec-w{w}")
+        common.log(f"recording: API with {w} uvicorn worker(s)")
+        api, api_url = common.start_api(common.child_env(db), workers=w, name=f"api-rec-w{w}")
         cfg: dict[str, Any] = {"workers": w}
         try:
             closed(db, api_url, api.pid, ds.api_key, period(api_url, f"warm w{w}"), 4, 3, f"wu{w}")
-            load = wait_quiet(max_wait=15)
+            load = common.wait_quiet(max_wait=15)
             cap = closed(
                 db,
                 api_url,
@@ -643,12 +622,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
             cap["busy_before_pct"] = load
             cfg["capacity"] = cap
-            log(f"  capacity (closed model, {CAPACITY_CLIENTS} clients): {_line(cap)}")
+            common.log(f"  capacity (closed model, {CAPACITY_CLIENTS} clients): {_line(cap)}")
 
             def open_step(
                 url: str, api_pid: int, rate: float, label: str, tag: str
             ) -> dict[str, Any]:
-                load = wait_quiet(max_wait=15)
+                load = common.wait_quiet(max_wait=15)
                 pid = period(url, label)
                 st = step(db, url, api_pid, ds.api_key, pid, rate, a.duration, tag)
                 st["busy_before_pct"] = load
@@ -658,9 +637,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for rate in rates:
                 st = open_step(api_url, api.pid, rate, f"w{w} {rate:g}/s", f"w{w}r{rate:g}")
                 steps.append(st)
-                log(f"  open model, offered {rate:>4g}/s: {_line(st)}")
+                common.log(f"  open model, offered {rate:>4g}/s: {_line(st)}")
                 if st["achieved_rate"] < 0.9 * rate or st["p99_ms"] > 2000:
-                    log("  saturated: stopping this configuration")
+                    common.log("  saturated: stopping this configuration")
                     break
             cfg["steps"] = steps
             if any(s["offered_rate"] == GOAL_RATE for s in steps):
@@ -669,14 +648,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     label = f"w{w} {GOAL_RATE:g}/s again {n}"
                     st = open_step(api_url, api.pid, GOAL_RATE, label, f"w{w}r300x{n}")
                     cfg["goal_repeats"].append(st)
-                    log(f"  open model, offered {GOAL_RATE:>4g}/s again: {_line(st)}")
+                    common.log(f"  open model, offered {GOAL_RATE:>4g}/s again: {_line(st)}")
             if w == 1:
-                log("  cost per request, one client at a time")
-                wait_quiet(max_wait=15)
+                common.log("  cost per request, one client at a time")
+                common.wait_quiet(max_wait=15)
                 result["request_costs"] = request_costs(
                     api_url, api.pid, ds.api_key, period(api_url, "costs")
                 )
-                log(f"  {result['request_costs']}")
+                common.log(f"  {result['request_costs']}")
         finally:
             api.stop()
         b = best(cfg["steps"])
@@ -693,10 +672,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ("kopilka", {}),
             ("without_admission_limit", {"KOPILKA_MAX_IN_FLIGHT": "100000"}),
         ):
-            log(f"recording: overload probe, 100 clients, 1 worker: {label}")
-            api, api_url = start_api(child_env(db, **extra), workers=1, name=f"api-over-{label}")
+            common.log(f"recording: overload probe, 100 clients, 1 worker: {label}")
+            api, api_url = common.start_api(
+                common.child_env(db, **extra), workers=1, name=f"api-over-{label}"
+            )
             try:
-                wait_quiet(max_wait=15)
+                common.wait_quiet(max_wait=15)
                 o = closed(
                     db,
                     api_url,
@@ -712,27 +693,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 api.stop()
             o["pool_timeouts_in_api_log"] = api.output().count("QueuePool limit")
             result["overload"][label] = o
-            log(f"  {_line(o)}; pool timeouts {o['pool_timeouts_in_api_log']}")
+            common.log(f"  {_line(o)}; pool timeouts {o['pool_timeouts_in_api_log']}")
 
-    log("recording: the database's own limit for the same writes (pgbench)")
+    common.log("recording: the database's own limit for the same writes (pgbench)")
     result["database_limit"] = database_limit(db, ds.community_id)
-    log(f"  {result['database_limit']}")
-    log("recording: in-process profile of the request path")
-    with pg_connect(libpq(db)) as c:
+    common.log(f"  {result['database_limit']}")
+    common.log("recording: in-process profile of the request path")
+    with common.pg_connect(common.libpq(db)) as c:
         prof_period = c.execute(
             "INSERT INTO periods (community_id, name, start_date, end_date, status, version) "
             "VALUES (%s, 'profile', '2040-01-01', '2040-01-28', 'OPEN', 1) RETURNING id",
             (ds.community_id,),
         ).fetchone()[0]  # type: ignore[index]
         c.commit()
-    from bench.common import use_env_in_process
 
-    use_env_in_process(db)
+    common.use_env_in_process(db)
     result["profile"] = profile_in_process(db, ds.api_key, int(prof_period), a.profile_requests)
     result["profile"]["read_cpu_ms_in_process"] = in_process_read_cost(
         db, ds.api_key, int(prof_period)
     )
-    log(f"  in-process: {result['profile']}")
+    common.log(f"  in-process: {result['profile']}")
     all_steps = [s for cfg in result["configs"] for s in cfg["steps"] + cfg.get("goal_repeats", [])]
     result["all_counts_match"] = all(s["count_and_sum_match"] for s in all_steps) and all(
         cfg["capacity"]["count_and_sum_match"] for cfg in result["configs"]
@@ -747,8 +727,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for cfg in result["configs"]
     }
     result["goal_met"] = any(runs and all(runs) for runs in result["goal_runs"].values())
-    drop_db(db)
-    finish(NAME, result)
+    common.drop_db(db)
+    common.finish(NAME, result)
     return result
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.common import BENCH, ROOT, load_results
+from bench import common
 
 TITLE = "# Kopilka benchmarks: results\n"
 
@@ -64,7 +64,7 @@ def _head(r: dict[str, Any]) -> list[str]:
 def _profile_excerpt(rel: str | None, lines: int = 45) -> list[str]:
     if not rel:
         return []
-    path = ROOT / rel
+    path = common.ROOT / rel
     if not path.exists():
         return []
     text = path.read_text().splitlines()
@@ -753,8 +753,8 @@ def _previous(path: Path) -> tuple[dict[str, list[str]], list[str]]:
 
 
 def write_report() -> Path:
-    res = load_results()
-    old_sections, old_rows = _previous(BENCH / "RESULTS.md")
+    res = common.load_results()
+    old_sections, old_rows = _previous(common.BENCH / "RESULTS.md")
     first = next(
         (r["machine"] for k in ("run_all", *res) if (r := res.get(k)) and "machine" in r), {}
     )
@@ -800,7 +800,7 @@ def write_report() -> Path:
     if kept:
         summary[-1:-1] = kept
     lines += summary
-    findings = BENCH / "FINDINGS.md"
+    findings = common.BENCH / "FINDINGS.md"
     if findings.exists():
         lines += [findings.read_text().rstrip(), ""]
     for key, fn in (
@@ -822,7 +822,7 @@ def write_report() -> Path:
             lines += [f"## {key}", "", f"FAILED: {res[f'{key}_error'].get('error')}", ""]
         elif HEADINGS.get(key) in old_sections:
             lines += [*old_sections[HEADINGS[key]], ""]
-    path = BENCH / "RESULTS.md"
+    path = common.BENCH / "RESULTS.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
 

@@ -18,7 +18,7 @@ import time
 import traceback
 from typing import Any
 
-from bench.common import OUT, finish, log, machine_info, save_result
+from bench import common
 
 ORDER = [
     "floor",
@@ -55,33 +55,33 @@ def main(argv: list[str] | None = None) -> None:
         "burst": ["--seconds", "60" if a.quick else "180"],
     }
     started = time.monotonic()
-    log(f"running {', '.join(names)}{' (quick)' if a.quick else ''}")
+    common.log(f"running {', '.join(names)}{' (quick)' if a.quick else ''}")
     timings: dict[str, Any] = {}
     for name in names:
         t0 = time.monotonic()
-        log(f"=== {name} ===")
-        for stale in (OUT / f"{name}.json", OUT / f"{name}_error.json"):
+        common.log(f"=== {name} ===")
+        for stale in (common.OUT / f"{name}.json", common.OUT / f"{name}_error.json"):
             stale.unlink(missing_ok=True)
         try:
             module = importlib.import_module(f"bench.{name}")
             module.main(args[name])
             timings[name] = {"seconds": round(time.monotonic() - t0, 1), "ok": True}
         except Exception as exc:
-            log(f"{name} FAILED: {exc}")
+            common.log(f"{name} FAILED: {exc}")
             traceback.print_exc()
             timings[name] = {
                 "seconds": round(time.monotonic() - t0, 1),
                 "ok": False,
                 "error": f"{type(exc).__name__}: {exc}"[:2000],
             }
-            save_result(f"{name}_error", timings[name])
+            common.save_result(f"{name}_error", timings[name])
     total = round(time.monotonic() - started, 1)
-    log(f"all done in {total / 60:.1f} min")
-    finish(
+    common.log(f"all done in {total / 60:.1f} min")
+    common.finish(
         "run_all",
         {
             "command": "uv run --frozen python -m bench.run_all" + (" --quick" if a.quick else ""),
-            "machine": machine_info(),
+            "machine": common.machine_info(),
             "benchmarks": timings,
             "total_seconds": total,
         },

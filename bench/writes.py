@@ -15,20 +15,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bench import datagen
-from bench.common import (
-    bench_url,
-    child_env,
-    command_line,
-    create_migrated_db,
-    finish,
-    libpq,
-    log,
-    machine_info,
-    pg_connect,
-    start_api,
-    wait_quiet,
-)
+from bench import common, datagen
 from bench.recording import CAPACITY_CLIENTS, GOAL_RATE, _line, closed, make_period, step
 
 NAME = "writes"
@@ -43,7 +30,7 @@ TRIGGERS = {
 
 def set_triggers(db: str, enabled: bool) -> None:
     verb = "ENABLE" if enabled else "DISABLE"
-    with pg_connect(libpq(db), autocommit=True) as c:
+    with common.pg_connect(common.libpq(db), autocommit=True) as c:
         for table, names in TRIGGERS.items():
             for name in names:
                 c.execute(f"ALTER TABLE {table} {verb} TRIGGER {name}")
@@ -54,14 +41,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0)
     a = p.parse_args(argv)
-    db = bench_url("writes")
-    log("writes: preparing the database (1,000 owners, 100,000 rows)")
-    create_migrated_db(db)
+    db = common.bench_url("writes")
+    common.log("writes: preparing the database (1,000 owners, 100,000 rows)")
+    common.create_migrated_db(db)
     ds = datagen.build_dataset(db, "writes", 1_000, 100_000)
     datagen.vacuum_analyze(db)
     result: dict[str, Any] = {
-        "command": command_line("bench.writes", argv),
-        "machine": machine_info(db),
+        **common.result_head("bench.writes", argv, db),
         "rounds": [],
     }
     month = 0
@@ -70,19 +56,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             round_: dict[str, Any] = {}
             for label, enabled in (("without_totals", False), ("with_totals", True)):
                 set_triggers(db, enabled)
-                api, api_url = start_api(child_env(db), workers=2, name=f"api-wr-{label}")
+                api, api_url = common.start_api(
+                    common.child_env(db), workers=2, name=f"api-wr-{label}"
+                )
                 try:
                     month += 1
                     pid = make_period(api_url, ds.api_key, f"warm {r} {label}", month)[0]
                     closed(db, api_url, api.pid, ds.api_key, pid, 4, 3, f"wu{r}{label}")
-                    wait_quiet(max_wait=15)
+                    common.wait_quiet(max_wait=15)
                     month += 1
                     pid = make_period(api_url, ds.api_key, f"cap {r} {label}", month)[0]
                     cap = closed(
                         db, api_url, api.pid, ds.api_key, pid, CAPACITY_CLIENTS, a.duration,
                         f"cap{r}{label}",
                     )  # fmt: skip
-                    wait_quiet(max_wait=15)
+                    common.wait_quiet(max_wait=15)
                     month += 1
                     pid = make_period(api_url, ds.api_key, f"goal {r} {label}", month)[0]
                     goal = step(
@@ -92,12 +80,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 finally:
                     api.stop()
                 round_[label] = {"capacity": cap, "goal": goal}
-                log(f"  round {r + 1} {label}: capacity {_line(cap)}")
-                log(f"  round {r + 1} {label}: {GOAL_RATE:g}/s {_line(goal)}")
+                common.log(f"  round {r + 1} {label}: capacity {_line(cap)}")
+                common.log(f"  round {r + 1} {label}: {GOAL_RATE:g}/s {_line(goal)}")
             result["rounds"].append(round_)
     finally:
         set_triggers(db, True)
-    finish(NAME, result)
+    common.finish(NAME, result)
     return result
 
 

@@ -1,5 +1,6 @@
-"""Real processes for end-to-end tests: the API (uvicorn), the Celery worker, the relay, and a
-private Redis server for tests that stop it. Each runs with the test environment."""
+"""Real processes for end-to-end tests and for the benchmarks (``bench/common.py`` starts its
+processes through this module): the API (uvicorn), the Celery worker, the relay, any other
+child (``Proc``), and a private Redis server for tests that stop it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -36,17 +37,25 @@ def wait_until(
         except Exception:
             pass
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 class Proc:
-    """A child process in its own process group, its output in a temp file."""
+    """A child process in its own process group, its output in ``<log_dir>/<name>.log`` (emptied
+    here) or, without ``log_dir``, in a temp file."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, args: Sequence[str], env: dict[str, str], log_dir: Path | None = None
+    ) -> None:
         self.name = name
-        self.args = args
+        self.args = list(args)
         self.env = env
-        self.log = Path(tempfile.mkstemp(prefix=f"kopilka-{name}-", suffix=".log")[1])
+        if log_dir is None:
+            self.log = Path(tempfile.mkstemp(prefix=f"kopilka-{name}-", suffix=".log")[1])
+        else:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            self.log = log_dir / f"{name}.log"
+            self.log.write_bytes(b"")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Proc:
@@ -60,6 +69,11 @@ class Proc:
             start_new_session=True,
         )
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -75,7 +89,7 @@ class Proc:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
-    def stop(self, timeout: float = 10) -> None:
+    def stop(self, timeout: float = 15) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         try:
@@ -83,6 +97,20 @@ class Proc:
             self.proc.wait(timeout=timeout)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             self.kill9()
+
+    def __enter__(self) -> Proc:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _started(p: Proc, ready: Callable[[], bool], timeout: float, what: str) -> Proc:
+    """``p`` once ``ready()`` holds; RuntimeError with its output if it exits first."""
+    wait_until(lambda: ready() or not p.alive, timeout, what)
+    if not p.alive:
+        raise RuntimeError(f"{what} exited:\n{p.output()[-3000:]}")
+    return p
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -92,7 +120,7 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_worker(env: dict[str, str], concurrency: int = 2) -> Proc:
+def start_worker(env: dict[str, str], concurrency: int = 2, log_dir: Path | None = None) -> Proc:
     p = Proc(
         "worker",
         [
@@ -111,39 +139,38 @@ def start_worker(env: dict[str, str], concurrency: int = 2) -> Proc:
             "--without-heartbeat",
         ],
         env,
+        log_dir,
     ).start()
-    wait_until(lambda: "ready." in p.output() or not p.alive, 60, "the Celery worker")
-    assert p.alive, p.output()
-    return p
+    return _started(p, lambda: "ready." in p.output(), 90, "the Celery worker")
 
 
-def start_relay(env: dict[str, str]) -> Proc:
-    p = Proc("relay", [sys.executable, "-m", "kopilka_worker", "relay"], env).start()
-    wait_until(lambda: "relay_started" in p.output() or not p.alive, 60, "the relay")
-    assert p.alive, p.output()
-    return p
+def start_relay(env: dict[str, str], log_dir: Path | None = None) -> Proc:
+    p = Proc("relay", [sys.executable, "-m", "kopilka_worker", "relay"], env, log_dir).start()
+    return _started(p, lambda: "relay_started" in p.output(), 60, "the relay")
 
 
-def start_api(env: dict[str, str]) -> tuple[Proc, str]:
+def start_api(
+    env: dict[str, str],
+    *,
+    app: str = "kopilka_api.main:app",
+    workers: int = 1,
+    name: str = "api",
+    ready_path: str = "/health",
+    uvicorn_args: Sequence[str] = (),
+    log_dir: Path | None = None,
+) -> tuple[Proc, str]:
+    """An ASGI app (the Kopilka API unless ``app`` names another) under uvicorn, ``workers``
+    processes, on a free port; ready when ``ready_path`` answers 200. Returns it and its URL."""
     port = free_port()
-    p = Proc(
-        "api",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "kopilka_api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env,
-    ).start()
+    args = [
+        *(sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)),
+        *("--log-level", "warning", *uvicorn_args),
+    ]
+    if workers > 1:
+        args += ["--workers", str(workers)]
+    p = Proc(name, args, env, log_dir).start()
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: httpx.get(url + "/health", timeout=1).status_code == 200, 60, "the API")
+    _started(p, lambda: httpx.get(url + ready_path, timeout=1).status_code == 200, 90, "the API")
     return p, url
 
 
