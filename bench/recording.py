@@ -50,6 +50,18 @@ def make_period(url: str, key: str, name: str, month: int) -> tuple[int, str]:
     return int(r.json()["id"]), name
 
 
+class Periods:
+    """A period of its own for each load step: one a month from January 2030 on."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.month = 0
+
+    def new(self, api_url: str, name: str) -> int:
+        self.month += 1
+        return make_period(api_url, self.key, name, self.month)[0]
+
+
 def run_loadgen(args: list[str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
@@ -596,12 +608,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "capacity_clients": CAPACITY_CLIENTS,
         "configs": [],
     }
-    month = 0
-
-    def period(api_url: str, label: str) -> int:
-        nonlocal month
-        month += 1
-        return make_period(api_url, ds.api_key, label, month)[0]
+    period = Periods(ds.api_key).new
 
     for w in workers:
         common.log(f"recording: API with {w} uvicorn worker(s)")

@@ -16,7 +16,7 @@ import argparse
 from typing import Any
 
 from bench import common, datagen
-from bench.recording import CAPACITY_CLIENTS, GOAL_RATE, _line, closed, make_period, step
+from bench.recording import CAPACITY_CLIENTS, GOAL_RATE, Periods, _line, closed, step
 
 NAME = "writes"
 TRIGGERS = {
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         **common.result_head("bench.writes", argv, db),
         "rounds": [],
     }
-    month = 0
+    period = Periods(ds.api_key).new
     try:
         for r in range(a.rounds):
             round_: dict[str, Any] = {}
@@ -60,19 +60,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     common.child_env(db), workers=2, name=f"api-wr-{label}"
                 )
                 try:
-                    month += 1
-                    pid = make_period(api_url, ds.api_key, f"warm {r} {label}", month)[0]
+                    pid = period(api_url, f"warm {r} {label}")
                     closed(db, api_url, api.pid, ds.api_key, pid, 4, 3, f"wu{r}{label}")
                     common.wait_quiet(max_wait=15)
-                    month += 1
-                    pid = make_period(api_url, ds.api_key, f"cap {r} {label}", month)[0]
+                    pid = period(api_url, f"cap {r} {label}")
                     cap = closed(
                         db, api_url, api.pid, ds.api_key, pid, CAPACITY_CLIENTS, a.duration,
                         f"cap{r}{label}",
                     )  # fmt: skip
                     common.wait_quiet(max_wait=15)
-                    month += 1
-                    pid = make_period(api_url, ds.api_key, f"goal {r} {label}", month)[0]
+                    pid = period(api_url, f"goal {r} {label}")
                     goal = step(
                         db, api_url, api.pid, ds.api_key, pid, GOAL_RATE, a.duration,
                         f"goal{r}{label}",
