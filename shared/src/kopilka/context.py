@@ -30,6 +30,7 @@ class Actor:
     community_id: int | None = None
     owner_pk: int | None = None
     telegram_id: int | None = None
+    language: str | None = None  # a Telegram user's language_code, when we speak it
 
     @property
     def is_admin(self) -> bool:

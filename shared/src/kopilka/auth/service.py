@@ -12,6 +12,7 @@ from kopilka.auth.telegram import verify_init_data
 from kopilka.config import Settings
 from kopilka.context import PINNED_COMMUNITY, Actor, Role
 from kopilka.errors import NotFound, Unauthenticated, ValidationFailed
+from kopilka.i18n import supported
 from kopilka.models import ApiKey, Community, Owner
 
 _KEY = (
@@ -100,8 +101,14 @@ def _telegram_actor(
             community_id=wanted,
             owner_pk=owner.id if owner else None,
             telegram_id=tg,
+            language=supported(data.user.language_code),
         )
     owner = owners[wanted]
     return Actor(
-        Role.OWNER, f"telegram:{tg}", community_id=wanted, owner_pk=owner.id, telegram_id=tg
+        Role.OWNER,
+        f"telegram:{tg}",
+        community_id=wanted,
+        owner_pk=owner.id,
+        telegram_id=tg,
+        language=supported(data.user.language_code),
     )

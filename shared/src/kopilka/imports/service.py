@@ -96,6 +96,7 @@ def start_import(
         payload={"import_id": imp.id},
         actor=ctx.actor.label,
         request_id=ctx.request_id,
+        language=ctx.actor.language,
     )
     assert job is not None
     imp.job_id = job.id

@@ -64,9 +64,13 @@ def enqueue(
     actor: str,
     request_id: str | None = None,
     dedupe_key: str | None = None,
+    language: str | None = None,
 ) -> Job | None:
     """Write the job row (and wake the relay when the transaction commits). With a dedupe key
-    an existing job of that key wins and None is returned."""
+    an existing job of that key wins and None is returned. ``language``: the Telegram language
+    of the admin who started it (the payload's ``language``), for the message telling its end."""
+    if language:
+        payload = {**payload, "language": language}
     base = insert(Job).values(
         community_id=community_id,
         kind=kind,

@@ -48,6 +48,15 @@ ENQUEUE = (
     .on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
 
+# A message to a chat rather than an owner (an admin told how their job ended): the row carries
+# its chat and its reader's language.
+CHAT_COLUMNS = ("community_id", "chat_id", "language", "kind", "dedupe_key", "payload", "status")
+ENQUEUE_CHAT = (
+    insert(_TABLE)
+    .values(bound_values(_TABLE, CHAT_COLUMNS))
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+)
+
 # Many rows of one kind and community, each with its own dedupe key (the receipts of a bank
 # statement's contributions: ``receipt:<contribution id>``): the rows as one JSON document
 # (owner_pk, dedupe_key, payload); owners not reachable are left out.
@@ -163,6 +172,13 @@ def skip_unreachable(scoped: bool) -> TextClause:
     )
 
 
+# A row's chat: its owner's, or, for a row that addresses a chat (no owner), its own ``chat_id``;
+# it can be reached when the owner linked a chat and did not block the bot (a chat's row always:
+# a blocked chat answers so, and the row is skipped then).
+_CHAT = "CASE WHEN n.owner_pk IS NULL THEN n.chat_id ELSE o.telegram_id END"
+_REACHABLE = "(n.owner_pk IS NULL OR (o.telegram_id IS NOT NULL AND o.telegram_blocked_at IS NULL))"
+
+
 @lru_cache(maxsize=2)
 def claim(scoped: bool) -> TextClause:
     """Lease up to ``:limit`` due rows, only the oldest PENDING row of each chat (in order, one
@@ -171,13 +187,12 @@ def claim(scoped: bool) -> TextClause:
     return text(
         f"""
         WITH heads AS (
-            SELECT DISTINCT ON (o.telegram_id) n.id, n.next_attempt_at
-            FROM notifications n JOIN owners o ON o.id = n.owner_pk
-            WHERE n.status = 'PENDING' AND o.telegram_id IS NOT NULL
-              AND o.telegram_blocked_at IS NULL{scope}
-            ORDER BY o.telegram_id, n.id
+            SELECT DISTINCT ON ({_CHAT}) n.id, n.next_attempt_at
+            FROM notifications n LEFT JOIN owners o ON o.id = n.owner_pk
+            WHERE n.status = 'PENDING' AND {_REACHABLE}{scope}
+            ORDER BY {_CHAT}, n.id
         ), picked AS (
-            SELECT n.id FROM notifications n
+            SELECT n.id, n.owner_pk FROM notifications n
             WHERE n.id IN (
                 SELECT id FROM heads WHERE next_attempt_at <= now()
                 ORDER BY id LIMIT :limit
@@ -188,12 +203,11 @@ def claim(scoped: bool) -> TextClause:
         UPDATE notifications n
         SET next_attempt_at = now() + :lease * interval '1 second',
             attempts = n.attempts + 1,
-            chat_id = o.telegram_id
-        FROM picked, owners o, communities c
-        WHERE n.id = picked.id AND o.id = n.owner_pk AND c.id = n.community_id
-          AND o.telegram_id IS NOT NULL
-        RETURNING n.id, n.kind, n.payload, n.attempts, o.telegram_id,
-                  COALESCE(o.language, c.language),
+            chat_id = {_CHAT}
+        FROM picked CROSS JOIN communities c LEFT JOIN owners o ON o.id = picked.owner_pk
+        WHERE n.id = picked.id AND c.id = n.community_id AND {_REACHABLE}
+        RETURNING n.id, n.kind, n.payload, n.attempts, {_CHAT},
+                  COALESCE(n.language, o.language, c.language),
                   c.name, n.error
         """
     )
@@ -267,8 +281,9 @@ BLOCK_OWNERS = (
 SKIP_CHAT = text(
     """
     UPDATE notifications n SET status = 'SKIPPED', error = :error
-    FROM owners o
-    WHERE o.id = n.owner_pk AND o.telegram_id = :chat AND n.status = 'PENDING'
+    WHERE n.status = 'PENDING'
+      AND (n.owner_pk IN (SELECT id FROM owners WHERE telegram_id = :chat)
+           OR (n.owner_pk IS NULL AND n.chat_id = :chat))
     """
 )
 SKIP_ROW = (
@@ -279,10 +294,10 @@ SKIP_ROW = (
 
 # The dry run: what would be sent, oldest first, after the last row it saw.
 WAITING = text(
-    """
-    SELECT n.id, n.kind, n.payload, o.telegram_id, COALESCE(o.language, c.language), c.name
+    f"""
+    SELECT n.id, n.kind, n.payload, {_CHAT}, COALESCE(n.language, o.language, c.language), c.name
     FROM notifications n
-    JOIN owners o ON o.id = n.owner_pk
+    LEFT JOIN owners o ON o.id = n.owner_pk
     JOIN communities c ON c.id = n.community_id
     WHERE n.status = 'PENDING' AND n.id > :after
     ORDER BY n.id LIMIT :limit

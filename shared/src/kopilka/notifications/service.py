@@ -1,6 +1,7 @@
 """The outbox's one writer: notification rows are written in the transaction of the event that
 causes them, only through the functions here (``enqueue``, ``enqueue_many``, ``broadcast``, and
-``Pending`` for a message queued in the very statement that creates its event's row).
+``Pending`` for a message queued in the very statement that creates its event's row; and
+``enqueue_chat`` for a message to a chat that is not an owner's, an admin's).
 
 The dedupe key names the event and the owner, and is unique, so an event never reaches a chat twice
 however often the code that records it runs (a retried close, a replayed request). What happens to
@@ -46,6 +47,30 @@ def enqueue(
         "status": Status.PENDING.value,
     }
     return bool(session.execute(q.ENQUEUE, row).rowcount)
+
+
+def enqueue_chat(
+    session: Any,
+    community_id: int,
+    chat_id: int,
+    language: str | None,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+) -> bool:
+    """Queue one message for a Telegram chat rather than an owner: an admin's private chat (chat
+    id = their user id), whether or not they own anything in the community; ``language`` is its
+    reader's (None: the community's). False when not queued (the key was used)."""
+    row = {
+        "community_id": community_id,
+        "chat_id": chat_id,
+        "language": language,
+        "kind": str(kind),
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "status": Status.PENDING.value,
+    }
+    return bool(session.execute(q.ENQUEUE_CHAT, row).rowcount)
 
 
 def reachable_owners(session: Session, community_id: int) -> set[int]:

@@ -75,6 +75,7 @@ def begin_close(
         payload=payload,
         actor=ctx.actor.label,
         request_id=ctx.request_id,
+        language=ctx.actor.language,
         dedupe_key=dedupe_key,
     )
     if job is None:
@@ -148,6 +149,7 @@ def request_carry_forward(ctx: Ctx, from_period_id: int, to_period_id: int) -> J
         payload={"from_period_id": source.id, "to_period_id": target.id},
         actor=ctx.actor.label,
         request_id=ctx.request_id,
+        language=ctx.actor.language,
     )
     assert job is not None
     return job
