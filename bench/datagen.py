@@ -187,7 +187,7 @@ def load_owners(
 def _splits(owner_ids: list[int], rnd: random.Random) -> list[tuple[int, dict[str, Any]]]:
     """(amount_minor, stored split JSON) for the expenses with their own split, validated by
     the project's own parser."""
-    from kopilka.allocation import parse_split, split_to_json
+    from kopilka.allocation.splits import parse_split, split_to_json
 
     out = []
     for i in range(SPLIT_EXPENSES):

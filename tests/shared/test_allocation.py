@@ -13,16 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kopilka.allocation import (
-    Split,
-    Strategy,
-    allocate,
-    largest_remainder,
-    parse_split,
-    parse_strategy,
-    split_to_json,
-    split_values_minor,
-)
+from kopilka.allocation.remainder import largest_remainder
+from kopilka.allocation.splits import Split, parse_split, split_to_json, split_values_minor
+from kopilka.allocation.strategies import Strategy, allocate, parse_strategy
 from kopilka.errors import ValidationFailed
 
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,15 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kopilka.allocation import (
-    Strategy,
-    allocate,
-    allocate_items,
-    item_cost_minor,
-    parse_split,
-    split_to_json,
-    split_values_minor,
-)
+from kopilka.allocation.items import allocate_items, item_cost_minor
+from kopilka.allocation.splits import parse_split, split_to_json, split_values_minor
+from kopilka.allocation.strategies import Strategy, allocate
 from kopilka.errors import ValidationFailed
 
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kopilka.allocation import Strategy, allocate_tariff, parse_tariffs
+from kopilka.allocation.strategies import Strategy
+from kopilka.allocation.tariff import allocate_tariff, parse_tariffs
 from kopilka.errors import ValidationFailed
 
 owner_ids = st.integers(min_value=1, max_value=10**12)
@@ -111,7 +112,8 @@ def test_refusals() -> None:
         allocate_tariff(100, {1: 1}, {}, {"T1": Decimal(1)}, 2, "USAGE_BASED")
     with pytest.raises(ValidationFailed, match="do not take part"):
         allocate_tariff(100, {1: 1}, {2: {"T1": Fraction(1)}}, {"T1": Decimal(1)}, 2)
-    from kopilka.allocation import allocate, parse_split
+    from kopilka.allocation.splits import parse_split
+    from kopilka.allocation.strategies import allocate
 
     with pytest.raises(ValidationFailed, match="budget item's strategy"):
         parse_split(

@@ -23,7 +23,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from kopilka import allocation
+from kopilka.allocation.exact import Weight
+from kopilka.allocation.splits import parse_split, split_values_minor
+from kopilka.allocation.strategies import Strategy, allocate, parse_strategy
 from kopilka.balances.schemas import (
     BalanceEntryOut,
     BalanceSheetOut,
@@ -239,21 +241,21 @@ def compute_allocations(
     (the close) sums the pools from the expense rows, not from their maintained totals."""
     owners = session.execute(share_weights(community.id)).all()
     pk_of = {oid: pk for pk, oid, _ in owners}
-    weights: dict[int, allocation.Weight] = {oid: Decimal(w) for _, oid, w in owners}
+    weights: dict[int, Weight] = {oid: Decimal(w) for _, oid, w in owners}
     # an owner with plots: the share weight derived from them, exact (SPEC §3a)
     derived = derived_weights(session, community.id)
     for oid, pk in pk_of.items():
         if pk in derived:
             weights[oid] = derived[pk]
-    inactive_weights: dict[int, allocation.Weight] = {}  # owners only a split names
+    inactive_weights: dict[int, Weight] = {}  # owners only a split names
     pools = pools_of(session, community, period, from_rows=from_rows)
 
     consumption_cache: dict[str, dict[int, Decimal]] = {}
     meters = Meters(session, community.id, period)  # the plots' meters (SPEC §3a)
 
-    def consumption(meter_type: str) -> dict[int, allocation.Weight]:
+    def consumption(meter_type: str) -> dict[int, Weight]:
         """owner id -> the older per-owner readings' consumption + the plots' meters'."""
-        total: dict[int, allocation.Weight] = {
+        total: dict[int, Weight] = {
             oid: Fraction(v) for oid, v in older_consumption(meter_type).items()
         }
         for pk, q in meters.usage(meter_type).items():
@@ -282,21 +284,21 @@ def compute_allocations(
     oid_of = {pk: oid for oid, pk in pk_of.items()}
     exp = currency_exponent(community.currency)
     for pool in pools:
-        strategy = allocation.parse_strategy(pool.strategy)
-        if strategy == allocation.Strategy.NONE:
+        strategy = parse_strategy(pool.strategy)
+        if strategy == Strategy.NONE:
             pool.reason = "NONE: the fund absorbs it"
             continue
         participants = dict(weights)
         values: dict[int, Decimal | int] | None = None
         if pool.split is not None:
-            split = allocation.parse_split(
+            split = parse_split(
                 pool.split,
                 amount_minor=pool.amount,
                 currency_exponent=exp,
                 active_owner_ids=list(pk_of) + list(pool_owner_ids(pool.split)),
             )
             if split.values is not None:
-                values = allocation.split_values_minor(split, exp)
+                values = split_values_minor(split, exp)
             if any(oid not in pk_of for oid in split.owner_ids):
                 # an inactive owner named by the split: their own share weight, never a default
                 missing = ", ".join(str(o) for o in split.owner_ids if o not in pk_of)
@@ -312,7 +314,7 @@ def compute_allocations(
         if not participants:
             pool.reason = "no active owners to share it"
             continue
-        if strategy == allocation.Strategy.TARIFF:
+        if strategy == Strategy.TARIFF:
             if pool.item is None or not pool.meter_type:
                 pool.reason = "TARIFF without a budget item's meter type and tariffs"
                 if strict:
@@ -330,8 +332,8 @@ def compute_allocations(
                 older_consumption(pool.meter_type),
             )
             continue
-        usage: dict[int, allocation.Weight] | None = None
-        if strategy == allocation.Strategy.USAGE_BASED:
+        usage: dict[int, Weight] | None = None
+        if strategy == Strategy.USAGE_BASED:
             if not pool.meter_type:
                 pool.reason = "USAGE_BASED without a meter type"
                 if strict:
@@ -353,11 +355,9 @@ def compute_allocations(
                         "record the meter readings or change the budget item's strategy"
                     )
                 continue
-        shares = allocation.allocate(
-            strategy, pool.amount, participants, consumption=usage, values=values
-        )
+        shares = allocate(strategy, pool.amount, participants, consumption=usage, values=values)
         pool.shares = {pk_of[oid]: v for oid, v in shares.items() if v}
-        if strategy == allocation.Strategy.USAGE_BASED and pool.meter_type:
+        if strategy == Strategy.USAGE_BASED and pool.meter_type:
             pool.tariff = usage_detail(meters, pool.meter_type, pool.shares)
     return AllocationResult(pools)
 

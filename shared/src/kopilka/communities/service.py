@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import func, select
 
-from kopilka import allocation
+from kopilka.allocation.strategies import parse_strategy
 from kopilka.audit.service import record, snapshot
 from kopilka.auth.keys import hash_key, new_api_key
 from kopilka.communities.schemas import (
@@ -65,7 +65,7 @@ def _check_tz(tz: str) -> str:
 
 
 def _check_default_strategy(text: str) -> str:
-    s = allocation.parse_strategy(text).value
+    s = parse_strategy(text).value
     if s not in DEFAULT_STRATEGIES:
         raise ValidationFailed(
             f"default_strategy: {s} needs per-expense data; use one of "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from kopilka import allocation
+from kopilka.allocation.strategies import Strategy, parse_strategy
 from kopilka.audit.service import snapshot
 from kopilka.context import Ctx
 from kopilka.errors import Conflict, ValidationFailed
@@ -30,20 +30,20 @@ BUDGET_ITEM = DocumentKind(BudgetItem, "budget_item", "Budget item")
 
 
 def _budget_strategy(strategy: str, meter_type: str | None) -> tuple[str, str | None]:
-    parsed = allocation.parse_strategy(strategy)
+    parsed = parse_strategy(strategy)
     meter = meter_type.strip().upper() if meter_type and meter_type.strip() else None
-    if parsed == allocation.Strategy.USAGE_BASED and meter is None:
+    if parsed == Strategy.USAGE_BASED and meter is None:
         raise ValidationFailed("A USAGE_BASED budget item needs a meter_type (e.g. WATER)")
     if parsed in (
-        allocation.Strategy.SHARES,
-        allocation.Strategy.PERCENTAGE,
-        allocation.Strategy.EXACT,
+        Strategy.SHARES,
+        Strategy.PERCENTAGE,
+        Strategy.EXACT,
     ):
         raise ValidationFailed(
             f"{parsed.value} needs values per owner: give it as an expense's split, "
             "not as a budget item's strategy"
         )
-    if parsed == allocation.Strategy.ITEM_BASED:
+    if parsed == Strategy.ITEM_BASED:
         raise ValidationFailed(
             "ITEM_BASED needs the items: give it as an expense's split (or finalize a group "
             "purchase), not as a budget item's strategy"
@@ -143,7 +143,7 @@ def patch_budget_item(
         meter = data.meter_type if "meter_type" in changes else b.meter_type
         b.allocation_strategy, b.meter_type = _budget_strategy(strategy, meter)
         # a TARIFF item keeps its tariffs unless new ones are sent; another strategy drops them
-        keep = b.allocation_strategy == allocation.Strategy.TARIFF.value
+        keep = b.allocation_strategy == Strategy.TARIFF.value
         b.tariffs, b.loss_strategy = budget_tariff(
             b.allocation_strategy,
             b.meter_type,

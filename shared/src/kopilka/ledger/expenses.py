@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from kopilka import allocation
+from kopilka.allocation.splits import parse_split, split_to_json
 from kopilka.audit.service import snapshot
 from kopilka.context import Ctx
 from kopilka.errors import ValidationFailed
@@ -71,13 +71,13 @@ def _active_owner_ids(ctx: Ctx) -> list[int]:
 def _validated_split(ctx: Ctx, raw: dict[str, Any] | None, amount: int) -> dict[str, Any] | None:
     if raw is None:
         return None
-    split = allocation.parse_split(
+    split = parse_split(
         raw,
         amount_minor=amount,
         currency_exponent=currency_exponent(ctx.currency),
         active_owner_ids=_active_owner_ids(ctx),
     )
-    return allocation.split_to_json(split)
+    return split_to_json(split)
 
 
 def _require_meter_type(

@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, select
 
-from kopilka import allocation
+from kopilka.allocation.remainder import largest_remainder
 from kopilka.balances.service import compute_allocations
 from kopilka.context import Ctx
 from kopilka.errors import Conflict, NotFound, ValidationFailed
@@ -90,7 +90,7 @@ def expense_shares(ctx: Ctx, e: Expense, period: Period) -> tuple[list[Share], s
         reason = pool.reason
         if pool.shares:
             weights = {pk: v for pk, v in pool.shares.items() if v}
-            minor = allocation.largest_remainder(e.amount_minor, weights) if weights else {}
+            minor = largest_remainder(e.amount_minor, weights) if weights else {}
     minor = {pk: v for pk, v in minor.items() if v}
     ids = {
         pk: oid

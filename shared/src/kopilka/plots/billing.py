@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kopilka import allocation
+from kopilka.allocation.exact import Weight
+from kopilka.allocation.strategies import Strategy, parse_strategy
+from kopilka.allocation.tariff import LOSS_STRATEGIES, allocate_tariff, parse_tariffs
 from kopilka.errors import ValidationFailed
 from kopilka.models import BudgetItem, ConsumptionCharge, Period
 from kopilka.money import currency_exponent, format_minor
@@ -88,7 +90,7 @@ def budget_tariff(
 ) -> tuple[dict[str, str] | None, str | None]:
     """A budget item's ``tariffs`` and ``loss_strategy`` as stored, validated (400): a TARIFF
     item needs a meter type and tariffs; the other strategies take neither."""
-    if strategy != allocation.Strategy.TARIFF.value:
+    if strategy != Strategy.TARIFF.value:
         if tariffs is not None or loss_strategy is not None:
             raise ValidationFailed(
                 f"tariffs and loss_strategy belong to a TARIFF item, not to {strategy}"
@@ -96,9 +98,9 @@ def budget_tariff(
         return None, None
     if not meter_type:
         raise ValidationFailed("A TARIFF budget item needs a meter_type (e.g. ELECTRICITY)")
-    parsed = allocation.parse_tariffs(tariffs, currency_exponent(currency))
-    loss = allocation.parse_strategy(loss_strategy or "PROPORTIONAL")
-    if loss not in allocation.LOSS_STRATEGIES:
+    parsed = parse_tariffs(tariffs, currency_exponent(currency))
+    loss = parse_strategy(loss_strategy or "PROPORTIONAL")
+    if loss not in LOSS_STRATEGIES:
         raise ValidationFailed(
             f"loss_strategy: {loss.value} cannot share a loss; use PROPORTIONAL, FIXED_FEE or "
             "USAGE_BASED"
@@ -110,7 +112,7 @@ def tariff_pool(
     meters: Meters,
     item: BudgetItem,
     amount: int,
-    participants: Mapping[int, allocation.Weight],
+    participants: Mapping[int, Weight],
     pk_of: Mapping[int, int],
     currency: str,
     older_usage: Mapping[int, Any],
@@ -121,7 +123,7 @@ def tariff_pool(
     if not item.meter_type:
         raise ValidationFailed(f"Cannot allocate {item.payment_type}: TARIFF needs a meter type")
     exp = currency_exponent(currency)
-    tariffs = allocation.parse_tariffs(item.tariffs or {}, exp)
+    tariffs = parse_tariffs(item.tariffs or {}, exp)
     oid_of = {pk: oid for oid, pk in pk_of.items()}
     by_zone: dict[int, dict[str, Fraction]] = {}
     for pk, zones in meters.all.per_owner_zone(item.meter_type).items():
@@ -132,8 +134,8 @@ def tariff_pool(
         if oid in participants and q:
             zones = by_zone.setdefault(oid, {})
             zones["T1"] = zones.get("T1", Fraction(0)) + Fraction(q)
-    strategy = item.loss_strategy or allocation.Strategy.PROPORTIONAL.value
-    r = allocation.allocate_tariff(amount, participants, by_zone, tariffs, exp, strategy)
+    strategy = item.loss_strategy or Strategy.PROPORTIONAL.value
+    r = allocate_tariff(amount, participants, by_zone, tariffs, exp, strategy)
     shares = {pk_of[oid]: v for oid, v in r.total().items() if v}
     detail = TariffDetail(
         meter_type=item.meter_type,

@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from kopilka import allocation
+from kopilka.allocation.items import SplitItem, parse_item
+from kopilka.allocation.splits import parse_split, split_values_minor
+from kopilka.allocation.strategies import Strategy
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx, Role
 from kopilka.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -278,8 +280,8 @@ def _item_owner(ctx: Ctx, owner_id: int | None, *, default: Owner | None) -> Own
     return resolve_owner(ctx, owner_id)
 
 
-def _priced(ctx: Ctx, raw: dict[str, Any]) -> tuple[allocation.SplitItem, int]:
-    return allocation.parse_item(raw, "item", currency_exponent(ctx.currency))
+def _priced(ctx: Ctx, raw: dict[str, Any]) -> tuple[SplitItem, int]:
+    return parse_item(raw, "item", currency_exponent(ctx.currency))
 
 
 def add_item(ctx: Ctx, purchase_id: int, data: s.ItemCreate) -> s.ItemOut:
@@ -398,16 +400,16 @@ def _split_of(ctx: Ctx, purchase_id: int) -> tuple[dict[str, Any], dict[int, int
         raise ValidationFailed(
             f"Purchase {purchase_id} has no items with an owner: nothing to finalize"
         )
-    return {"strategy": allocation.Strategy.ITEM_BASED.value, "items": items}, own
+    return {"strategy": Strategy.ITEM_BASED.value, "items": items}, own
 
 
 def _shares(ctx: Ctx, e: Expense, own: dict[int, int]) -> dict[int, tuple[int, int]]:
     assert e.split is not None
     exp = currency_exponent(ctx.currency)
-    split = allocation.parse_split(
+    split = parse_split(
         e.split, amount_minor=e.amount_minor, currency_exponent=exp, active_owner_ids=list(own)
     )
-    values = allocation.split_values_minor(split, exp) or {}
+    values = split_values_minor(split, exp) or {}
     return {oid: (own.get(oid, 0), int(values[oid])) for oid in split.owner_ids}
 
 

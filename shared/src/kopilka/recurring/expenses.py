@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kopilka import allocation
+from kopilka.allocation.splits import parse_split, split_to_json
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Actor, Ctx
 from kopilka.errors import NotFound, ValidationFailed
@@ -73,13 +73,13 @@ def _split(
     so every expense the template derives is known good when it is created)."""
     if raw is None:
         return None
-    split = allocation.parse_split(
+    split = parse_split(
         raw,
         amount_minor=amount,
         currency_exponent=currency_exponent(currency),
         active_owner_ids=_active_owner_ids(session, community_id),
     )
-    return allocation.split_to_json(split)
+    return split_to_json(split)
 
 
 def _check_dates(start: date, end: date | None) -> None:
