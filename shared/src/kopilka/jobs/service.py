@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from kopilka.config import get_settings
 from kopilka.context import Actor, Ctx
 from kopilka.db import get_engine, session_factory
 from kopilka.errors import KopilkaError, NotFound
+from kopilka.jobs import queries as q
 from kopilka.jobs.schemas import JobOut
 from kopilka.logging import get_logger
 from kopilka.models import Job
@@ -31,7 +33,8 @@ from kopilka.notifications.admin import job_finished
 
 log = get_logger("kopilka.jobs")
 
-PENDING, RUNNING, SUCCEEDED, FAILED = "PENDING", "RUNNING", "SUCCEEDED", "FAILED"
+PENDING, RUNNING = q.PENDING, q.RUNNING
+SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
 TERMINAL = (SUCCEEDED, FAILED)
 JOB_LOCK_NS = 71510
 NOTIFY_CHANNEL = "kopilka_jobs"
@@ -84,13 +87,13 @@ def enqueue(
     )
     if dedupe_key is not None:
         base = base.on_conflict_do_nothing(
-            index_elements=["dedupe_key"], index_where=text("dedupe_key IS NOT NULL")
+            index_elements=["dedupe_key"], index_where=Job.dedupe_key.is_not(None)
         )
     stmt = base.returning(Job.id)
     job_id = session.execute(stmt).scalar()
     if job_id is None:
         return None
-    session.execute(text("SELECT pg_notify(:ch, :id)"), {"ch": NOTIFY_CHANNEL, "id": str(job_id)})
+    session.execute(q.NOTIFY, {"ch": NOTIFY_CHANNEL, "id": str(job_id)})
     return session.get(Job, job_id)
 
 
@@ -174,9 +177,7 @@ def run(
     factory = session_factory(engine)
     lock_conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
-        got = lock_conn.execute(
-            text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": JOB_LOCK_NS, "id": job_id}
-        ).scalar()
+        got = lock_conn.execute(q.TRY_LOCK, {"ns": JOB_LOCK_NS, "id": job_id}).scalar()
         if not got:
             return "busy"  # another delivery holds it
         with factory() as s, s.begin():
@@ -189,7 +190,7 @@ def run(
                 job.status = FAILED
                 job.error = f"gave up after {job.attempts} attempts (the worker kept stopping)"
                 # clock_timestamp(): the end of the work, not the start of its transaction (now())
-                job.finished_at = text("clock_timestamp()")  # type: ignore[assignment]
+                job.finished_at = func.clock_timestamp()  # type: ignore[assignment]
                 _compensate(s, job, compensations, job.error)
                 told_admin(s, job)
                 return "gave-up"
@@ -198,7 +199,7 @@ def run(
             )
             job.attempts += 1
             job.status = RUNNING
-            job.started_at = text("now()")  # type: ignore[assignment]
+            job.started_at = func.now()  # type: ignore[assignment]
             kind, payload, community_id = job.kind, dict(job.payload), job.community_id
             actor = Actor.system(f"job:{job.id}", community_id)
         handler = handlers.get(kind)
@@ -207,7 +208,7 @@ def run(
         for attempt in range(5):
             try:
                 with factory() as s, s.begin():
-                    s.execute(text("SET LOCAL lock_timeout = '30s'"))
+                    s.execute(q.LOCK_TIMEOUT)
                     ctx = Ctx(session=s, actor=actor, request_id=f"job-{job_id}")
                     result = handler(ctx, payload)
                     job = s.get(Job, job_id, with_for_update=True)
@@ -215,7 +216,7 @@ def run(
                     job.status = SUCCEEDED
                     job.result = result
                     job.error = None
-                    job.finished_at = text("clock_timestamp()")  # type: ignore[assignment]
+                    job.finished_at = func.clock_timestamp()  # type: ignore[assignment]
                     told_admin(s, job)
                 log.info("job_succeeded", job_id=job_id, kind=kind)
                 return "succeeded"
@@ -231,9 +232,7 @@ def run(
     finally:
         # The connection may be gone; then the lock went with it.
         with contextlib.suppress(Exception):
-            lock_conn.execute(
-                text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": JOB_LOCK_NS, "id": job_id}
-            )
+            lock_conn.execute(q.UNLOCK, {"ns": JOB_LOCK_NS, "id": job_id})
         lock_conn.close()
 
 
@@ -263,7 +262,7 @@ def _fail(
             return "done-already"
         job.status = FAILED
         job.error = error
-        job.finished_at = text("clock_timestamp()")
+        job.finished_at = func.clock_timestamp()
         _compensate(s, job, compensations, error)
         told_admin(s, job)
     return "failed"
@@ -276,27 +275,12 @@ def due_for_delivery(session: Session, *, republish_after: float, limit: int = 2
     """Jobs to (re)publish: never published; published but not started for a while (the message
     may be lost: Redis restarted); or RUNNING with nobody holding its lock (the worker died)."""
     rows = session.execute(
-        text(
-            """
-            SELECT id, status FROM jobs
-            WHERE (status = 'PENDING' AND (published_at IS NULL
-                       OR published_at < now() - make_interval(secs => :after)))
-               OR (status = 'RUNNING' AND coalesce(published_at, started_at)
-                       < now() - make_interval(secs => :after))
-            ORDER BY id
-            LIMIT :limit
-            FOR UPDATE SKIP LOCKED
-            """
-        ),
-        {"after": republish_after, "limit": limit},
+        q.DUE, {"after": timedelta(seconds=republish_after), "limit": limit}
     ).all()
     out: list[int] = []
     for job_id, status in rows:
         if status == RUNNING:
-            free = session.execute(
-                text("SELECT pg_try_advisory_xact_lock(:ns, :id)"),
-                {"ns": JOB_LOCK_NS, "id": job_id},
-            ).scalar()
+            free = session.execute(q.TRY_XACT_LOCK, {"ns": JOB_LOCK_NS, "id": job_id}).scalar()
             if not free:
                 continue  # a live worker is on it
         out.append(job_id)
@@ -305,9 +289,7 @@ def due_for_delivery(session: Session, *, republish_after: float, limit: int = 2
 
 def mark_published(session: Session, job_ids: list[int]) -> None:
     if job_ids:
-        session.execute(
-            text("UPDATE jobs SET published_at = now() WHERE id = ANY(:ids)"), {"ids": job_ids}
-        )
+        session.execute(q.MARK_PUBLISHED, {"ids": job_ids})
 
 
 def relay_once(
