@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kopilka.db import transaction
+from kopilka.jobs import queries as jobs_q
 from kopilka.logging import get_logger
 from kopilka.metrics import SCHEDULED_STEP_FAILURES
 from kopilka.models import Community
@@ -69,8 +70,11 @@ REMINDERS: list[tuple[str, Step]] = [
 ]
 
 
+_COMMUNITIES = select(Community.id).order_by(Community.id)
+
+
 def _communities(session: Session) -> list[int]:
-    return [int(c) for c in session.scalars(text("SELECT id FROM communities ORDER BY id"))]
+    return [int(c) for c in session.scalars(_COMMUNITIES)]
 
 
 def sweep(now: datetime | None = None) -> dict[str, Any]:
@@ -129,27 +133,16 @@ def record_failure(
     day = (now or datetime.now(UTC)).date().isoformat()
     kind = f"scheduled:{step}"
     seen = session.execute(
-        text(
-            "SELECT 1 FROM jobs WHERE community_id = :c AND kind = :k AND status = 'FAILED' "
-            "AND payload->>'day' = :d LIMIT 1"
-        ),
-        {"c": community_id, "k": kind, "d": day},
+        jobs_q.FAILED_STEP_SEEN, {"c": community_id, "k": kind, "d": day}
     ).first()
     if seen is not None:
         return
     session.execute(
-        text(
-            """
-            INSERT INTO jobs (community_id, kind, status, payload, actor, error, attempts,
-                              max_attempts, started_at, finished_at)
-            VALUES (:c, :k, 'FAILED', CAST(:payload AS jsonb), 'system:scheduler', :error, 1, 1,
-                    now(), clock_timestamp())
-            """
-        ),
+        jobs_q.FAILED_STEP,
         {
             "c": community_id,
             "k": kind,
-            "payload": f'{{"step": "{step}", "community_id": {community_id}, "day": "{day}"}}',
+            "payload": {"step": step, "community_id": community_id, "day": day},
             "error": f"The scheduled step {step} failed for this community: {reason}",
         },
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Interval, bindparam, func, or_, select, update
+from typing import Any
+
+from sqlalchemy import BigInteger, Interval, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from kopilka.models import Job
@@ -43,4 +45,29 @@ MARK_PUBLISHED = (
     .where(Job.id == func.any(bindparam("ids", type_=ARRAY(BigInteger()))))
     .values(published_at=func.now())
     .execution_options(synchronize_session=False)
+)
+
+# The scheduler's record of a step that failed for a community: a FAILED job, one a day per step.
+FAILED_STEP_SEEN = (
+    select(literal(1))
+    .where(
+        Job.community_id == bindparam("c"),
+        Job.kind == bindparam("k"),
+        Job.status == "FAILED",
+        Job.payload["day"].astext == bindparam("d"),
+    )
+    .limit(1)
+)
+_JOBS: Any = Job.__table__  # Core: no ORM bookkeeping for a row nobody loads
+FAILED_STEP = insert(_JOBS).values(
+    community_id=bindparam("c"),
+    kind=bindparam("k"),
+    status="FAILED",
+    payload=bindparam("payload"),
+    actor="system:scheduler",
+    error=bindparam("error"),
+    attempts=1,
+    max_attempts=1,
+    started_at=func.now(),
+    finished_at=func.clock_timestamp(),
 )
