@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from kopilka.context import Ctx
 from kopilka.errors import NotFound
 from kopilka.invoices import payment_qr
+from kopilka.invoices import queries as q
 from kopilka.invoices.schemas import InvoiceOut
 from kopilka.models import Owner
 from kopilka.money import format_minor
@@ -48,7 +48,6 @@ from kopilka.owners.service import get_owner
 
 ISSUED, PARTIAL, PAID, VOID = "ISSUED", "PARTIAL", "PAID", "VOID"
 STATUSES = (ISSUED, PARTIAL, PAID, VOID)
-PAYMENT_KINDS = ("CONTRIBUTION", "EXPENSE_PAID", "SETTLEMENT_PAID", "SETTLEMENT_RECEIVED")
 
 
 @dataclass(frozen=True)
@@ -94,51 +93,8 @@ class InvoiceTotals:
     pending: int
 
 
-# The payments of the owners in scope, then their invoices with the running sum of the live ones
-# (oldest first); an invoice gets what the payments leave after every older live invoice.
-_VIEWS_SQL = """
-WITH scope AS (
-    SELECT o.id AS owner_pk FROM owners o WHERE o.community_id = :c AND {owner_filter}
-), community_periods AS (
-    SELECT id FROM periods WHERE community_id = :c
-), pay AS (
-    SELECT le.owner_pk,
-           sum(CASE WHEN le.kind = 'SETTLEMENT_RECEIVED' THEN -le.amount_minor
-                    ELSE le.amount_minor END) AS paid
-    FROM ledger_entries le
-    JOIN scope s ON s.owner_pk = le.owner_pk
-    WHERE le.period_id IN (SELECT id FROM community_periods)
-      AND le.kind IN ('CONTRIBUTION', 'EXPENSE_PAID', 'SETTLEMENT_PAID', 'SETTLEMENT_RECEIVED')
-    GROUP BY le.owner_pk
-), inv AS (
-    SELECT i.id, i.community_id, i.period_id, p.name AS period_name, p.start_date,
-           i.owner_pk, i.amount_minor, i.issued_at, i.voided_at,
-           sum(CASE WHEN i.voided_at IS NULL THEN i.amount_minor ELSE 0 END) OVER (
-               PARTITION BY i.owner_pk ORDER BY p.start_date, i.id
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-           ) AS through
-    FROM invoices i
-    JOIN periods p ON p.id = i.period_id
-    JOIN scope s ON s.owner_pk = i.owner_pk
-    WHERE i.community_id = :c
-)
-SELECT inv.id, inv.community_id, inv.period_id, inv.period_name, inv.start_date, inv.owner_pk,
-       inv.amount_minor, inv.issued_at, inv.voided_at,
-       CASE WHEN inv.voided_at IS NOT NULL THEN 0
-            ELSE greatest(0, least(inv.amount_minor,
-                                   coalesce(pay.paid, 0) - (inv.through - inv.amount_minor)))
-       END AS paid
-FROM inv LEFT JOIN pay ON pay.owner_pk = inv.owner_pk
-ORDER BY inv.owner_pk, inv.start_date, inv.id
-"""
-
-
-def _views(
-    session: Session, community_id: int, owner_filter: str, params: dict[str, Any]
-) -> list[InvoiceView]:
-    rows = session.execute(
-        text(_VIEWS_SQL.format(owner_filter=owner_filter)), {"c": community_id, **params}
-    ).all()
+def _views(session: Session, statement: Any, params: dict[str, Any]) -> list[InvoiceView]:
+    rows = session.execute(statement, params).all()
     return [
         InvoiceView(
             id=r.id,
@@ -166,18 +122,13 @@ def invoice_status_for_owner(
             return []
         community_id = owner.community_id
     session.flush()
-    return _views(session, community_id, "o.id = :o", {"o": owner_pk})
+    return _views(session, q.VIEWS_OF_OWNER, {"c": community_id, "o": owner_pk})
 
 
 def invoices_of_period(session: Session, community_id: int, period_id: int) -> list[InvoiceView]:
     """Every invoice of the period (live and VOID), each with its owner-wide oldest-first paid."""
     session.flush()
-    views = _views(
-        session,
-        community_id,
-        "o.id IN (SELECT owner_pk FROM invoices WHERE period_id = :p)",
-        {"p": period_id},
-    )
+    views = _views(session, q.VIEWS_OF_PERIOD_OWNERS, {"c": community_id, "p": period_id})
     return [v for v in views if v.period_id == period_id]
 
 
