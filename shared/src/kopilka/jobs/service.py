@@ -97,6 +97,11 @@ def enqueue(
     return session.get(Job, job_id)
 
 
+def job_id_of(ctx: Ctx) -> int:
+    """The id of the job a handler runs for (``run`` names its request ``job-<id>``)."""
+    return int((ctx.request_id or "job-0").removeprefix("job-"))
+
+
 def get_job(ctx: Ctx, job_id: int) -> Job:
     """A job of this community; jobs (closes, carry-forwards) are the admins' business."""
     job = ctx.session.get(Job, job_id)

@@ -6,6 +6,7 @@ The sweep can run any number of times, on any number of schedulers at once: the 
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,9 +16,13 @@ from sqlalchemy.orm import Session
 
 from kopilka.audit.service import record
 from kopilka.context import Actor, Ctx
-from kopilka.models import Community, Period
-from kopilka.periods.closing import ROLLOVER, begin_close, next_dates
-from kopilka.periods.service import OPEN
+from kopilka.errors import Conflict
+from kopilka.models import CarryForward, Community, Period
+from kopilka.periods.carry_forward import carry_forward
+from kopilka.periods.closing import begin_close, close
+from kopilka.periods.service import CLOSED, CLOSING, OPEN, lock_period
+
+ROLLOVER = "rollover_period"
 
 MONTHS = [
     "January",
@@ -82,6 +87,39 @@ def sweep(
             if job is not None:
                 queued.append(job.id)
     return {"rollover_jobs": queued}
+
+
+def rollover_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    """Close a period past its end and carry its balances into the next one, atomically: the
+    same close as ``POST /close`` (with the chain's recompute) and the same one-target rule as
+    ``POST /carry-forward``."""
+    period = lock_period(ctx.session, int(payload["period_id"]))
+    result: dict[str, Any] = {"period_id": period.id}
+    if period.status == CLOSING:
+        result["close"] = close(ctx, period)
+    elif period.status != CLOSED:
+        raise Conflict(f"Period '{period.name}' is {period.status}: the rollover expected CLOSING")
+    target = lock_period(ctx.session, int(payload["next_period_id"]))
+    existing = ctx.session.scalar(
+        select(CarryForward).where(CarryForward.from_period_id == period.id)
+    )
+    if existing is not None and existing.to_period_id != target.id:
+        # a period carries into one next period: the treasurer's earlier choice stands
+        result["carry_forward"] = {
+            "skipped": f"already carried forward into period {existing.to_period_id}"
+        }
+    elif target.status == OPEN:
+        result["carry_forward"] = carry_forward(ctx, period, target, notify=True)
+    return result
+
+
+def next_dates(period: Period, rollover: str) -> tuple[date, date]:
+    start = period.end_date.toordinal() + 1
+    first = date.fromordinal(start)
+    months = 3 if rollover == "QUARTERLY" else 1
+    y, m = first.year, first.month + months - 1
+    y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
+    return first, date(y, m, monthrange(y, m)[1])
 
 
 def _next_period(ctx: Ctx, community: Community, period: Period) -> Period | None:

@@ -51,6 +51,28 @@ def get_period(ctx: Ctx, period_id: int, *, lock: str | None = None) -> Period:
     return period
 
 
+_PERIOD_FOR_JOB = (
+    select(Period)
+    .where(Period.id == bindparam("period_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
+def lock_period(session: Session, period_id: int) -> Period:
+    """A period locked FOR UPDATE, whatever its community (the worker's jobs)."""
+    period = session.scalar(_PERIOD_FOR_JOB, {"period_id": period_id})
+    if period is None:
+        raise NotFound(f"Period {period_id} not found")
+    return period
+
+
+def community_of_period(session: Session, period: Period) -> Community:
+    community = session.get(Community, period.community_id)
+    assert community is not None
+    return community
+
+
 def require_status(period: Period, wanted: str, rule: str, *, label: str = "Period") -> None:
     """409 naming the period and its status unless it is ``wanted``."""
     if period.status != wanted:

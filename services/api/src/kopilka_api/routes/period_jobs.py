@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from kopilka.context import Ctx
 from kopilka.jobs.schemas import JobOut
+from kopilka.periods import carry_forward as carrying
 from kopilka.periods import closing
 from kopilka.periods.schemas import CarryForwardRequest, PeriodOut
 from kopilka.periods.service import period_out
@@ -36,7 +37,7 @@ async def carry_forward(
     return await start_job(
         request,
         ctx,
-        lambda: closing.request_carry_forward(ctx, data.from_period_id, data.to_period_id),
+        lambda: carrying.request_carry_forward(ctx, data.from_period_id, data.to_period_id),
     )
 
 
@@ -58,4 +59,4 @@ def reopen_period(period_id: int, ctx: Ctx = CtxDep) -> PeriodOut:
 
 @router.get("/{period_id}/opening-transactions", summary="Opening contributions and charges")
 def opening_transactions(period_id: int, ctx: Ctx = CtxDep) -> dict[str, Any]:
-    return closing.opening_transactions(ctx, period_id)
+    return carrying.opening_transactions(ctx, period_id)
