@@ -3,7 +3,7 @@
 Goal (issue 8): 1,000 owners with 100,000 rows under 200 ms; 10,000 owners with 1,000,000 rows
 under 2 s. For each data set of the benchmark database (see ``bench.datagen``):
 
-* in-process, ``kopilka.balances.service.live_sheet`` (the SQL and the allocation), then
+* in-process, ``kopilka.balances.sheet.live_sheet`` (the SQL and the allocation), then
   ``sheet_out`` (the response model) and its JSON, timed separately, p50 of ``--runs`` runs after
   one warm-up;
 * over HTTP, ``GET /api/payments/periods/{id}/balance-sheet`` against uvicorn (1 worker),
@@ -31,7 +31,10 @@ GOALS_MS = {"small": 200.0, "large": 2000.0}
 def in_process(url: str, ds: datagen.Dataset, runs: int) -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
-    from kopilka.balances.service import compute_allocations, ledger_sums, live_sheet, sheet_out
+    from kopilka.balances.allocations import compute_allocations
+    from kopilka.balances.output import sheet_out
+    from kopilka.balances.rows import ledger_sums
+    from kopilka.balances.sheet import live_sheet
     from kopilka.db import make_engine
     from kopilka.models import Community, Period
 
@@ -94,7 +97,7 @@ def what_if(url: str, ds: datagen.Dataset, runs: int) -> dict[str, Any]:
     from sqlalchemy import select, text
     from sqlalchemy.orm import Session
 
-    from kopilka.balances.service import ledger_sums
+    from kopilka.balances.rows import ledger_sums
     from kopilka.db import make_engine
     from kopilka.models import Owner
 
@@ -138,7 +141,8 @@ def profile(url: str, ds: datagen.Dataset) -> str:
     from pyinstrument import Profiler
     from sqlalchemy.orm import Session
 
-    from kopilka.balances.service import live_sheet, sheet_out
+    from kopilka.balances.output import sheet_out
+    from kopilka.balances.sheet import live_sheet
     from kopilka.db import make_engine
     from kopilka.models import Community, Period
 

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kopilka.balances.service import minor_formatter
+from kopilka.balances.output import minor_formatter
 from kopilka.money import format_minor
 
 

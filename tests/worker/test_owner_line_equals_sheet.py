@@ -176,7 +176,8 @@ def _rows_sheet_equals(pid: int, community_id: int, api_sheet: dict[str, Any]) -
     afresh from the ledger rows and the inputs (no totals, no reuse)."""
     from sqlalchemy.orm import Session
 
-    from kopilka.balances.service import live_sheet, sheet_dict
+    from kopilka.balances.output import sheet_dict
+    from kopilka.balances.sheet import live_sheet
     from kopilka.db import get_engine
     from kopilka.models import Community, Period
 

@@ -15,14 +15,8 @@ from __future__ import annotations
 from sqlalchemy import and_, literal, select
 from sqlalchemy.orm import Session
 
-from kopilka.balances.service import (
-    TOTAL_COLUMNS,
-    OwnerRow,
-    _kinds,
-    current_allocations,
-    row_from_sums,
-    version_columns,
-)
+from kopilka.balances.allocations import current_allocations, version_columns
+from kopilka.balances.rows import TOTAL_COLUMNS, OwnerRow, kinds, row_from_stored, row_from_sums
 from kopilka.models import Community, Owner, OwnerPeriodTotal, Period, PeriodBalance
 
 
@@ -35,17 +29,7 @@ def owner_line(
         b = session.get(PeriodBalance, (period.id, owner.id))
         if b is None:
             return None
-        return OwnerRow(
-            owner_pk=owner.id,
-            owner_id=owner.owner_id,
-            name=owner.name,
-            opening_balance=b.opening_balance,
-            contributions=b.total_contributions,
-            paid_expenses=b.total_paid_expenses,
-            allocated=b.total_allocated,
-            service_charges=b.total_service_charges,
-            net_settlements=b.net_settlements,
-        )
+        return row_from_stored(b, owner.owner_id, owner.name)
     # One statement: the owner's totals (if any) and the community's allocation version.
     t = OwnerPeriodTotal
     one = select(literal(1).label("one")).subquery()
@@ -57,7 +41,7 @@ def owner_line(
     ).one()
     entries = row[2]
     involved = entries is not None and entries > 0
-    sums = _kinds(row[3:]) if involved else {}
+    sums = kinds(row[3:]) if involved else {}
     _, per_owner = current_allocations(session, community, period, version_read=(row[0], row[1]))
     allocated = per_owner.get(owner.id, 0)
     if not (owner.is_active or involved or owner.id in per_owner):

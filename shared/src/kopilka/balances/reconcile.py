@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kopilka.balances.service import TOTAL_COLUMNS
+from kopilka.balances.rows import TOTAL_COLUMNS
 from kopilka.logging import get_logger
 from kopilka.metrics import TOTALS_DRIFTS
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, Engine, any_, literal, select
 from sqlalchemy.orm import Session
 
-from kopilka.balances.service import sheet_for
+from kopilka.balances.sheet import sheet_for
 from kopilka.db import session_factory
 from kopilka.models import Community, Contribution, Owner, Period
 

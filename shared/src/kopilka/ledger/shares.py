@@ -20,7 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func, select
 
 from kopilka.allocation.remainder import largest_remainder
-from kopilka.balances.service import compute_allocations
+from kopilka.balances.allocations import compute_allocations
 from kopilka.context import Ctx
 from kopilka.errors import Conflict, NotFound, ValidationFailed
 from kopilka.ledger import schemas as s

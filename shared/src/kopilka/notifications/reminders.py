@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kopilka.balances.service import live_sheet
+from kopilka.balances.sheet import live_sheet
 from kopilka.models import AuditEntry, Community, Owner, Period
 from kopilka.notifications.service import DEBT_REMINDER, enqueue
 

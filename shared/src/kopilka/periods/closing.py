@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kopilka.audit.service import record
 from kopilka.balances.reconcile import check_totals
-from kopilka.balances.service import Sheet, live_sheet
+from kopilka.balances.sheet import Sheet, live_sheet
 from kopilka.context import Ctx
 from kopilka.db import copy_rows
 from kopilka.errors import Conflict

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kopilka.balances.service import sheet_for
+from kopilka.balances.sheet import sheet_for
 from kopilka.context import Ctx
 from kopilka.errors import ValidationFailed
 from kopilka.money import format_minor

@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kopilka.balances.owner import owner_line
-from kopilka.balances.service import OwnerRow, ledger_sums, sheet_for
+from kopilka.balances.rows import OwnerRow, ledger_sums
+from kopilka.balances.sheet import sheet_for
 from kopilka.context import Ctx
 from kopilka.i18n import resolve
 from kopilka.invoices import service as invoices
