@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, func, select, text
+from sqlalchemy import CursorResult, func, select
 from sqlalchemy.orm import Session
 
 from kopilka.audit.service import record, snapshot
@@ -46,6 +46,7 @@ from kopilka.logging import get_logger
 from kopilka.models import RecurringChargeRun, RecurringChargeTemplate
 from kopilka.money import MAX_MINOR, MAX_SHARE_WEIGHT, format_minor, to_minor
 from kopilka.plots.consumption import derived_weights
+from kopilka.recurring import queries as q
 from kopilka.recurring.schemas import (
     RecurringChargeCreate,
     RecurringChargeOut,
@@ -263,29 +264,10 @@ def due_charges(
     """Every (template, OPEN period) pair that is due and has no run yet (of one community, or
     all), in period, then template order (the order the sweep locks them in)."""
     now = now or datetime.now(UTC)
-    rows = session.execute(
-        text(
-            """
-            SELECT t.id AS template_id, t.community_id, t.amount_minor, t.basis, t.description,
-                   t.day_of_month, t.start_date AS t_start, t.end_date AS t_end,
-                   p.id AS period_id, p.start_date AS p_start, p.end_date AS p_end,
-                   c.timezone
-            FROM recurring_charge_templates t
-            JOIN communities c ON c.id = t.community_id
-            JOIN periods p ON p.community_id = t.community_id AND p.status = 'OPEN'
-            WHERE t.active
-              AND p.end_date >= t.start_date
-              AND (t.end_date IS NULL OR p.start_date <= t.end_date)
-              AND NOT EXISTS (
-                  SELECT 1 FROM recurring_charge_runs r
-                  WHERE r.template_id = t.id AND r.period_id = p.id
-              )
-              AND (CAST(:c AS bigint) IS NULL OR t.community_id = :c)
-            ORDER BY p.id, t.id
-            """
-        ),
-        {"c": community_id},
-    ).all()
+    if community_id is None:
+        rows = session.execute(q.DUE_CHARGES).all()
+    else:
+        rows = session.execute(q.DUE_CHARGES_OF_COMMUNITY, {"community_id": community_id}).all()
     due: list[_Due] = []
     for r in rows:
         day = charge_date(r.p_start, r.p_end, r.day_of_month)
@@ -307,81 +289,32 @@ def due_charges(
     return due
 
 
-# amount x weight rounded half to even: round() on numeric rounds half away from zero, so an
-# exact half above an even floor goes down instead (the amounts are positive).
-_PER_WEIGHT_MINOR = """
-    CASE WHEN x - floor(x) = 0.5 AND mod(floor(x), 2) = 0 THEN floor(x) ELSE round(x) END
-"""
-
-_GENERATE_SQL = """
-WITH exact AS (
-    SELECT o.id AS owner_pk, {exact} AS x
-    FROM owners o
-    WHERE o.community_id = :c AND o.is_active AND o.id <> ALL(CAST(:derived_pks AS bigint[]))
-), charged AS (
-    SELECT owner_pk, CAST({minor} AS bigint) AS amount FROM exact
-    UNION ALL
-    -- owners with plots: their charge from the derived share weight, computed exactly
-    SELECT d.pk, d.amount
-    FROM unnest(CAST(:derived_pks AS bigint[]), CAST(:derived_amounts AS bigint[])) AS d(pk, amount)
-    JOIN owners o ON o.id = d.pk AND o.is_active
-), new AS (
-    INSERT INTO service_charges (community_id, period_id, owner_pk, amount_minor, description,
-        date, recurring_template_id, created_by, version)
-    SELECT :c, :p, owner_pk, amount, :description, :day, :t, :actor, 1
-    FROM charged WHERE amount > 0
-    ORDER BY owner_pk
-    ON CONFLICT (recurring_template_id, period_id, owner_pk)
-        WHERE recurring_template_id IS NOT NULL AND deleted_at IS NULL
-        DO NOTHING
-    RETURNING id, owner_pk, amount_minor
-)
-INSERT INTO ledger_entries
-    (community_id, period_id, owner_pk, kind, amount_minor, source_type, source_id)
-SELECT :c, :p, owner_pk, 'SERVICE_CHARGE', amount_minor, 'service_charge', id FROM new
-"""
-
-
 def _generate_one(session: Session, due: _Due) -> int | None:
     """Generate one (template, period) pair; None when another run got it first or the period
     is no longer OPEN."""
     # SKIP LOCKED: a period held exclusively (being closed, reopened or carried into) is left
     # for the next sweep instead of stalling this one.
-    locked = session.execute(
-        text("SELECT id FROM periods WHERE id = :p AND status = 'OPEN' FOR SHARE SKIP LOCKED"),
-        {"p": due.period_id},
-    ).scalar()
+    locked = session.execute(q.OPEN_PERIOD_ID_SKIP_LOCKED, {"period_id": due.period_id}).scalar()
     if locked is None:
         return None
     run_id = session.execute(
-        text(
-            """
-            INSERT INTO recurring_charge_runs (template_id, period_id, charges_created)
-            VALUES (:t, :p, 0)
-            ON CONFLICT (template_id, period_id) DO NOTHING
-            RETURNING id
-            """
-        ),
-        {"t": due.template_id, "p": due.period_id},
+        q.CLAIM_CHARGE_RUN, {"t": due.template_id, "p": due.period_id}
     ).scalar()
     if run_id is None:
         return None
     derived_pks: list[int] = []
     derived_amounts: list[int] = []
     if due.basis == PER_SHARE_WEIGHT:
-        exact, minor = "CAST(:amount AS numeric) * o.share_weight", _PER_WEIGHT_MINOR
         # an owner with plots: amount x the share weight derived from them (SPEC §3a), exact
         # and rounded half to even like the rest (Python's round of a Fraction)
         for pk, weight in sorted(derived_weights(session, due.community_id).items()):
             derived_pks.append(pk)
             derived_amounts.append(round(due.amount_minor * weight))
-    else:
-        exact, minor = "CAST(:amount AS numeric)", "x"
     actor = Actor.system("recurring", due.community_id)
     result = cast(
         "CursorResult[Any]",
         session.execute(
-            text(_GENERATE_SQL.format(exact=exact, minor=minor)),
+            q.GENERATE_CHARGES[PER_SHARE_WEIGHT if due.basis == PER_SHARE_WEIGHT else PER_OWNER],
             {
                 "c": due.community_id,
                 "p": due.period_id,
@@ -396,10 +329,7 @@ def _generate_one(session: Session, due: _Due) -> int | None:
         ),
     )
     created = int(result.rowcount or 0)
-    session.execute(
-        text("UPDATE recurring_charge_runs SET charges_created = :n WHERE id = :r"),
-        {"n": created, "r": run_id},
-    )
+    session.execute(q.SET_CHARGES_CREATED, {"n": created, "r": run_id})
     record(
         Ctx(session=session, actor=actor),
         f"{ENTITY}.generate",
