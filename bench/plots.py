@@ -225,7 +225,7 @@ def child(db: str, community_id: int, period_id: int) -> None:
     from kopilka.jobs.registry import COMPENSATIONS, HANDLERS
     from kopilka.jobs.service import run
     from kopilka.periods.closing import request_close
-    from kopilka.plots.service import consumption
+    from kopilka.plots.readings import consumption
 
     engine = make_engine(db)
     actor = Actor(Role.ADMIN, "bench", community_id=community_id)

@@ -8,7 +8,7 @@ from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from kopilka.context import Ctx
-from kopilka.plots import service
+from kopilka.plots import meters, readings, service
 from kopilka.plots.schemas import (
     MeterCreate,
     MeterOut,
@@ -108,22 +108,22 @@ def create_meter(
     request: Request, plot_id: int, data: MeterCreate, ctx: Ctx = CtxDep, body: bytes = RawBodyDep
 ) -> JSONResponse:
     def produce() -> MeterOut:
-        m, plot = service.create_meter(ctx, plot_id, data)
-        return service.meter_out(ctx, m, plot)
+        m, plot = meters.create_meter(ctx, plot_id, data)
+        return meters.meter_out(ctx, m, plot)
 
     return write(request, ctx, body, produce, location=lambda p: f"{P}/meters/{p['id']}")
 
 
 @router.get("/plots/{plot_id}/meters", response_model=list[MeterOut])
 def list_meters(plot_id: int, ctx: Ctx = CtxDep) -> list[MeterOut]:
-    return [service.meter_out(ctx, m, p, last) for m, p, last in service.list_meters(ctx, plot_id)]
+    return [meters.meter_out(ctx, m, p, last) for m, p, last in meters.list_meters(ctx, plot_id)]
 
 
 @router.get("/meters/{meter_id}", response_model=MeterOut)
 def get_meter(meter_id: int, response: Response, ctx: Ctx = CtxDep) -> MeterOut:
-    m, plot = service.get_meter(ctx, meter_id)
+    m, plot = meters.get_meter(ctx, meter_id)
     etag(response, m.version)
-    return service.meter_out(ctx, m, plot, service.last_reading(ctx, m.id))
+    return meters.meter_out(ctx, m, plot, meters.last_reading(ctx, m.id))
 
 
 @router.patch(
@@ -138,9 +138,9 @@ def patch_meter(
     ctx: Ctx = CtxDep,
     version: int | None = IfMatchDep,
 ) -> MeterOut:
-    m, plot = service.patch_meter(ctx, meter_id, data, version)
+    m, plot = meters.patch_meter(ctx, meter_id, data, version)
     etag(response, m.version)
-    return service.meter_out(ctx, m, plot)
+    return meters.meter_out(ctx, m, plot)
 
 
 # ---------------------------------------------------------------- readings
@@ -160,8 +160,8 @@ def create_reading(
     body: bytes = RawBodyDep,
 ) -> JSONResponse:
     def produce() -> ReadingOut:
-        r, m = service.record_reading(ctx, meter_id, data)
-        return service.reading_out(ctx, r, m)
+        r, m = readings.record_reading(ctx, meter_id, data)
+        return meters.reading_out(ctx, r, m)
 
     return write(request, ctx, body, produce, location=lambda p: f"{P}/meters/{meter_id}/readings")
 
@@ -175,10 +175,10 @@ def list_readings(
     page: Page = PageDep,
     period_id: int | None = Query(default=None),
 ) -> list[ReadingOut]:
-    rows, m = service.list_readings(
+    rows, m = readings.list_readings(
         ctx, meter_id, period_id=period_id, after=page.after, limit=page.limit
     )
-    return service.readings_out(ctx, paged(request, response, rows, page, lambda r: r.id), m)
+    return meters.readings_out(ctx, paged(request, response, rows, page, lambda r: r.id), m)
 
 
 # ---------------------------------------------------------------- consumption
@@ -193,4 +193,4 @@ def consumption(
     ctx: Ctx = CtxDep,
     meter_type: str | None = Query(default=None, description="only this meter type"),
 ) -> dict[str, Any]:
-    return service.consumption(ctx, period_id, meter_type)
+    return readings.consumption(ctx, period_id, meter_type)
