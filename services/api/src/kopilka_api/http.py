@@ -81,8 +81,6 @@ class ExactJSONRequest(Request):
             return
         try:
             await self.json()
-        except ValidationFailed:
-            raise
         except ValueError:
             return  # not JSON at all: FastAPI answers its own 400
 

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from kopilka.balances.rows import TOTAL_COLUMNS
+from kopilka.db import get_engine
 from kopilka.logging import get_logger
 from kopilka.metrics import TOTALS_DRIFTS
 
@@ -133,8 +134,6 @@ def check_totals(
 
 
 def main() -> int:
-    from kopilka.db import get_engine
-
     with Session(get_engine()) as s:
         drifts = check_totals(s)
     for d in drifts:
