@@ -19,6 +19,7 @@ from datetime import date
 from sqlalchemy import text
 
 from kopilka.context import Ctx
+from kopilka.ledger.receipts import receipt_payload
 from kopilka.notifications import service as notifications
 
 
@@ -122,8 +123,6 @@ def record_contributions(ctx: Ctx, rows: Sequence[ContributionRow]) -> dict[int,
     (a line already booked is left out)."""
     if not rows:
         return {}
-    from kopilka.ledger.contributions import receipt_payload
-
     result = ctx.session.execute(
         _CONTRIBUTIONS,
         {

@@ -4,8 +4,6 @@ receipt queued in the same statement."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import Any
 
 from kopilka.audit.service import snapshot
 from kopilka.context import Ctx, Role
@@ -26,6 +24,7 @@ from kopilka.ledger.posting import (
     owner_ids,
     positive_amount,
 )
+from kopilka.ledger.receipts import receipt_payload
 from kopilka.models import Contribution, Owner
 from kopilka.money import format_minor
 from kopilka.notifications import service as notifications
@@ -101,20 +100,6 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
         )
     c = insert_document(ctx, period, CONTRIBUTION, c, receipt)
     return contribution_out(ctx, c, owner.owner_id)
-
-
-def receipt_payload(
-    amount_minor: int, currency: str, period_name: str, day: date, comment: str | None
-) -> dict[str, Any]:
-    """What the owner's receipt says (the bot words it): one recorded contribution, or each of a
-    bank statement's (``kopilka.ledger.bulk``)."""
-    return {
-        "amount_minor": amount_minor,
-        "currency": currency,
-        "period_name": period_name,
-        "date": day.isoformat(),
-        "comment": comment,
-    }
 
 
 def record_contributions(ctx: Ctx, rows: Sequence[ContributionRow]) -> dict[int, int]:
