@@ -1,13 +1,9 @@
-"""The plots domain's statements, built once (bind parameters, no per-request construction).
-
-The consumption of a period is raw SQL: a LATERAL look-up of each meter's last reading before
-the period (one index probe of ``ix_readings_meter_date`` per meter), which Core would only
-spell less clearly.
-"""
+"""The plots domain's statements, built once (bind parameters, no per-request construction)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Date, String, bindparam, select, text
+from sqlalchemy import BigInteger, Date, String, and_, bindparam, or_, select, true
+from sqlalchemy.orm import aliased
 
 from kopilka.models import Meter, Owner, Period, Plot, PlotOwner, Reading
 
@@ -72,31 +68,53 @@ OWNERS_WITH_PLOTS = (
 #: Per meter of the community (of a type, or all): its reading in the period, its last reading
 #: before the period (or None: the initial values count), its plot. A meter counts when it is
 #: active on an active plot, or when it has a reading in the period (a meter replaced during it).
-PERIOD_METERS = text(
-    """
-    SELECT m.id, m.plot_id, p.number, m.serial, m.meter_type, m.zones,
-           m.initial_t1, m.initial_t2, m.initial_t3, (m.is_active AND p.is_active) AS active,
-           cur.id AS reading_id, cur.value_t1, cur.value_t2, cur.value_t3,
-           cur.estimated, cur.replacement, cur.reading_date,
-           prev.value_t1 AS prev_t1, prev.value_t2 AS prev_t2, prev.value_t3 AS prev_t3
-    FROM meters m
-    JOIN plots p ON p.id = m.plot_id
-    LEFT JOIN readings cur ON cur.meter_id = m.id AND cur.period_id = :period_id
-    LEFT JOIN LATERAL (
-        SELECT r.value_t1, r.value_t2, r.value_t3 FROM readings r
-        WHERE r.meter_id = m.id AND r.reading_date < :start_date
-        ORDER BY r.reading_date DESC, r.id DESC LIMIT 1
-    ) prev ON true
-    WHERE m.community_id = :community_id
-      AND (CAST(:meter_type AS varchar) IS NULL OR m.meter_type = :meter_type)
-      AND ((m.is_active AND p.is_active) OR cur.id IS NOT NULL)
-    ORDER BY p.number, m.id
-    """
-).bindparams(
-    bindparam("community_id", type_=BigInteger),
-    bindparam("period_id", type_=BigInteger),
-    bindparam("start_date", type_=Date),
-    bindparam("meter_type", type_=String),
+_cur = aliased(Reading, name="cur")
+_r = aliased(Reading, name="r")
+# The meter's last reading before the period: one index probe of ``ix_readings_meter_date`` per
+# meter (LATERAL).
+_prev = (
+    select(_r.value_t1, _r.value_t2, _r.value_t3)
+    .where(_r.meter_id == Meter.id, _r.reading_date < bindparam("start_date", type_=Date))
+    .order_by(_r.reading_date.desc(), _r.id.desc())
+    .limit(1)
+    .lateral("prev")
+)
+_meter_type = bindparam("meter_type", type_=String)
+PERIOD_METERS = (
+    select(
+        Meter.id,
+        Meter.plot_id,
+        Plot.number,
+        Meter.serial,
+        Meter.meter_type,
+        Meter.zones,
+        Meter.initial_t1,
+        Meter.initial_t2,
+        Meter.initial_t3,
+        (Meter.is_active & Plot.is_active).label("active"),
+        _cur.id.label("reading_id"),
+        _cur.value_t1,
+        _cur.value_t2,
+        _cur.value_t3,
+        _cur.estimated,
+        _cur.replacement,
+        _cur.reading_date,
+        _prev.c.value_t1.label("prev_t1"),
+        _prev.c.value_t2.label("prev_t2"),
+        _prev.c.value_t3.label("prev_t3"),
+    )
+    .join(Plot, Plot.id == Meter.plot_id)
+    .outerjoin(
+        _cur,
+        and_(_cur.meter_id == Meter.id, _cur.period_id == bindparam("period_id", type_=BigInteger)),
+    )
+    .outerjoin(_prev, true())
+    .where(
+        Meter.community_id == bindparam("community_id", type_=BigInteger),
+        or_(_meter_type.is_(None), Meter.meter_type == _meter_type),
+        or_(Meter.is_active & Plot.is_active, _cur.id.is_not(None)),
+    )
+    .order_by(Plot.number, Meter.id)
 )
 
 #: Every owner of the plots of the community: (plot id, owner pk, owner id, name, num, den).
