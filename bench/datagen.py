@@ -487,13 +487,15 @@ def check_consistency(conn: psycopg.Connection[Any], period_id: int) -> None:
         {"p": period_id},
     ).fetchone()
     assert problems is not None and problems[0] == 0, f"inconsistent data set: {problems}"
-    from kopilka.balances.reconcile import _expense_sql, _ledger_sql
+    from sqlalchemy.dialects import postgresql
 
-    for q in (
-        _ledger_sql(f"period_id = {int(period_id)}"),
-        _expense_sql(f"period_id = {int(period_id)}"),
-    ):
-        drift = conn.execute(q.replace(":p", str(int(period_id)))).fetchall()
+    from kopilka.balances.reconcile import DRIFTS_OF
+
+    for stmt in DRIFTS_OF["period"]:
+        q = stmt.params(p=int(period_id)).compile(
+            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+        )
+        drift = conn.execute(str(q)).fetchall()
         assert not drift, f"totals differ from the rows: {drift[:5]}"
 
 

@@ -17,15 +17,18 @@ by every close for its own period (``kopilka.periods.closing``), and by hand:
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Text, and_, bindparam, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from kopilka.balances.rows import TOTAL_COLUMNS
 from kopilka.db import get_engine
 from kopilka.logging import get_logger
 from kopilka.metrics import TOTALS_DRIFTS
+from kopilka.models import Expense, LedgerEntry, OwnerPeriodTotal, PeriodExpenseTotal
 
 log = get_logger("kopilka.balances.reconcile")
 
@@ -43,51 +46,92 @@ class Drift:
     totals: int  # what the maintained totals hold
 
 
-_SUMS = ",\n".join(
-    f"coalesce(sum(amount_minor) FILTER (WHERE kind = '{k}'), 0) AS {c}"
-    for k, c in TOTAL_COLUMNS.items()
-)
 _COLUMNS = [*TOTAL_COLUMNS.values(), "entries"]
+_LEDGER: Any = LedgerEntry.__table__
+_OWNER_TOTALS: Any = OwnerPeriodTotal.__table__
+_EXPENSES: Any = Expense.__table__
+_EXPENSE_TOTALS: Any = PeriodExpenseTotal.__table__
+Scope = Callable[[Any], Any]  # a table's columns -> the WHERE of the scope checked
 
 
-def _ledger_sql(where: str) -> str:
-    diffs = " OR ".join(f"coalesce(r.{c}, 0) <> coalesce(t.{c}, 0)" for c in _COLUMNS)
-    pairs = ", ".join(f"coalesce(r.{c}, 0), coalesce(t.{c}, 0)" for c in _COLUMNS)
-    return f"""
-        WITH r AS (
-            SELECT period_id, owner_pk, {_SUMS}, count(*) AS entries
-            FROM ledger_entries WHERE {where} GROUP BY period_id, owner_pk
-        ), t AS (
-            SELECT * FROM owner_period_totals WHERE {where}
+def _ledger_drift(scope: Scope) -> Any:
+    """(period, owner_pk, then rows/totals per column) where ``owner_period_totals`` differs
+    from the sums of ``ledger_entries``."""
+    le = _LEDGER.c
+    sums = [
+        func.coalesce(func.sum(le.amount_minor).filter(le.kind == k), 0).label(c)
+        for k, c in TOTAL_COLUMNS.items()
+    ]
+    r = (
+        select(le.period_id, le.owner_pk, *sums, func.count().label("entries"))
+        .where(scope(le))
+        .group_by(le.period_id, le.owner_pk)
+        .cte("r")
+    )
+    t = select(_OWNER_TOTALS).where(scope(_OWNER_TOTALS.c)).cte("t")
+    rows = [func.coalesce(r.c[c], 0) for c in _COLUMNS]
+    totals = [func.coalesce(t.c[c], 0) for c in _COLUMNS]
+    period = func.coalesce(r.c.period_id, t.c.period_id).label("period")
+    owner_pk = func.coalesce(r.c.owner_pk, t.c.owner_pk).label("owner")
+    return (
+        select(period, owner_pk, *(x for pair in zip(rows, totals, strict=True) for x in pair))
+        .select_from(
+            r.join(t, and_(t.c.period_id == r.c.period_id, t.c.owner_pk == r.c.owner_pk), full=True)
         )
-        SELECT coalesce(r.period_id, t.period_id), coalesce(r.owner_pk, t.owner_pk), {pairs}
-        FROM r FULL JOIN t ON t.period_id = r.period_id AND t.owner_pk = r.owner_pk
-        WHERE {diffs}
-        ORDER BY 1, 2
-    """
+        .where(or_(*(a != b for a, b in zip(rows, totals, strict=True))))
+        .order_by(period, owner_pk)
+    )
 
 
-def _expense_sql(where: str) -> str:
-    return f"""
-        WITH r AS (
-            SELECT period_id, payment_type, split IS NULL AS pooled,
-                   sum(amount_minor) AS amount_minor, count(*) AS expenses
-            FROM expenses WHERE deleted_at IS NULL AND {where}
-            GROUP BY period_id, payment_type, split IS NULL
-        ), t AS (
-            SELECT * FROM period_expense_totals WHERE {where}
+def _expense_drift(scope: Scope) -> Any:
+    """(period, "<payment type> pooled=<bool>", rows/totals of the amount, of the count) where
+    ``period_expense_totals`` differs from the live ``expenses``."""
+    e = _EXPENSES.c
+    pooled = e.split.is_(None)
+    r = (
+        select(
+            e.period_id,
+            e.payment_type,
+            pooled.label("pooled"),
+            func.sum(e.amount_minor).label("amount_minor"),
+            func.count().label("expenses"),
         )
-        SELECT coalesce(r.period_id, t.period_id),
-               coalesce(r.payment_type, t.payment_type) || ' pooled=' ||
-                   coalesce(r.pooled, t.pooled)::text,
-               coalesce(r.amount_minor, 0), coalesce(t.amount_minor, 0),
-               coalesce(r.expenses, 0), coalesce(t.expenses, 0)
-        FROM r FULL JOIN t ON t.period_id = r.period_id AND t.payment_type = r.payment_type
-                          AND t.pooled = r.pooled
-        WHERE coalesce(r.amount_minor, 0) <> coalesce(t.amount_minor, 0)
-           OR coalesce(r.expenses, 0) <> coalesce(t.expenses, 0)
-        ORDER BY 1, 2
-    """
+        .where(e.deleted_at.is_(None), scope(e))
+        .group_by(e.period_id, e.payment_type, pooled)
+        .cte("r")
+    )
+    t = select(_EXPENSE_TOTALS).where(scope(_EXPENSE_TOTALS.c)).cte("t")
+    period = func.coalesce(r.c.period_id, t.c.period_id).label("period")
+    key = (
+        func.coalesce(r.c.payment_type, t.c.payment_type)
+        .concat(" pooled=")
+        .concat(cast(func.coalesce(r.c.pooled, t.c.pooled), Text))
+        .label("key")
+    )
+    amounts = func.coalesce(r.c.amount_minor, 0), func.coalesce(t.c.amount_minor, 0)
+    counts = func.coalesce(r.c.expenses, 0), func.coalesce(t.c.expenses, 0)
+    on = and_(
+        t.c.period_id == r.c.period_id,
+        t.c.payment_type == r.c.payment_type,
+        t.c.pooled == r.c.pooled,
+    )
+    return (
+        select(period, key, *amounts, *counts)
+        .select_from(r.join(t, on, full=True))
+        .where(or_(amounts[0] != amounts[1], counts[0] != counts[1]))
+        .order_by(period, key)
+    )
+
+
+_SCOPES: dict[str, Scope] = {
+    "period": lambda c: c.period_id == bindparam("p"),
+    "community": lambda c: c.community_id == bindparam("c"),
+    "all": lambda c: true(),
+}
+#: scope -> (the ledger's drift, the expenses' drift), built once
+DRIFTS_OF: dict[str, tuple[Any, Any]] = {
+    name: (_ledger_drift(scope), _expense_drift(scope)) for name, scope in _SCOPES.items()
+}
 
 
 def check_totals(
@@ -96,23 +140,23 @@ def check_totals(
     """Every difference between the maintained totals and the rows (of one period, one
     community, or the whole database); each one is logged and counted."""
     global DRIFTS
+    params: dict[str, int]
     if period_id is not None:
-        where, params = "period_id = :p", {"p": period_id}
+        scope, params = "period", {"p": period_id}
     elif community_id is not None:
-        where, params = "community_id = :c", {"c": community_id}
+        scope, params = "community", {"c": community_id}
     else:
-        where, params = "true", {}
+        scope, params = "all", {}
+    ledger_drift, expense_drift = DRIFTS_OF[scope]
     drifts: list[Drift] = []
-    for period, owner_pk, *pairs in session.execute(text(_ledger_sql(where)), params):
+    for period, owner_pk, *pairs in session.execute(ledger_drift, params):
         for i, column in enumerate(_COLUMNS):
             rows, totals = int(pairs[2 * i]), int(pairs[2 * i + 1])
             if rows != totals:
                 drifts.append(
                     Drift("owner_period_totals", period, str(owner_pk), column, rows, totals)
                 )
-    for period, key, amount_r, amount_t, n_r, n_t in session.execute(
-        text(_expense_sql(where)), params
-    ):
+    for period, key, amount_r, amount_t, n_r, n_t in session.execute(expense_drift, params):
         for column, rows, totals in (("amount_minor", amount_r, amount_t), ("expenses", n_r, n_t)):
             if rows != totals:
                 drifts.append(
