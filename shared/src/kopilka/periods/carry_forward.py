@@ -21,12 +21,10 @@ from kopilka.ledger.charges import charge_out
 from kopilka.ledger.contributions import contribution_out
 from kopilka.models import (
     CarryForward,
-    Contribution,
     Job,
     Owner,
     Period,
     PeriodBalance,
-    ServiceCharge,
 )
 from kopilka.money import format_minor
 from kopilka.notifications import service as notifications
@@ -174,29 +172,10 @@ def carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) -> 
 
 
 def opening_transactions(ctx: Ctx, period_id: int) -> dict[str, Any]:
-
     ctx.require_admin()  # every owner's opening balance: the treasurer's view
     period = get_period(ctx, period_id)
-    contributions = ctx.session.execute(
-        select(Contribution, Owner.owner_id)
-        .join(Owner, Owner.id == Contribution.owner_pk)
-        .where(
-            Contribution.period_id == period.id,
-            Contribution.opening_from_period_id.is_not(None),
-            Contribution.deleted_at.is_(None),
-        )
-        .order_by(Owner.owner_id)
-    ).all()
-    charges = ctx.session.execute(
-        select(ServiceCharge, Owner.owner_id)
-        .join(Owner, Owner.id == ServiceCharge.owner_pk)
-        .where(
-            ServiceCharge.period_id == period.id,
-            ServiceCharge.opening_from_period_id.is_not(None),
-            ServiceCharge.deleted_at.is_(None),
-        )
-        .order_by(Owner.owner_id)
-    ).all()
+    contributions = ctx.session.execute(q.OPENING_CONTRIBUTIONS, {"p": period.id}).all()
+    charges = ctx.session.execute(q.OPENING_CHARGES, {"p": period.id}).all()
     link = ctx.session.scalar(select(CarryForward).where(CarryForward.to_period_id == period.id))
     currency = ctx.community.currency
     return {

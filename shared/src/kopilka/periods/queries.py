@@ -28,6 +28,7 @@ from kopilka.models import (
     Invoice,
     LedgerEntry,
     Notification,
+    Owner,
     PeriodBalance,
     ServiceCharge,
 )
@@ -224,3 +225,22 @@ ANNOUNCED_OPENINGS = (
     .distinct(_n.owner_pk)
     .order_by(_n.owner_pk, _n.id.desc())
 )
+
+
+def _openings(doc: Any) -> Any:
+    """The period's live opening documents of one kind (from a carry-forward), with their
+    owner's id, by owner id."""
+    return (
+        select(doc, Owner.owner_id)
+        .join(Owner, Owner.id == doc.owner_pk)
+        .where(
+            doc.period_id == bindparam("p"),
+            doc.opening_from_period_id.is_not(None),
+            doc.deleted_at.is_(None),
+        )
+        .order_by(Owner.owner_id)
+    )
+
+
+OPENING_CONTRIBUTIONS = _openings(Contribution)
+OPENING_CHARGES = _openings(ServiceCharge)

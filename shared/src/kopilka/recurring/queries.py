@@ -18,31 +18,39 @@ from kopilka.models import (
 )
 
 T, R = RecurringExpenseTemplate, RecurringExpenseRun
+CT, CR = RecurringChargeTemplate, RecurringChargeRun
 
-# Every (active template, OPEN period) pair without a run yet, oldest period first (so a
-# template with max_occurrences fills the earliest periods), then template: the lock order.
-DUE_EXPENSES = (
-    select(
-        T.id.label("template_id"),
-        T.community_id,
-        T.day_of_month,
-        T.start_date.label("t_start"),
-        T.end_date.label("t_end"),
-        Period.id.label("period_id"),
-        Period.start_date.label("p_start"),
-        Period.end_date.label("p_end"),
-        Community.timezone,
+
+def _due_pairs(template: Any, run: Any, *columns: Any) -> Any:
+    """Every (active template, OPEN period) pair without a run yet, with the dates that decide
+    whether it is due (the caller orders them)."""
+    return (
+        select(
+            template.id.label("template_id"),
+            template.community_id,
+            *columns,
+            template.day_of_month,
+            template.start_date.label("t_start"),
+            template.end_date.label("t_end"),
+            Period.id.label("period_id"),
+            Period.start_date.label("p_start"),
+            Period.end_date.label("p_end"),
+            Community.timezone,
+        )
+        .join(Community, Community.id == template.community_id)
+        .join(Period, and_(Period.community_id == template.community_id, Period.status == "OPEN"))
+        .where(
+            template.active.is_(True),
+            Period.end_date >= template.start_date,
+            or_(template.end_date.is_(None), Period.start_date <= template.end_date),
+            ~exists().where(run.template_id == template.id, run.period_id == Period.id),
+        )
     )
-    .join(Community, Community.id == T.community_id)
-    .join(Period, and_(Period.community_id == T.community_id, Period.status == "OPEN"))
-    .where(
-        T.active.is_(True),
-        Period.end_date >= T.start_date,
-        or_(T.end_date.is_(None), Period.start_date <= T.end_date),
-        ~exists().where(R.template_id == T.id, R.period_id == Period.id),
-    )
-    .order_by(Period.start_date, Period.id, T.id)
-)
+
+
+# Oldest period first (so a template with max_occurrences fills the earliest periods), then
+# template: the lock order.
+DUE_EXPENSES = _due_pairs(T, R).order_by(Period.start_date, Period.id, T.id)
 DUE_EXPENSES_OF_COMMUNITY = DUE_EXPENSES.where(T.community_id == bindparam("community_id"))
 
 # The period, shared like every writer, skipped while someone holds it exclusively (a close).
@@ -82,35 +90,11 @@ CLAIM_RUN = (
 
 # ---------------------------------------------------------------- recurring charges
 
-CT, CR = RecurringChargeTemplate, RecurringChargeRun
 _CHARGE_RUNS: Any = RecurringChargeRun.__table__
 
-# Every (active template, OPEN period) pair without a run yet, in period, then template order
-# (the order the sweep locks them in).
-DUE_CHARGES = (
-    select(
-        CT.id.label("template_id"),
-        CT.community_id,
-        CT.amount_minor,
-        CT.basis,
-        CT.description,
-        CT.day_of_month,
-        CT.start_date.label("t_start"),
-        CT.end_date.label("t_end"),
-        Period.id.label("period_id"),
-        Period.start_date.label("p_start"),
-        Period.end_date.label("p_end"),
-        Community.timezone,
-    )
-    .join(Community, Community.id == CT.community_id)
-    .join(Period, and_(Period.community_id == CT.community_id, Period.status == "OPEN"))
-    .where(
-        CT.active.is_(True),
-        Period.end_date >= CT.start_date,
-        or_(CT.end_date.is_(None), Period.start_date <= CT.end_date),
-        ~exists().where(CR.template_id == CT.id, CR.period_id == Period.id),
-    )
-    .order_by(Period.id, CT.id)
+# In period, then template order (the order the sweep locks them in).
+DUE_CHARGES = _due_pairs(CT, CR, CT.amount_minor, CT.basis, CT.description).order_by(
+    Period.id, CT.id
 )
 DUE_CHARGES_OF_COMMUNITY = DUE_CHARGES.where(CT.community_id == bindparam("community_id"))
 
