@@ -19,6 +19,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from kopilka.models import (
@@ -222,7 +223,7 @@ ANNOUNCED_OPENINGS = (
         _n.kind == "opening_balance",
         _n.payload["period_id"].astext == bindparam("t", type_=String()),
     )
-    .distinct(_n.owner_pk)
+    .ext(distinct_on(_n.owner_pk))
     .order_by(_n.owner_pk, _n.id.desc())
 )
 
