@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -719,16 +720,41 @@ HEADINGS = {
     "writes": "## 7. What the maintained totals cost the write path",
     "burst": "## 8. The burst after a close",
 }
-SUMMARY_PREFIX: dict[str, str | tuple[str, ...]] = {
-    "recording": "| recording |",
-    "balance_sheet": "| balance sheet,",
-    "close": "| close,",
-    "fanout": "| fan-out",
-    "floor": "| floor",
-    "plots": "| plots:",
-    "hardening": ("| admin's reads", "| fewest settlements"),
-    "bank_import": "| bank",
-}
+#: Which benchmark wrote a Summary row, by the row's start; the most specific first (the issue
+#: 18 rows of ``reads`` also start with "| balance sheet,": matched to ``balance_sheet`` they
+#: were kept as that benchmark's old rows AND written again by ``reads``, once more every run).
+SUMMARY_PREFIX: tuple[tuple[str, str], ...] = (
+    ("| one owner's balance", "reads"),
+    ("| tenancy", "reads"),
+    ("| recording with the maintained totals", "writes"),
+    ("| burst", "burst"),
+    ("| recording |", "recording"),
+    ("| balance sheet,", "balance_sheet"),
+    ("| close,", "close"),
+    ("| fan-out", "fanout"),
+    ("| floor", "floor"),
+    ("| plots:", "plots"),
+    ("| admin's reads", "hardening"),
+    ("| fewest settlements", "hardening"),
+    ("| bank", "bank_import"),
+)
+
+
+def summary_key(row: str) -> str | None:
+    """The benchmark a Summary row belongs to (None: unknown, not kept)."""
+    if row.startswith("| balance sheet,") and "(issue 18)" in row:
+        return "reads"
+    return next((key for prefix, key in SUMMARY_PREFIX if row.startswith(prefix)), None)
+
+
+def kept_rows(old_rows: list[str], measured: Collection[str]) -> list[str]:
+    """The previous Summary rows of the benchmarks not measured again, each once."""
+    kept: list[str] = []
+    for row in old_rows:
+        key = summary_key(row)
+        if key is not None and key not in measured and row not in kept:
+            kept.append(row)
+    return kept
 
 
 def _previous(path: Path) -> tuple[dict[str, list[str]], list[str]]:
@@ -782,13 +808,7 @@ def write_report() -> Path:
         ]
     lines += ["## Machine", "", *_machine(first), ""]
     summary = _summary(res)
-    kept = [
-        row
-        for key, prefix in SUMMARY_PREFIX.items()
-        if key not in res
-        for row in old_rows
-        if row.startswith(prefix)
-    ]
+    kept = kept_rows(old_rows, res)
     if kept and not summary:
         summary = [
             "## Summary",
