@@ -37,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 LOGS = OUT / "logs"
+# A fresh clone has no bench/out (ignored by git): every benchmark writes its files there, and the
+# floor wrote pg_test_fsync's output before anything had created it (FileNotFoundError).
+LOGS.mkdir(parents=True, exist_ok=True)
 
 OPERATOR_KEY = "bench-operator-key"
 BOT_TOKEN = "123456789:BENCH-TOKEN-not-a-real-one"
