@@ -67,22 +67,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         def close_later() -> None:
             time.sleep(a.close_after)
-            t = time.time()
+            # time.monotonic(): the fake Telegram stamps its messages with the machine's monotonic
+            # clock (time.time() here made "first message after the close" a -1.8e9 s figure and
+            # the window's end filter no filter at all)
+            t, wall = time.monotonic(), time.time()
             tries = 0
-            while True:  # a busy API answers 503 + Retry-After: the treasurer's client retries
-                tries += 1
-                r = httpx.post(
-                    f"{api_url}/api/payments/periods/{ds.period_id}/close",
-                    headers={"X-API-Key": ds.api_key},
-                    timeout=60,
-                )
-                if r.status_code != 503 or tries >= 20:
-                    break
-                time.sleep(float(r.headers.get("Retry-After", "1")))
-            job["post_status"] = r.status_code
+            try:
+                while True:  # a busy API answers 503 + Retry-After: the treasurer's client retries
+                    tries += 1
+                    r = httpx.post(
+                        f"{api_url}/api/payments/periods/{ds.period_id}/close",
+                        headers={"X-API-Key": ds.api_key},
+                        timeout=60,
+                    )
+                    if r.status_code != 503 or tries >= 20:
+                        break
+                    time.sleep(float(r.headers.get("Retry-After", "1")))
+                job["post_status"] = r.status_code
+                job["id"] = r.json().get("id")
+            except Exception as exc:  # recorded, not lost with the thread
+                job["post_error"] = f"{type(exc).__name__}: {exc}"[:300]
             job["post_tries"] = tries
-            job["id"] = r.json().get("id")
             job["posted_at"] = t
+            job["posted_at_epoch"] = wall
+            job["answered_after_s"] = round(time.monotonic() - t, 2)
 
         closer = threading.Thread(target=close_later)
         closer.start()
@@ -102,18 +110,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "--timeout", "30",
             ]
         )  # fmt: skip
-        t1 = time.time()
+        t1 = time.monotonic()
         closer.join()
         result["reads"] = summarize(gen)
-        job_state = httpx.get(
-            f"{api_url}/api/jobs/{job['id']}", headers={"X-API-Key": ds.api_key}, timeout=30
-        ).json()
+        job_state: dict[str, Any] = {}
+        if job.get("id") is not None:
+            job_state = httpx.get(
+                f"{api_url}/api/jobs/{job['id']}", headers={"X-API-Key": ds.api_key}, timeout=30
+            ).json()
         result["close"] = {
-            "post_status": job["post_status"],
+            "post_status": job.get("post_status"),
             "post_tries": job.get("post_tries"),
+            "post_error": job.get("post_error"),
+            "post_answered_after_s": job.get("answered_after_s"),
             "status": job_state.get("status"),
             "seconds": _job_seconds(job_state),
             "result": job_state.get("result"),
+            # where a close that did not finish stood: queued, published to the broker, taken
+            # by the worker (seconds after the POST), and what the worker logged of it
+            "timeline": _timeline(db, job.get("id"), job.get("posted_at_epoch")),
+            "worker_log": _worker_lines(procs, job.get("id")),
         }
         sent = httpx.get(fake_url + "/_fake/sent", timeout=120).json()["result"]
         times = sorted(float(m["at"]) for m in sent if float(m["at"]) <= t1)
@@ -149,6 +165,50 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     common.finish(NAME, result)
     return result
+
+
+def _timeline(db: str, job_id: int | None, posted: float | None) -> dict[str, Any] | None:
+    """The close job's row: status, attempts, error, and when it was created, published to the
+    broker, started and finished, in seconds after the POST was sent."""
+    if job_id is None or posted is None:
+        return None
+    with common.pg_connect(common.libpq(db)) as c:
+        row = c.execute(
+            "SELECT status, attempts, error, extract(epoch FROM created_at), "
+            "extract(epoch FROM published_at), extract(epoch FROM started_at), "
+            "extract(epoch FROM finished_at) FROM jobs WHERE id = %s",
+            (job_id,),
+        ).fetchone()
+    if row is None:
+        return {"row": "missing"}
+    status, attempts, error, *times = row
+    names = ("created", "published", "started", "finished")
+    return {
+        "status": status,
+        "attempts": attempts,
+        "error": error,
+        **{
+            f"{n}_s": None if t is None else round(float(t) - posted, 2)
+            for n, t in zip(names, times, strict=True)
+        },
+    }
+
+
+def _worker_lines(procs: list[common.Proc], job_id: int | None) -> list[str]:
+    """The worker's and the relay's log lines about the job (received, succeeded, errors)."""
+    out: list[str] = []
+    for proc in procs:
+        if proc.name not in ("worker", "relay"):
+            continue
+        for line in proc.output().splitlines():
+            if (
+                "run_job" in line
+                or "relay_" in line
+                or "Error" in line
+                or (job_id is not None and f'"job_id": {job_id}' in line)
+            ):
+                out.append(f"{proc.name}: {line[:300]}")
+    return out[-30:]
 
 
 def _job_seconds(job: dict[str, Any]) -> float | None:

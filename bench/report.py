@@ -518,9 +518,22 @@ def _burst(r: dict[str, Any]) -> list[str]:
         f"({fo['messages_in_window']:,} messages; first {fo['first_message_after_close_post_s']}"
         f" s after the close was posted; busiest second {fo['busiest_second']}; duplicated "
         f"chats {fo['duplicated_chats']}) |",
-        f"| the close | SUCCEEDED | {cl['status']} in {cl['seconds']} s (created -> finished) |",
+        f"| the close | SUCCEEDED | {cl['status']} in {cl['seconds']} s (created -> finished)"
+        f"{_close_timeline(cl.get('timeline'))} |",
     ]
     return [*out, ""]
+
+
+def _close_timeline(t: dict[str, Any] | None) -> str:
+    """Where the close job stood, in seconds after its POST was sent."""
+    if not t:
+        return ""
+    steps = ", ".join(
+        f"{name} +{t[f'{name}_s']} s"
+        for name in ("created", "published", "started", "finished")
+        if t.get(f"{name}_s") is not None
+    )
+    return f"; after the POST: {steps}; attempts {t.get('attempts')}"
 
 
 def _summary(res: dict[str, dict[str, Any]]) -> list[str]:
