@@ -564,7 +564,8 @@ def _summary(res: dict[str, dict[str, Any]]) -> list[str]:
         t = rd.get("tenancy")
         if t:
             rows.append(
-                f"| tenancy: 50-owner community among {t['meta']['others']:,} others | within "
+                f"| tenancy: 50-owner community among {t['meta']['others']:,} others "
+                f"({t['meta'].get('other_documents', 0):,} rows) | within "
                 f"1.2x of alone | sheet x{t['after_sheet_factor']}, owner "
                 f"x{t['after_owner_factor']} | "
                 f"{_ok(max(t['after_sheet_factor'], t['after_owner_factor']) <= 1.2)} |"
