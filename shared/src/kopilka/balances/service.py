@@ -21,13 +21,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kopilka.balances.output import entry_out, sheet_dict
-from kopilka.balances.owner import owner_line
-from kopilka.balances.rows import OwnerRow
+from kopilka.balances.owner import owner_line, owner_read
 from kopilka.balances.schemas import OwnerBalanceOut
 from kopilka.balances.sheet import sheet_for
 from kopilka.context import Role
 from kopilka.models import Community, Owner, Period
-from kopilka.owners.service import get_owner
 from kopilka.periods.service import get_period
 
 
@@ -46,11 +44,7 @@ def balance_sheet(ctx: Any, period_id: int) -> dict[str, Any]:
 def owner_balance(ctx: Any, period_id: int, owner_id: int) -> OwnerBalanceOut:
     """One owner's line of the period's sheet, computed for that owner alone
     (``kopilka.balances.owner``): the same figures, without the community's rows."""
-    period = get_period(ctx, period_id)
-    owner = get_owner(ctx, owner_id)
-    row = owner_line(ctx.session, ctx.community, period, owner) or OwnerRow(
-        owner_pk=owner.id, owner_id=owner.owner_id, name=owner.name
-    )
+    period, row = owner_read(ctx, period_id, owner_id)
     entry = entry_out(row, ctx.community.currency)
     return OwnerBalanceOut(
         **entry.model_dump(),
