@@ -147,25 +147,25 @@ class Outbox:
     def mark_in_flight(self, row: Claimed) -> bool:
         """False: the lease was lost (another claimer has the row); do not send."""
         marker = f"{IN_FLIGHT} at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
-        params = {"id": row.id, "attempt": row.attempt, "marker": marker}
+        params = {"row_id": row.id, "attempt": row.attempt, "marker": marker}
         return bool(self._execute(q.MARK_IN_FLIGHT, {**params, "lease": self.lease_seconds}))
 
     def sent(self, row: Claimed, message_id: int) -> bool:
         """False: the row was already SENT (by another sender)."""
-        params = {"id": row.id, "chat": row.chat_id, "mid": message_id}
+        params = {"row_id": row.id, "chat": row.chat_id, "mid": message_id}
         return bool(self._execute(q.SENT, params))
 
     def release(self, row: Claimed, delay: float, error: str | None) -> None:
         """Back to PENDING, due after ``delay``, the attempt not counted (it never failed),
         ``error`` replacing the "in flight" mark (nothing of this attempt reached Telegram)."""
-        params = {"id": row.id, "attempt": row.attempt, "delay": delay}
-        self._execute(q.RELEASE, {**params, "error": None if error is None else _err(error)})
+        params = {"row_id": row.id, "attempt": row.attempt, "delay": delay}
+        self._execute(q.RELEASE, {**params, "reason": None if error is None else _err(error)})
 
     def retry(self, row: Claimed, error: str) -> bool:
         """A transient failure: try again after a backoff, or give up (FAILED) after
         ``max_attempts``. True when it gave up."""
         final = row.attempt >= self.max_attempts
-        params = {"id": row.id, "attempt": row.attempt, "final": final, "error": _err(error)}
+        params = {"row_id": row.id, "attempt": row.attempt, "final": final, "reason": _err(error)}
         self._execute(q.RETRY, {**params, "delay": self.backoff(row.attempt)})
         return final
 
@@ -189,7 +189,7 @@ class Outbox:
                     owner_id,
                     after={"telegram_blocked_at": blocked_at.isoformat(), "reason": error},
                 )
-            session.execute(q.SKIP_CHAT, {"chat": row.chat_id, "error": error})
+            session.execute(q.SKIP_CHAT, {"chat": row.chat_id, "reason": error})
             session.execute(q.SKIP_ROW, {"row_id": row.id, "reason": error})
 
     def waiting(self, after: int, limit: int = 500) -> list[Waiting]:

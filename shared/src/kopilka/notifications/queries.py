@@ -1,10 +1,11 @@
 """The outbox's statements, built once.
 
-Core where Core says it as well; raw SQL (``text``) for the claim and the lease updates, which use
-PostgreSQL's ``FOR UPDATE ... SKIP LOCKED``, ``DISTINCT ON`` and ``UPDATE ... FROM`` together
-with interval arithmetic on bind parameters: written as SQL they read as the one statement each
-is. ``scoped`` variants add ``n.community_id = ANY(:communities)`` (a sender for some
-communities only: tests, sharding)."""
+Core, except the claim: one statement that picks the oldest PENDING row of each chat (``DISTINCT
+ON``), locks it ``FOR UPDATE OF n SKIP LOCKED`` in a CTE and leases it with ``UPDATE ... FROM
+... RETURNING`` — raw SQL, where Core would hide the one statement it is. ``scoped`` variants add
+``community_id = ANY(:communities)`` (a sender for some communities only: tests, sharding).
+Bind parameters never share a name with a column of the table they update (Core would take them
+for SET values): ``row_id``, ``reason``."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
+    Float,
     String,
     Text,
     TextClause,
     bindparam,
+    case,
     cast,
+    column,
     func,
     literal,
+    or_,
     select,
     text,
     update,
@@ -28,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from kopilka.db import bound_values
-from kopilka.models import Notification, Owner
+from kopilka.models import Community, Notification, Owner
 from kopilka.notifications.status import Status
 
 _TABLE: Any = Notification.__table__
@@ -60,16 +66,32 @@ ENQUEUE_CHAT = (
 # Many rows of one kind and community, each with its own dedupe key (the receipts of a bank
 # statement's contributions: ``receipt:<contribution id>``): the rows as one JSON document
 # (owner_pk, dedupe_key, payload); owners not reachable are left out.
-ENQUEUE_KEYED = text(
-    """
-    INSERT INTO notifications (community_id, owner_pk, kind, dedupe_key, payload, status, attempts)
-    SELECT :community_id, r.owner_pk, :kind, r.dedupe_key, r.payload, :status, 0
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(owner_pk bigint, dedupe_key text,
-                                                       payload jsonb)
-    JOIN owners AS o ON o.id = r.owner_pk
-    WHERE o.telegram_id IS NOT NULL AND o.telegram_blocked_at IS NULL
-    ON CONFLICT (dedupe_key) DO NOTHING
-    """
+_keyed = (
+    func.jsonb_to_recordset(cast(bindparam("rows", type_=Text), JSONB))
+    .table_valued(
+        column("owner_pk", BigInteger), column("dedupe_key", Text), column("payload", JSONB)
+    )
+    .render_derived(name="r", with_types=True)
+)
+ENQUEUE_KEYED = (
+    insert(_TABLE)
+    .from_select(
+        [*COLUMNS, "attempts"],
+        select(
+            bindparam("community_id", type_=BigInteger),
+            _keyed.c.owner_pk,
+            bindparam("kind", type_=String),
+            _keyed.c.dedupe_key,
+            _keyed.c.payload,
+            bindparam("status", type_=String),
+            literal(0),
+        )
+        .select_from(_keyed)
+        .join(_OWNERS, _OWNERS.c.id == _keyed.c.owner_pk)
+        .where(_reachable(_OWNERS.c)),
+    )
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .execution_options(preserve_rowcount=True)  # how many were queued
 )
 
 # Many rows of one kind and community at once: parallel arrays of owners and payloads (JSON
@@ -154,21 +176,42 @@ def queued(new_id: Any) -> Any:
 _SCOPE = " AND n.community_id = ANY(:communities)"
 
 
+_n, _o = _TABLE.c, _OWNERS.c
+_PENDING = Status.PENDING.value
+
+
+def _in_scope(stmt: Any, scoped: bool) -> Any:
+    if not scoped:
+        return stmt
+    return stmt.where(
+        _n.community_id == func.any(bindparam("communities", type_=ARRAY(BigInteger)))
+    )
+
+
+def _seconds_from_now(name: str) -> Any:
+    """now() + the bind parameter ``name`` in seconds."""
+    return func.now() + func.make_interval(0, 0, 0, 0, 0, 0, cast(bindparam(name), Float))
+
+
 @lru_cache(maxsize=2)
-def skip_unreachable(scoped: bool) -> TextClause:
+def skip_unreachable(scoped: bool) -> Any:
     """Due rows whose owner can no longer be reached become SKIPPED, with the reason."""
-    return text(
-        f"""
-        UPDATE notifications n
-        SET status = 'SKIPPED',
-            error = CASE WHEN o.telegram_id IS NULL
-                         THEN 'owner has no linked Telegram chat'
-                         ELSE 'owner blocked the bot' END
-        FROM owners o
-        WHERE o.id = n.owner_pk AND n.status = 'PENDING'
-          AND n.next_attempt_at <= now()
-          AND (o.telegram_id IS NULL OR o.telegram_blocked_at IS NOT NULL){_SCOPE if scoped else ""}
-        """
+    return _in_scope(
+        update(_TABLE)
+        .where(
+            _o.id == _n.owner_pk,
+            _n.status == _PENDING,
+            _n.next_attempt_at <= func.now(),
+            or_(_o.telegram_id.is_(None), _o.telegram_blocked_at.is_not(None)),
+        )
+        .values(
+            status=Status.SKIPPED.value,
+            error=case(
+                (_o.telegram_id.is_(None), "owner has no linked Telegram chat"),
+                else_="owner blocked the bot",
+            ),
+        ),
+        scoped,
     )
 
 
@@ -179,6 +222,8 @@ _CHAT = "CASE WHEN n.owner_pk IS NULL THEN n.chat_id ELSE o.telegram_id END"
 _REACHABLE = "(n.owner_pk IS NULL OR (o.telegram_id IS NOT NULL AND o.telegram_blocked_at IS NULL))"
 
 
+# Raw SQL: DISTINCT ON per chat, FOR UPDATE OF n SKIP LOCKED in a CTE and UPDATE ... FROM ...
+# RETURNING, one statement (a claim is one round trip however many senders compete).
 @lru_cache(maxsize=2)
 def claim(scoped: bool) -> TextClause:
     """Lease up to ``:limit`` due rows, only the oldest PENDING row of each chat (in order, one
@@ -214,61 +259,49 @@ def claim(scoped: bool) -> TextClause:
 
 
 @lru_cache(maxsize=2)
-def due_count(scoped: bool) -> TextClause:
-    return text(
-        "SELECT count(*) FROM notifications n WHERE n.status = 'PENDING' "
-        "AND n.next_attempt_at <= now() + :horizon * interval '1 second'"
-        f"{_SCOPE if scoped else ''}"
+def due_count(scoped: bool) -> Any:
+    return _in_scope(
+        select(func.count())
+        .select_from(_TABLE)
+        .where(_n.status == _PENDING, _n.next_attempt_at <= _seconds_from_now("horizon")),
+        scoped,
     )
 
 
 # Every update of a leased row is fenced on its attempt number (the lease's token) and PENDING.
-MARK_IN_FLIGHT = text(
-    """
-    UPDATE notifications
-    SET error = :marker, next_attempt_at = now() + :lease * interval '1 second'
-    WHERE id = :id AND attempts = :attempt AND status = 'PENDING'
-    """
-)
-
-# Not fenced: whoever sent the message records it.
-SENT = text(
-    """
-    UPDATE notifications
-    SET status = 'SENT', sent_at = now(), chat_id = :chat,
-        telegram_message_id = :mid, error = NULL
-    WHERE id = :id AND status <> 'SENT'
-    """
-)
-
-RELEASE = text(
-    """
-    UPDATE notifications
-    SET next_attempt_at = now() + :delay * interval '1 second',
-        attempts = attempts - 1,
-        error = CAST(:error AS text)
-    WHERE id = :id AND attempts = :attempt AND status = 'PENDING'
-    """
-)
-
-RETRY = text(
-    """
-    UPDATE notifications
-    SET status = CASE WHEN :final THEN 'FAILED' ELSE 'PENDING' END,
-        next_attempt_at = now() + :delay * interval '1 second',
-        error = :error
-    WHERE id = :id AND attempts = :attempt AND status = 'PENDING'
-    """
-)
-
-# (Core's bind parameters may not share a name with a column they SET: row_id, reason.)
 _leased = update(_TABLE).where(
-    _TABLE.c.id == bindparam("row_id"),
-    _TABLE.c.attempts == bindparam("attempt"),
-    _TABLE.c.status == Status.PENDING.value,
+    _n.id == bindparam("row_id"),
+    _n.attempts == bindparam("attempt"),
+    _n.status == _PENDING,
+)
+MARK_IN_FLIGHT = _leased.values(
+    error=bindparam("marker"), next_attempt_at=_seconds_from_now("lease")
+)
+RELEASE = _leased.values(
+    next_attempt_at=_seconds_from_now("delay"),
+    attempts=_n.attempts - 1,
+    error=bindparam("reason", type_=String),
+)
+RETRY = _leased.values(
+    status=case((bindparam("final", type_=Boolean), Status.FAILED.value), else_=_PENDING),
+    next_attempt_at=_seconds_from_now("delay"),
+    error=bindparam("reason"),
 )
 FAIL = _leased.values(status=Status.FAILED.value, error=bindparam("reason"))
 SKIP = _leased.values(status=Status.SKIPPED.value, error=bindparam("reason"))
+
+# Not fenced: whoever sent the message records it.
+SENT = (
+    update(_TABLE)
+    .where(_n.id == bindparam("row_id"), _n.status != Status.SENT.value)
+    .values(
+        status=Status.SENT.value,
+        sent_at=func.now(),
+        chat_id=bindparam("chat"),
+        telegram_message_id=bindparam("mid"),
+        error=None,
+    )
+)
 
 # The user blocked the bot: every owner with that chat becomes unreachable (``RETURNING`` feeds
 # the audit rows), and all their PENDING rows are skipped.
@@ -278,13 +311,16 @@ BLOCK_OWNERS = (
     .values(telegram_blocked_at=func.now(), version=_OWNERS.c.version + 1)
     .returning(_OWNERS.c.community_id, _OWNERS.c.owner_id, _OWNERS.c.telegram_blocked_at)
 )
-SKIP_CHAT = text(
-    """
-    UPDATE notifications n SET status = 'SKIPPED', error = :error
-    WHERE n.status = 'PENDING'
-      AND (n.owner_pk IN (SELECT id FROM owners WHERE telegram_id = :chat)
-           OR (n.owner_pk IS NULL AND n.chat_id = :chat))
-    """
+SKIP_CHAT = (
+    update(_TABLE)
+    .where(
+        _n.status == _PENDING,
+        or_(
+            _n.owner_pk.in_(select(_o.id).where(_o.telegram_id == bindparam("chat"))),
+            _n.owner_pk.is_(None) & (_n.chat_id == bindparam("chat")),
+        ),
+    )
+    .values(status=Status.SKIPPED.value, error=bindparam("reason"))
 )
 SKIP_ROW = (
     update(_TABLE)
@@ -293,13 +329,22 @@ SKIP_ROW = (
 )
 
 # The dry run: what would be sent, oldest first, after the last row it saw.
-WAITING = text(
-    f"""
-    SELECT n.id, n.kind, n.payload, {_CHAT}, COALESCE(n.language, o.language, c.language), c.name
-    FROM notifications n
-    LEFT JOIN owners o ON o.id = n.owner_pk
-    JOIN communities c ON c.id = n.community_id
-    WHERE n.status = 'PENDING' AND n.id > :after
-    ORDER BY n.id LIMIT :limit
-    """
+_COMMUNITIES: Any = Community.__table__
+WAITING = (
+    select(
+        _n.id,
+        _n.kind,
+        _n.payload,
+        case((_n.owner_pk.is_(None), _n.chat_id), else_=_o.telegram_id),
+        func.coalesce(_n.language, _o.language, _COMMUNITIES.c.language),
+        _COMMUNITIES.c.name,
+    )
+    .select_from(
+        _TABLE.outerjoin(_OWNERS, _o.id == _n.owner_pk).join(
+            _COMMUNITIES, _COMMUNITIES.c.id == _n.community_id
+        )
+    )
+    .where(_n.status == _PENDING, _n.id > bindparam("after"))
+    .order_by(_n.id)
+    .limit(bindparam("limit"))
 )
