@@ -55,6 +55,14 @@ class PreconditionFailed(KopilkaError):
     title = "Precondition failed"
 
 
+def check_version(what: str, current: int, sent: int | None) -> None:
+    """412 unless ``sent`` (the version an ``If-Match`` named, if any) is ``current``."""
+    if sent is not None and sent != current:
+        raise PreconditionFailed(
+            f"{what} has changed (version {current}, you sent {sent}); read it again and retry"
+        )
+
+
 class PayloadTooLarge(KopilkaError):
     status = 413
     title = "Payload too large"

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from kopilka.audit.schemas import AuditEntryOut
 from kopilka.context import Ctx
 from kopilka.models import AuditEntry, Owner
+from kopilka.outputs import from_row
 
 
 def _plain(value: Any) -> Any:
@@ -53,6 +54,36 @@ def record(
     )
 
 
+def created(
+    ctx: Ctx, row: Any, entity: str, *, entity_id: object = None, refresh: bool = False
+) -> None:
+    """Store a new row and audit its creation (``entity_id``: the row's id unless named;
+    ``refresh``: read back what the database filled in first)."""
+    ctx.session.add(row)
+    ctx.session.flush()
+    if refresh:
+        ctx.session.refresh(row)
+    key = row.id if entity_id is None else entity_id
+    record(ctx, f"{entity}.create", entity, key, after=snapshot(row))
+
+
+def updated(
+    ctx: Ctx,
+    row: Any,
+    entity: str,
+    before: dict[str, Any],
+    *,
+    entity_id: object = None,
+    refresh: bool = False,
+) -> None:
+    """Flush a changed row and audit the change from ``before`` (its snapshot)."""
+    ctx.session.flush()
+    if refresh:
+        ctx.session.refresh(row)
+    key = row.id if entity_id is None else entity_id
+    record(ctx, f"{entity}.update", entity, key, before=before, after=snapshot(row))
+
+
 # ---------------------------------------------------------------- reading the trail (SPEC §6)
 
 # The columns of a document's snapshot that name an owner (by primary key).
@@ -60,17 +91,7 @@ OWNER_COLUMNS = ("owner_pk", "paid_by_owner_pk", "from_owner_pk", "to_owner_pk")
 
 
 def audit_out(e: AuditEntry) -> AuditEntryOut:
-    return AuditEntryOut(
-        id=e.id,
-        at=e.at,
-        actor=e.actor,
-        action=e.action,
-        object_type=e.entity,
-        object_id=e.entity_id,
-        before=e.before,
-        after=e.after,
-        request_id=e.request_id,
-    )
+    return from_row(AuditEntryOut, e, object_type=e.entity, object_id=e.entity_id)
 
 
 def list_audit(

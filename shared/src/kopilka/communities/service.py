@@ -24,30 +24,22 @@ from kopilka.context import Ctx, Role
 from kopilka.errors import Forbidden, NotFound, ValidationFailed
 from kopilka.models import ApiKey, Community
 from kopilka.money import check_currency, format_minor, to_minor
+from kopilka.outputs import from_row
 from kopilka.plots.window import check_window
 
 DEFAULT_STRATEGIES = {"PROPORTIONAL", "FIXED_FEE", "NONE"}
 
 
 def community_out(c: Community) -> CommunityOut:
-    return CommunityOut(
-        id=c.id,
-        name=c.name,
-        currency=c.currency,
-        timezone=c.timezone,
-        rollover=c.rollover,
-        default_strategy=c.default_strategy,
-        auto_create_owners=c.auto_create_owners,
+    return from_row(
+        CommunityOut,
+        c,
         admin_telegram_ids=list(c.admin_telegram_ids or []),
         debt_reminder_threshold=(
             format_minor(c.debt_reminder_threshold_minor, c.currency)
             if c.debt_reminder_threshold_minor is not None
             else None
         ),
-        reading_window=c.reading_window,
-        language=c.language,
-        bank=c.bank,
-        created_at=c.created_at,
     )
 
 
@@ -196,9 +188,7 @@ def patch_community(ctx: Ctx, community_id: int, data: CommunityPatch) -> Commun
 
 
 def api_key_out(k: ApiKey) -> ApiKeyOut:
-    return ApiKeyOut(
-        id=k.id, name=k.name, prefix=k.prefix, created_at=k.created_at, revoked_at=k.revoked_at
-    )
+    return from_row(ApiKeyOut, k)
 
 
 def _issue_key(ctx: Ctx, community_id: int, name: str) -> tuple[str, ApiKey]:

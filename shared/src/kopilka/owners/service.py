@@ -8,9 +8,9 @@ from fractions import Fraction
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
-from kopilka.audit.service import record, snapshot
+from kopilka.audit.service import created, record, snapshot, updated
 from kopilka.context import Ctx, Role
-from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from kopilka.errors import Conflict, NotFound, ValidationFailed, check_version
 from kopilka.models import Owner
 from kopilka.owners.schemas import OwnerCreate, OwnerOut, OwnerPatch
 from kopilka.plots.consumption import derived_weights, exact_text
@@ -104,9 +104,7 @@ def create_owner(ctx: Ctx, data: OwnerCreate) -> Owner:
         language=data.language,
         is_active=data.is_active,
     )
-    ctx.session.add(owner)
-    ctx.session.flush()
-    record(ctx, "owner.create", "owner", owner.owner_id, after=snapshot(owner))
+    created(ctx, owner, "owner", entity_id=owner.owner_id)
     return owner
 
 
@@ -114,11 +112,7 @@ def patch_owner(ctx: Ctx, owner_id: int, data: OwnerPatch, if_match: int | None 
     ctx.require_admin()
     owner = get_owner(ctx, owner_id)
     ctx.session.refresh(owner, with_for_update=True)
-    if if_match is not None and if_match != owner.version:
-        raise PreconditionFailed(
-            f"Owner {owner_id} has changed (version {owner.version}, you sent {if_match}); "
-            "read it again and retry"
-        )
+    check_version(f"Owner {owner_id}", owner.version, if_match)
     before = snapshot(owner)
     changes = data.model_dump(exclude_unset=True)
     for key in ("share_weight", "is_active"):
@@ -134,8 +128,7 @@ def patch_owner(ctx: Ctx, owner_id: int, data: OwnerPatch, if_match: int | None 
     if "telegram_id" in changes:
         owner.telegram_blocked_at = None
     owner.version += 1
-    ctx.session.flush()
-    record(ctx, "owner.update", "owner", owner.owner_id, before=before, after=snapshot(owner))
+    updated(ctx, owner, "owner", before, entity_id=owner.owner_id)
     return owner
 
 

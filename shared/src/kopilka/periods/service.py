@@ -9,25 +9,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from kopilka.audit.service import record, snapshot
+from kopilka.audit.service import created, snapshot, updated
 from kopilka.context import Ctx
-from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from kopilka.errors import Conflict, NotFound, ValidationFailed, check_version
 from kopilka.models import Community, Owner, Period
+from kopilka.outputs import from_row
 from kopilka.periods.schemas import PeriodCreate, PeriodOut, PeriodPatch
 
 OPEN, CLOSING, CLOSED = "OPEN", "CLOSING", "CLOSED"
 
 
 def period_out(p: Period) -> PeriodOut:
-    return PeriodOut(
-        id=p.id,
-        name=p.name,
-        start_date=p.start_date,
-        end_date=p.end_date,
-        status=p.status,
-        description=p.description,
-        closed_at=p.closed_at,
-    )
+    return from_row(PeriodOut, p)
 
 
 _PERIOD = select(Period).where(
@@ -177,9 +170,7 @@ def create_period(ctx: Ctx, data: PeriodCreate) -> Period:
         description=data.description,
         status=OPEN,
     )
-    ctx.session.add(period)
-    ctx.session.flush()
-    record(ctx, "period.create", "period", period.id, after=snapshot(period))
+    created(ctx, period, "period")
     return period
 
 
@@ -188,11 +179,7 @@ def patch_period(
 ) -> Period:
     ctx.require_admin()
     period = get_period(ctx, period_id, lock="update")
-    if if_match is not None and if_match != period.version:
-        raise PreconditionFailed(
-            f"Period {period_id} has changed (version {period.version}, you sent {if_match}); "
-            "read it again and retry"
-        )
+    check_version(f"Period {period_id}", period.version, if_match)
     before = snapshot(period)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes:
@@ -208,8 +195,7 @@ def patch_period(
     if "description" in changes:
         period.description = changes["description"]
     period.version += 1
-    ctx.session.flush()
-    record(ctx, "period.update", "period", period.id, before=before, after=snapshot(period))
+    updated(ctx, period, "period", before)
     return period
 
 

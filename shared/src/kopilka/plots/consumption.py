@@ -164,15 +164,20 @@ def derived_weights(session: Session, community_id: int) -> dict[int, Fraction]:
     return dict(out)
 
 
-def exact_text(value: Fraction | Decimal, places: int = 6) -> str:
-    """A decimal string: exact when it terminates, else rounded half-up to ``places``."""
-    f = Fraction(value)
+def terminates(f: Fraction) -> bool:
+    """Whether ``f`` is a terminating decimal (no prime but 2 and 5 in its denominator)."""
     d = f.denominator
     while d % 2 == 0:
         d //= 2
     while d % 5 == 0:
         d //= 5
-    if d == 1:
+    return d == 1
+
+
+def exact_text(value: Fraction | Decimal, places: int = 6) -> str:
+    """A decimal string: exact when it terminates, else rounded half-up to ``places``."""
+    f = Fraction(value)
+    if terminates(f):
         out = Decimal(f.numerator) / Decimal(f.denominator)
         return format(out.normalize(), "f") if out else "0"
     scaled = f * 10**places

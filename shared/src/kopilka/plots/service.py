@@ -21,7 +21,7 @@ from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFai
 from kopilka.models import Owner, Plot, PlotOwner
 from kopilka.owners.service import resolve_owner
 from kopilka.plots import queries as q
-from kopilka.plots.consumption import exact_text
+from kopilka.plots.consumption import exact_text, terminates
 from kopilka.plots.schemas import PlotCreate, PlotOut, PlotOwnerIn, PlotOwnerOut, PlotPatch
 
 _FRACTION = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*")
@@ -64,12 +64,7 @@ def parse_fraction(raw: object, owner_id: int) -> Fraction:
 
 def fraction_text(f: Fraction) -> str:
     """ "0.5" when the fraction is a terminating decimal, else "1/3" (exact either way)."""
-    d = f.denominator
-    while d % 2 == 0:
-        d //= 2
-    while d % 5 == 0:
-        d //= 5
-    if d == 1:
+    if terminates(f):
         return exact_text(f)
     return f"{f.numerator}/{f.denominator}"
 

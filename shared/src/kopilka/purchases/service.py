@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from kopilka.allocation.items import SplitItem, parse_item
 from kopilka.allocation.splits import parse_split, split_values_minor
 from kopilka.allocation.strategies import Strategy
-from kopilka.audit.service import record, snapshot
+from kopilka.audit.service import created, record, snapshot, updated
 from kopilka.context import Ctx, Role
 from kopilka.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from kopilka.ledger import expenses
@@ -189,10 +189,7 @@ def create_purchase(ctx: Ctx, period_id: int, data: s.PurchaseCreate) -> Purchas
         created_by=ctx.actor.label,
         version=1,
     )
-    ctx.session.add(p)
-    ctx.session.flush()
-    ctx.session.refresh(p)
-    record(ctx, f"{ENTITY}.create", ENTITY, p.id, after=snapshot(p))
+    created(ctx, p, ENTITY, refresh=True)
     notifications.broadcast(
         ctx.session,
         ctx.community_id,
@@ -227,9 +224,7 @@ def patch_purchase(ctx: Ctx, purchase_id: int, data: s.PurchasePatch) -> Purchas
         p.deadline = _deadline(ctx, data.deadline)
     p.version += 1
     p.updated_at = func.now()
-    ctx.session.flush()
-    ctx.session.refresh(p)
-    record(ctx, f"{ENTITY}.update", ENTITY, p.id, before=before, after=snapshot(p))
+    updated(ctx, p, ENTITY, before, refresh=True)
     return p
 
 
@@ -305,10 +300,7 @@ def add_item(ctx: Ctx, purchase_id: int, data: s.ItemCreate) -> s.ItemOut:
         created_by=ctx.actor.label,
         version=1,
     )
-    ctx.session.add(row)
-    ctx.session.flush()
-    ctx.session.refresh(row)
-    record(ctx, f"{ITEM_ENTITY}.create", ITEM_ENTITY, row.id, after=snapshot(row))
+    created(ctx, row, ITEM_ENTITY, refresh=True)
     return item_out(ctx, row, owner.owner_id if owner else None)
 
 
@@ -356,9 +348,7 @@ def patch_item(ctx: Ctx, item_id: int, data: s.ItemPatch) -> s.ItemOut:
     item.price, item.quantity, item.cost_minor = priced.price, priced.quantity, cost
     item.version += 1
     item.updated_at = func.now()
-    ctx.session.flush()
-    ctx.session.refresh(item)
-    record(ctx, f"{ITEM_ENTITY}.update", ITEM_ENTITY, item.id, before=before, after=snapshot(item))
+    updated(ctx, item, ITEM_ENTITY, before, refresh=True)
     holder = ctx.session.get(Owner, item.owner_pk) if item.owner_pk else None
     return item_out(ctx, item, holder.owner_id if holder else None)
 
