@@ -3,30 +3,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from kopilka.allocation.strategies import Strategy, parse_strategy
-from kopilka.audit.service import snapshot
 from kopilka.context import Ctx
 from kopilka.errors import Conflict, ValidationFailed
+from kopilka.ledger import posting
 from kopilka.ledger import schemas as s
-from kopilka.ledger.posting import (
-    DocumentKind,
-    finish_edit,
-    insert_document,
-    live,
-    load_for_edit,
-    non_negative_amount,
-    not_blank,
-    not_null,
-    page,
-)
-from kopilka.models import BudgetItem, Expense
+from kopilka.ledger.posting import live, non_negative_amount, not_blank, page
+from kopilka.models import BudgetItem, Expense, Period
 from kopilka.money import format_minor
 from kopilka.periods.service import get_period, open_period_for_write
 from kopilka.plots.billing import budget_tariff
-
-BUDGET_ITEM = DocumentKind(BudgetItem, "budget_item", "Budget item")
 
 
 def _budget_strategy(strategy: str, meter_type: str | None) -> tuple[str, str | None]:
@@ -105,29 +95,18 @@ def record_budget_item(ctx: Ctx, period_id: int, data: s.BudgetItemCreate) -> Bu
     )
     period = open_period_for_write(ctx, period_id)
     _check_budget_type_free(ctx, period.id, payment_type, None)
-    b = BudgetItem(
-        community_id=ctx.community_id,
-        period_id=period.id,
-        payment_type=payment_type,
-        budgeted_amount_minor=amount,
-        allocation_strategy=strategy,
-        meter_type=meter,
-        description=data.description,
-        tariffs=tariffs,
+    b = posting.document(
+        ctx, period, BudgetItem,
+        payment_type=payment_type, budgeted_amount_minor=amount, allocation_strategy=strategy,
+        meter_type=meter, description=data.description, tariffs=tariffs,
         loss_strategy=loss_strategy,
-        created_by=ctx.actor.label,
-    )
-    return insert_document(ctx, period, BUDGET_ITEM, b)
+    )  # fmt: skip
+    return posting.insert_document(ctx, period, BUDGET_ITEM, b)
 
 
-def patch_budget_item(
-    ctx: Ctx, doc_id: int, data: s.BudgetItemPatch, if_match: int | None = None
-) -> BudgetItem:
-    ctx.require_admin()
-    b, period = load_for_edit(ctx, BUDGET_ITEM, doc_id, if_match)
-    before = snapshot(b)
-    changes = data.model_dump(exclude_unset=True)
-    not_null(changes, "payment_type", "budgeted_amount", "allocation_strategy")
+def _apply(
+    ctx: Ctx, period: Period, b: BudgetItem, data: s.BudgetItemPatch, changes: dict[str, Any]
+) -> None:
     if changes.get("budgeted_amount") is not None:
         b.budgeted_amount_minor = non_negative_amount(
             ctx,
@@ -151,10 +130,13 @@ def patch_budget_item(
             changes.get("loss_strategy", b.loss_strategy if keep else None),
             ctx.currency,
         )
-    if "description" in changes:
-        b.description = data.description
-    finish_edit(ctx, BUDGET_ITEM, b, period, before)
-    return b
+
+
+BUDGET_ITEM = posting.DocumentKind(
+    BudgetItem, "budget_item", "Budget item",
+    required=("payment_type", "budgeted_amount", "allocation_strategy"), plain=("description",),
+    apply=_apply,
+)  # fmt: skip
 
 
 def list_budget_items(

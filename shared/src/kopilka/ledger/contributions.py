@@ -5,25 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kopilka.audit.service import snapshot
 from kopilka.context import Ctx, Role
 from kopilka.errors import Forbidden
-from kopilka.ledger import bulk
+from kopilka.ledger import bulk, posting
 from kopilka.ledger import schemas as s
 from kopilka.ledger.bulk import ContributionRow
-from kopilka.ledger.posting import (
-    DocumentKind,
-    Posting,
-    apply_changes,
-    booking_date,
-    finish_edit,
-    insert_document,
-    load_for_edit,
-    not_null,
-    owned,
-    owner_ids,
-    positive_amount,
-)
 from kopilka.ledger.receipts import receipt_payload
 from kopilka.models import Contribution, Owner
 from kopilka.money import format_minor
@@ -31,28 +17,19 @@ from kopilka.notifications import service as notifications
 from kopilka.owners.service import resolve_owner
 from kopilka.periods.service import open_period_for_owner_write
 
-
-def postings(c: Contribution) -> list[Posting]:
-    kind = "OPENING_CREDIT" if c.opening_from_period_id else "CONTRIBUTION"
-    return [(c.owner_pk, kind, c.amount_minor)]
-
-
-CONTRIBUTION = DocumentKind(Contribution, "contribution", "Contribution", postings)
+CONTRIBUTION = posting.DocumentKind(
+    Contribution, "contribution", "Contribution",
+    posting.one_owner("CONTRIBUTION", opening="OPENING_CREDIT"),
+    required=("owner_id", "amount", "date"), plain=("comment",), apply=posting.apply_changes,
+)  # fmt: skip
 
 
 def contribution_out(ctx: Ctx, c: Contribution, owner_id: int | None = None) -> s.ContributionOut:
-    if owner_id is None:
-        owner_id = owner_ids(ctx.session, [c.owner_pk])[c.owner_pk]
     return s.ContributionOut(
-        id=c.id,
-        period_id=c.period_id,
-        owner_id=owner_id,
+        **posting.out_fields(ctx, c, owner_id),
         amount=format_minor(c.amount_minor, ctx.currency),
-        date=c.date,
         comment=c.comment,
         is_opening=c.opening_from_period_id is not None,
-        created_at=c.created_at,
-        version=c.version,
     )
 
 
@@ -76,19 +53,14 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
     own = _own_owner(ctx)
     if own is not None and data.owner_id != own.owner_id:
         raise Forbidden("An owner may record only their own contributions")
-    amount = positive_amount(ctx, data.amount)
+    amount = posting.positive_amount(ctx, data.amount)
     period, named = open_period_for_owner_write(ctx, period_id, data.owner_id)
-    day = booking_date(ctx, period, data.date)
+    day = posting.booking_date(ctx, period, data.date)
     owner = own if own is not None else resolve_owner(ctx, data.owner_id, found=named)
-    c = Contribution(
-        community_id=ctx.community_id,
-        period_id=period.id,
-        owner_pk=owner.id,
-        amount_minor=amount,
-        date=day,
-        comment=data.comment,
-        created_by=ctx.actor.label,
-    )
+    c = posting.document(
+        ctx, period, Contribution,
+        owner_pk=owner.id, amount_minor=amount, date=day, comment=data.comment,
+    )  # fmt: skip
     receipt = None
     if notifications.reachable(owner):
         receipt = notifications.Pending(
@@ -98,7 +70,7 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
             id_key="contribution_id",
             payload=receipt_payload(amount, ctx.currency, period.name, day, data.comment),
         )
-    c = insert_document(ctx, period, CONTRIBUTION, c, receipt)
+    c = posting.insert_document(ctx, period, CONTRIBUTION, c, receipt)
     return contribution_out(ctx, c, owner.owner_id)
 
 
@@ -109,25 +81,7 @@ def record_contributions(ctx: Ctx, rows: Sequence[ContributionRow]) -> dict[int,
     return bulk.record_contributions(ctx, rows)
 
 
-def patch_contribution(
-    ctx: Ctx, doc_id: int, data: s.ContributionPatch, if_match: int | None = None
-) -> Contribution:
-    ctx.require_admin()
-    c, period = load_for_edit(ctx, CONTRIBUTION, doc_id, if_match)
-    before = snapshot(c)
-    changes = data.model_dump(exclude_unset=True)
-    not_null(changes, "owner_id", "amount", "date")
-    apply_changes(ctx, period, c, data, changes)
-    if "comment" in changes:
-        c.comment = data.comment
-    finish_edit(ctx, CONTRIBUTION, c, period, before)
-    return c
-
-
 def list_contributions(
     ctx: Ctx, period_id: int, *, owner_id: int | None, after: int | None, limit: int
 ) -> list[tuple[Contribution, int | None]]:
-    return owned(
-        ctx, CONTRIBUTION, period_id, Contribution.owner_pk,
-        owner_id=owner_id, after=after, limit=limit,
-    )  # fmt: skip
+    return posting.owned(ctx, CONTRIBUTION, period_id, owner_id=owner_id, after=after, limit=limit)

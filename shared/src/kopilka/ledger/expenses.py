@@ -8,24 +8,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kopilka.allocation.splits import parse_split, split_to_json
-from kopilka.audit.service import snapshot
 from kopilka.context import Ctx
 from kopilka.errors import ValidationFailed
+from kopilka.ledger import posting
 from kopilka.ledger import schemas as s
-from kopilka.ledger.posting import (
-    DocumentKind,
-    Posting,
-    booking_date,
-    finish_edit,
-    insert_document,
-    load_for_edit,
-    not_blank,
-    not_null,
-    owned,
-    owner_ids,
-    positive_amount,
-)
-from kopilka.models import BudgetItem, Expense, Owner
+from kopilka.ledger.posting import Posting, booking_date, not_blank, positive_amount
+from kopilka.models import BudgetItem, Expense, Owner, Period
 from kopilka.money import currency_exponent, format_minor
 from kopilka.owners.service import resolve_owner
 from kopilka.periods.service import open_period_for_write
@@ -37,24 +25,17 @@ def postings(e: Expense) -> list[Posting]:
     return [(e.paid_by_owner_pk, "EXPENSE_PAID", e.amount_minor)]
 
 
-EXPENSE = DocumentKind(Expense, "expense", "Expense", postings)
-
-
 def expense_out(ctx: Ctx, e: Expense, paid_by: int | bool | None = False) -> s.ExpenseOut:
     if paid_by is False:
-        paid_by = owner_ids(ctx.session, [e.paid_by_owner_pk]).get(e.paid_by_owner_pk or 0)
+        paid_by = posting.owner_ids(ctx.session, [e.paid_by_owner_pk]).get(e.paid_by_owner_pk or 0)
     return s.ExpenseOut(
-        id=e.id,
-        period_id=e.period_id,
+        **posting.out_fields(ctx, e),
         paid_by_owner_id=paid_by if isinstance(paid_by, int) and paid_by is not True else None,
         amount=format_minor(e.amount_minor, ctx.currency),
         payment_type=e.payment_type,
         vendor=e.vendor,
         description=e.description,
-        date=e.date,
         split=e.split,
-        created_at=e.created_at,
-        version=e.version,
     )
 
 
@@ -118,36 +99,22 @@ def record_expense(ctx: Ctx, period_id: int, data: s.ExpenseCreate) -> Expense:
     )
     split = _validated_split(ctx, data.split, amount)
     _require_meter_type(ctx, period.id, payment_type, split)
-    e = Expense(
-        community_id=ctx.community_id,
-        period_id=period.id,
-        paid_by_owner_pk=payer.id if payer else None,
-        amount_minor=amount,
-        payment_type=payment_type,
-        vendor=data.vendor,
-        description=data.description,
-        date=day,
+    e = posting.document(
+        ctx, period, Expense,
+        paid_by_owner_pk=payer.id if payer else None, amount_minor=amount,
+        payment_type=payment_type, vendor=data.vendor, description=data.description, date=day,
         split=split,
-        created_by=ctx.actor.label,
-    )
-    return insert_document(ctx, period, EXPENSE, e)
+    )  # fmt: skip
+    return posting.insert_document(ctx, period, EXPENSE, e)
 
 
-def patch_expense(
-    ctx: Ctx, doc_id: int, data: s.ExpensePatch, if_match: int | None = None
-) -> Expense:
-    ctx.require_admin()
-    e, period = load_for_edit(ctx, EXPENSE, doc_id, if_match)
-    before = snapshot(e)
-    changes = data.model_dump(exclude_unset=True)
-    not_null(changes, "amount", "payment_type", "date")
+def _apply(
+    ctx: Ctx, period: Period, e: Expense, data: s.ExpensePatch, changes: dict[str, Any]
+) -> None:
     if changes.get("amount") is not None:
         e.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
     if changes.get("payment_type") is not None:
         e.payment_type = not_blank(data.payment_type, "payment_type")
-    for key in ("vendor", "description"):
-        if key in changes:
-            setattr(e, key, changes[key])
     if changes.get("date") is not None:
         e.date = booking_date(ctx, period, data.date)
     if "paid_by_owner_id" in changes:
@@ -162,8 +129,12 @@ def patch_expense(
         e.split = _validated_split(ctx, e.split, e.amount_minor)
     if "split" in changes or "payment_type" in changes:
         _require_meter_type(ctx, period.id, e.payment_type, e.split)
-    finish_edit(ctx, EXPENSE, e, period, before)
-    return e
+
+
+EXPENSE = posting.DocumentKind(
+    Expense, "expense", "Expense", postings,
+    required=("amount", "payment_type", "date"), plain=("vendor", "description"), apply=_apply,
+)  # fmt: skip
 
 
 def list_expenses(
@@ -172,7 +143,7 @@ def list_expenses(
     # Who paid what to which vendor is the treasurer's book; owners see the period's totals
     # (the balance sheet's pools and the budget items), not the expense list.
     ctx.require_admin()
-    return owned(
-        ctx, EXPENSE, period_id, Expense.paid_by_owner_pk,
-        owner_id=paid_by, after=after, limit=limit, owners_see_own=False,
+    return posting.owned(
+        ctx, EXPENSE, period_id, owner_id=paid_by, after=after, limit=limit,
+        owner_pk=Expense.paid_by_owner_pk, owners_see_own=False,
     )  # fmt: skip

@@ -41,7 +41,7 @@ from sqlalchemy.orm.util import identity_key
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx, Role
 from kopilka.db import bound_values
-from kopilka.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from kopilka.errors import Conflict, NotFound, ValidationFailed, check_version
 from kopilka.models import AuditEntry, LedgerEntry, Owner, Period
 from kopilka.money import to_minor
 from kopilka.notifications import service as notifications
@@ -57,6 +57,17 @@ def no_postings(doc: Any) -> list[Posting]:
     return []
 
 
+def one_owner(regular: str, opening: str) -> Callable[[Any], list[Posting]]:
+    """The postings of a document that moves one owner's amount (a contribution, a charge): its
+    ledger kind is ``regular``, or ``opening`` for an opening entry of a carry-forward."""
+
+    def postings(doc: Any) -> list[Posting]:
+        kind = opening if doc.opening_from_period_id else regular
+        return [(doc.owner_pk, kind, doc.amount_minor)]
+
+    return postings
+
+
 @dataclass(frozen=True)
 class DocumentKind(Generic[Doc]):
     """What the machinery needs to know of a kind of document."""
@@ -65,6 +76,11 @@ class DocumentKind(Generic[Doc]):
     entity: str  # the ledger's source_type and the audit log's entity
     label: str  # in messages: "Contribution 7 not found"
     postings: Callable[[Doc], list[Posting]] = no_postings
+    # What a PATCH may change (``edit``): the fields it may leave out but not null, those copied
+    # as sent, and the rule that sets the others (``apply_changes``: amount, date, owner).
+    required: tuple[str, ...] = ()
+    plain: tuple[str, ...] = ()
+    apply: Callable[[Ctx, Period, Doc, Any, dict[str, Any]], None] | None = None
 
 
 # ---------------------------------------------------------------- ledger postings
@@ -160,6 +176,31 @@ def owner_ids(session: Session, pks: Sequence[int | None]) -> dict[int, int]:
 
 
 # ---------------------------------------------------------------- store, edit, delete
+
+
+def document(ctx: Ctx, period: Period, model: Callable[..., Doc], **fields: Any) -> Doc:
+    """A new document of ``model`` in ``period``, recorded by the actor (``insert_document``
+    stores it)."""
+    return model(
+        community_id=ctx.community_id, period_id=period.id, created_by=ctx.actor.label, **fields
+    )
+
+
+def out_fields(ctx: Ctx, doc: Any, owner_id: int | None = None) -> dict[str, Any]:
+    """What every answer shows of a dated document, and of a one-owner document (one with an
+    ``owner_pk``) its owner's owner_id, looked up unless given."""
+    fields = {
+        "id": doc.id,
+        "period_id": doc.period_id,
+        "date": doc.date,
+        "created_at": doc.created_at,
+        "version": doc.version,
+    }
+    if hasattr(doc, "owner_pk"):
+        if owner_id is None:
+            owner_id = owner_ids(ctx.session, [doc.owner_pk])[doc.owner_pk]
+        fields["owner_id"] = owner_id
+    return fields
 
 
 def insert_document(
@@ -287,17 +328,30 @@ def load_for_edit(
     ctx.session.refresh(doc, with_for_update=True)
     if doc.deleted_at is not None:
         raise NotFound(f"{kind.label} {doc_id} not found")
-    if if_match is not None and if_match != doc.version:
-        raise PreconditionFailed(
-            f"{kind.label} {doc_id} has changed (version {doc.version}, you sent {if_match}); "
-            "read it again and retry"
-        )
+    check_version(f"{kind.label} {doc_id}", doc.version, if_match)
     if getattr(doc, "opening_from_period_id", None):
         raise Conflict(
             f"{kind.label} {doc_id} is an opening entry of a carry-forward; "
             "correct the source period and carry forward again"
         )
     return doc, period
+
+
+def edit(ctx: Ctx, kind: DocumentKind[Doc], doc_id: int, data: Any, if_match: int | None) -> Doc:
+    """A PATCH of a document (admins; ``If-Match``) by its kind's rule (``required``, ``plain``,
+    ``apply``), then ``finish_edit``."""
+    ctx.require_admin()
+    doc, period = load_for_edit(ctx, kind, doc_id, if_match)
+    before = snapshot(doc)
+    changes = data.model_dump(exclude_unset=True)
+    not_null(changes, *kind.required)
+    for key in kind.plain:
+        if key in changes:
+            setattr(doc, key, changes[key])
+    if kind.apply is not None:
+        kind.apply(ctx, period, doc, data, changes)
+    finish_edit(ctx, kind, doc, period, before)
+    return doc
 
 
 def finish_edit(
@@ -354,15 +408,18 @@ def owned(
     ctx: Ctx,
     kind: DocumentKind[Any],
     period_id: int,
-    owner_pk: Any,
     *,
     owner_id: int | None,
     after: int | None,
     limit: int,
+    owner_pk: Any = None,
     owners_see_own: bool = True,
 ) -> list[tuple[Any, int | None]]:
     """A page of the period's documents with the owner_id of the owner ``owner_pk`` (a column
-    of the kind's table) names, optionally of one owner; an owner-role caller sees their own."""
+    of the kind's table, ``owner_pk`` unless named) names, optionally of one owner; an
+    owner-role caller sees their own."""
+    if owner_pk is None:
+        owner_pk = kind.model.owner_pk  # type: ignore[attr-defined]
     get_period(ctx, period_id)
     q = live(kind, ctx, period_id).outerjoin(Owner, Owner.id == owner_pk)
     q = q.add_columns(Owner.owner_id)

@@ -3,24 +3,14 @@ which transfers to make is ``kopilka.settlements``)."""
 
 from __future__ import annotations
 
-from kopilka.audit.service import snapshot
+from typing import Any
+
 from kopilka.context import Ctx, Role
 from kopilka.errors import ValidationFailed
+from kopilka.ledger import posting
 from kopilka.ledger import schemas as s
-from kopilka.ledger.posting import (
-    DocumentKind,
-    Posting,
-    booking_date,
-    finish_edit,
-    insert_document,
-    live,
-    load_for_edit,
-    not_null,
-    owner_ids,
-    page,
-    positive_amount,
-)
-from kopilka.models import Settlement
+from kopilka.ledger.posting import Posting, booking_date, live, page, positive_amount
+from kopilka.models import Period, Settlement
 from kopilka.money import format_minor
 from kopilka.owners.service import resolve_owner
 from kopilka.periods.service import get_period, open_period_for_write
@@ -33,35 +23,23 @@ def postings(t: Settlement) -> list[Posting]:
     ]
 
 
-SETTLEMENT = DocumentKind(Settlement, "settlement", "Settlement", postings)
-
-
 def settlement_out(ctx: Ctx, t: Settlement) -> s.SettlementOut:
-    ids = owner_ids(ctx.session, [t.from_owner_pk, t.to_owner_pk])
+    ids = posting.owner_ids(ctx.session, [t.from_owner_pk, t.to_owner_pk])
     return s.SettlementOut(
-        id=t.id,
-        period_id=t.period_id,
+        **posting.out_fields(ctx, t),
         from_owner_id=ids[t.from_owner_pk],
         to_owner_id=ids[t.to_owner_pk],
         amount=format_minor(t.amount_minor, ctx.currency),
-        date=t.date,
         comment=t.comment,
-        created_at=t.created_at,
-        version=t.version,
     )
 
 
-def patch_settlement(
-    ctx: Ctx, doc_id: int, data: s.SettlementPatch, if_match: int | None = None
-) -> Settlement:
-    """Correct a transfer (amount, either owner, date, comment) in an OPEN period: the ledger
-    gets a reversal and the new postings, the audit log the before and after (issue 13)."""
-    ctx.require_admin()
-    t, period = load_for_edit(ctx, SETTLEMENT, doc_id, if_match)
-    before = snapshot(t)
+def _apply(
+    ctx: Ctx, period: Period, t: Settlement, data: s.SettlementPatch, changes: dict[str, Any]
+) -> None:
+    """A PATCH corrects a transfer (amount, either owner, date, comment) in an OPEN period: the
+    ledger gets a reversal and the new postings, the audit log the before and after (issue 13)."""
     before_amount, before_owners = t.amount_minor, (t.from_owner_pk, t.to_owner_pk)
-    changes = data.model_dump(exclude_unset=True)
-    not_null(changes, "from_owner_id", "to_owner_id", "amount", "date")
     if changes.get("amount") is not None:
         t.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
     # no autoflush between the two: swapping the owners must not flush a half-swapped row
@@ -74,13 +52,15 @@ def patch_settlement(
         raise ValidationFailed("A settlement is a transfer between two different owners")
     if changes.get("date") is not None:
         t.date = booking_date(ctx, period, data.date)
-    if "comment" in changes:
-        t.comment = data.comment
     from kopilka.ledger.shares import check_settlement_edit  # shares builds on this module
 
     check_settlement_edit(ctx, t, period, before_amount=before_amount, before_owners=before_owners)
-    finish_edit(ctx, SETTLEMENT, t, period, before)
-    return t
+
+
+SETTLEMENT = posting.DocumentKind(
+    Settlement, "settlement", "Settlement", postings,
+    required=("from_owner_id", "to_owner_id", "amount", "date"), plain=("comment",), apply=_apply,
+)  # fmt: skip
 
 
 def record_settlement(ctx: Ctx, period_id: int, data: s.SettlementCreate) -> Settlement:
@@ -97,17 +77,12 @@ def record_settlement(ctx: Ctx, period_id: int, data: s.SettlementCreate) -> Set
         )
         for o in (first, second)
     }
-    t = Settlement(
-        community_id=ctx.community_id,
-        period_id=period.id,
-        from_owner_pk=owners[data.from_owner_id].id,
-        to_owner_pk=owners[data.to_owner_id].id,
-        amount_minor=amount,
-        date=day,
-        comment=data.comment,
-        created_by=ctx.actor.label,
-    )
-    return insert_document(ctx, period, SETTLEMENT, t)
+    t = posting.document(
+        ctx, period, Settlement,
+        from_owner_pk=owners[data.from_owner_id].id, to_owner_pk=owners[data.to_owner_id].id,
+        amount_minor=amount, date=day, comment=data.comment,
+    )  # fmt: skip
+    return posting.insert_document(ctx, period, SETTLEMENT, t)
 
 
 def list_settlements(
