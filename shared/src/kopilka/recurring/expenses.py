@@ -25,16 +25,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kopilka.allocation.splits import parse_split, split_to_json
-from kopilka.audit.service import record, snapshot
+from kopilka.audit.service import record
 from kopilka.context import Actor, Ctx
 from kopilka.errors import NotFound, ValidationFailed
 from kopilka.ledger.expenses import EXPENSE
-from kopilka.ledger.posting import insert_document
+from kopilka.ledger.posting import (
+    document,
+    insert_document,
+    not_blank,
+    positive_amount,
+)
 from kopilka.logging import get_logger
 from kopilka.models import Expense, Owner, Period, RecurringExpenseTemplate
-from kopilka.money import currency_exponent, format_minor, to_minor
+from kopilka.money import currency_exponent, format_minor
+from kopilka.outputs import from_row
 from kopilka.owners.service import resolve_owner
 from kopilka.recurring import queries as q
+from kopilka.recurring import templates
 from kopilka.recurring.schemas import (
     RecurringExpenseCreate,
     RecurringExpenseOut,
@@ -47,13 +54,6 @@ log = get_logger("kopilka.recurring")
 ENTITY = "recurring_expense"
 
 # ---------------------------------------------------------------- templates (admin CRUD)
-
-
-def _amount(ctx: Ctx, value: object) -> int:
-    minor = to_minor(value, ctx.currency, "amount")
-    if minor <= 0:
-        raise ValidationFailed("amount: must be greater than zero")
-    return minor
 
 
 def _active_owner_ids(session: Session, community_id: int) -> list[int]:
@@ -82,11 +82,6 @@ def _split(
     return split_to_json(split)
 
 
-def _check_dates(start: date, end: date | None) -> None:
-    if end is not None and end < start:
-        raise ValidationFailed(f"end_date ({end}) must not be before start_date ({start})")
-
-
 def _run_counts(session: Session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
@@ -99,24 +94,13 @@ def template_out(
     if runs is None:
         runs = _run_counts(ctx.session, [t.id]).get(t.id, 0)
     payer = ctx.session.get(Owner, t.paid_by_owner_pk) if t.paid_by_owner_pk else None
-    return RecurringExpenseOut(
-        id=t.id,
+    return from_row(
+        RecurringExpenseOut,
+        t,
         amount=format_minor(t.amount_minor, ctx.currency),
-        payment_type=t.payment_type,
-        vendor=t.vendor,
-        description=t.description,
         paid_by_owner_id=payer.owner_id if payer else None,
-        split=t.split,
-        day_of_month=t.day_of_month,
-        start_date=t.start_date,
-        end_date=t.end_date,
-        max_occurrences=t.max_occurrences,
         occurrences=runs,
         occurrences_left=None if t.max_occurrences is None else max(t.max_occurrences - runs, 0),
-        active=t.active,
-        created_by=t.created_by,
-        created_at=t.created_at,
-        version=t.version,
     )
 
 
@@ -127,12 +111,10 @@ def templates_out(ctx: Ctx, templates: list[RecurringExpenseTemplate]) -> list[R
 
 def create_template(ctx: Ctx, data: RecurringExpenseCreate) -> RecurringExpenseTemplate:
     ctx.require_admin()
-    amount = _amount(ctx, data.amount)
-    payment_type = data.payment_type.strip()
-    if not payment_type:
-        raise ValidationFailed("payment_type: must not be blank")
+    amount = positive_amount(ctx, data.amount)
+    payment_type = not_blank(data.payment_type, "payment_type")
     start = data.start_date or ctx.today()
-    _check_dates(start, data.end_date)
+    templates.check_dates(start, data.end_date)
     split = _split(ctx.session, ctx.community_id, ctx.currency, data.split, amount)
     payer = (
         resolve_owner(ctx, data.paid_by_owner_id, field="paid_by_owner_id")
@@ -155,11 +137,7 @@ def create_template(ctx: Ctx, data: RecurringExpenseCreate) -> RecurringExpenseT
         created_by=ctx.actor.label,
         version=1,
     )
-    ctx.session.add(t)
-    ctx.session.flush()
-    ctx.session.refresh(t)
-    record(ctx, f"{ENTITY}.create", ENTITY, t.id, after=snapshot(t))
-    return t
+    return templates.add(ctx, t, ENTITY)
 
 
 def get_template(ctx: Ctx, template_id: int, *, lock: bool = False) -> RecurringExpenseTemplate:
@@ -175,14 +153,9 @@ def get_template(ctx: Ctx, template_id: int, *, lock: bool = False) -> Recurring
 def list_templates(
     ctx: Ctx, *, active: bool | None, after: int | None, limit: int
 ) -> list[RecurringExpenseTemplate]:
-    ctx.require_admin()
-    T = RecurringExpenseTemplate
-    stmt = select(T).where(T.community_id == ctx.community_id)
-    if active is not None:
-        stmt = stmt.where(T.active.is_(active))
-    if after is not None:
-        stmt = stmt.where(T.id > after)
-    return list(ctx.session.scalars(stmt.order_by(T.id).limit(limit + 1)))
+    return templates.list_templates(
+        ctx, RecurringExpenseTemplate, active=active, after=after, limit=limit
+    )
 
 
 def patch_template(
@@ -191,52 +164,34 @@ def patch_template(
     """Change a template from the next generated period on; expenses already generated stay
     (correct those one by one)."""
     t = get_template(ctx, template_id, lock=True)
-    before = snapshot(t)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("amount", "payment_type", "day_of_month", "start_date", "active"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed(f"{key}: may not be null")
-    if "amount" in changes:
-        t.amount_minor = _amount(ctx, data.amount)
-    if "payment_type" in changes:
-        pt = (data.payment_type or "").strip()
-        if not pt:
-            raise ValidationFailed("payment_type: must not be blank")
-        t.payment_type = pt
-    for key in ("vendor", "description", "end_date", "max_occurrences"):
-        if key in changes:
-            setattr(t, key, changes[key])
-    if data.day_of_month is not None:
-        t.day_of_month = data.day_of_month
-    if data.start_date is not None:
-        t.start_date = data.start_date
-    if data.active is not None:
-        t.active = data.active
-    if "paid_by_owner_id" in changes:
-        t.paid_by_owner_pk = (
-            resolve_owner(ctx, data.paid_by_owner_id, field="paid_by_owner_id").id
-            if data.paid_by_owner_id is not None
-            else None
-        )
-    if "split" in changes or ("amount" in changes and t.split is not None):
-        raw = data.split if "split" in changes else t.split
-        t.split = _split(ctx.session, ctx.community_id, ctx.currency, raw, t.amount_minor)
-    _check_dates(t.start_date, t.end_date)
-    t.version += 1
-    ctx.session.flush()
-    record(ctx, f"{ENTITY}.update", ENTITY, t.id, before=before, after=snapshot(t))
-    return t
+
+    def apply(changes: dict[str, Any]) -> None:
+        if "amount" in changes:
+            t.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
+        if "payment_type" in changes:
+            t.payment_type = not_blank(data.payment_type, "payment_type")
+        if "paid_by_owner_id" in changes:
+            t.paid_by_owner_pk = (
+                resolve_owner(ctx, data.paid_by_owner_id, field="paid_by_owner_id").id
+                if data.paid_by_owner_id is not None
+                else None
+            )
+        if "split" in changes or ("amount" in changes and t.split is not None):
+            raw = data.split if "split" in changes else t.split
+            t.split = _split(ctx.session, ctx.community_id, ctx.currency, raw, t.amount_minor)
+
+    return templates.edit(
+        ctx, t, data, ENTITY, apply=apply,
+        required=("amount", "payment_type", "day_of_month", "start_date", "active"),
+        plain=("vendor", "description", "end_date", "max_occurrences", "day_of_month",
+               "start_date", "active"),
+    )  # fmt: skip
 
 
 def deactivate_template(ctx: Ctx, template_id: int) -> RecurringExpenseTemplate:
-    """DELETE: the template stops generating; it and its expenses stay."""
+    """DELETE: the template stops generating (``templates.deactivate``)."""
     t = get_template(ctx, template_id, lock=True)
-    if t.active:
-        before = snapshot(t)
-        t.active = False
-        t.version += 1
-        ctx.session.flush()
-        record(ctx, f"{ENTITY}.deactivate", ENTITY, t.id, before=before, after=snapshot(t))
+    templates.deactivate(ctx, t, ENTITY)
     return t
 
 
@@ -296,23 +251,13 @@ def _generate_one(
         return False
     ctx = Ctx(session=session, actor=Actor.system("recurring", community_id))
     split = _split(session, community_id, ctx.currency, t.split, t.amount_minor)
-    e = insert_document(
-        ctx,
-        period,
-        EXPENSE,
-        Expense(
-            community_id=community_id,
-            period_id=period.id,
-            paid_by_owner_pk=t.paid_by_owner_pk,
-            amount_minor=t.amount_minor,
-            payment_type=t.payment_type,
-            vendor=t.vendor,
-            description=t.description,
-            date=day,
-            split=split,
-            created_by=ctx.actor.label,
-        ),
-    )
+    expense = document(
+        ctx, period, Expense,
+        paid_by_owner_pk=t.paid_by_owner_pk, amount_minor=t.amount_minor,
+        payment_type=t.payment_type, vendor=t.vendor, description=t.description, date=day,
+        split=split,
+    )  # fmt: skip
+    e = insert_document(ctx, period, EXPENSE, expense)
     session.execute(q.SET_RUN_EXPENSE, {"run_id": run_id, "e": e.id})
     record(
         ctx,

@@ -39,14 +39,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, func, select
 from sqlalchemy.orm import Session
 
-from kopilka.audit.service import record, snapshot
+from kopilka.audit.service import record
 from kopilka.context import Actor, Ctx
 from kopilka.errors import NotFound, ValidationFailed
+from kopilka.ledger.posting import not_blank, positive_amount
 from kopilka.logging import get_logger
 from kopilka.models import RecurringChargeRun, RecurringChargeTemplate
-from kopilka.money import MAX_MINOR, MAX_SHARE_WEIGHT, format_minor, to_minor
+from kopilka.money import MAX_MINOR, MAX_SHARE_WEIGHT, format_minor
+from kopilka.outputs import from_row
 from kopilka.plots.consumption import derived_weights
 from kopilka.recurring import queries as q
+from kopilka.recurring import templates
 from kopilka.recurring.schemas import (
     RecurringChargeCreate,
     RecurringChargeOut,
@@ -59,13 +62,6 @@ PER_OWNER, PER_SHARE_WEIGHT = "PER_OWNER", "PER_SHARE_WEIGHT"
 ENTITY = "recurring_charge"
 
 # ---------------------------------------------------------------- templates (admin CRUD)
-
-
-def _positive(ctx: Ctx, value: object) -> int:
-    minor = to_minor(value, ctx.currency, "amount")
-    if minor <= 0:
-        raise ValidationFailed("amount: must be greater than zero")
-    return minor
 
 
 def _check_derived(ctx: Ctx, amount_minor: int, basis: str) -> None:
@@ -82,29 +78,13 @@ def _check_derived(ctx: Ctx, amount_minor: int, basis: str) -> None:
         )
 
 
-def _check_dates(start: date, end: date | None) -> None:
-    if end is not None and end < start:
-        raise ValidationFailed(f"end_date ({end}) must not be before start_date ({start})")
-
-
 def template_out(
     ctx: Ctx, t: RecurringChargeTemplate, runs: int | None = None
 ) -> RecurringChargeOut:
     if runs is None:
         runs = _run_counts(ctx.session, [t.id]).get(t.id, 0)
-    return RecurringChargeOut(
-        id=t.id,
-        description=t.description,
-        amount=format_minor(t.amount_minor, ctx.currency),
-        basis=t.basis,  # type: ignore[arg-type]
-        day_of_month=t.day_of_month,
-        start_date=t.start_date,
-        end_date=t.end_date,
-        active=t.active,
-        created_by=t.created_by,
-        created_at=t.created_at,
-        periods_generated=runs,
-    )
+    amount = format_minor(t.amount_minor, ctx.currency)
+    return from_row(RecurringChargeOut, t, amount=amount, periods_generated=runs)
 
 
 def _run_counts(session: Session, template_ids: list[int]) -> dict[int, int]:
@@ -120,13 +100,11 @@ def _run_counts(session: Session, template_ids: list[int]) -> dict[int, int]:
 
 def create_template(ctx: Ctx, data: RecurringChargeCreate) -> RecurringChargeTemplate:
     ctx.require_admin()
-    amount = _positive(ctx, data.amount)
+    amount = positive_amount(ctx, data.amount)
     _check_derived(ctx, amount, data.basis)
-    description = data.description.strip()
-    if not description:
-        raise ValidationFailed("description: must not be blank")
+    description = not_blank(data.description, "description")
     start = data.start_date or ctx.today()
-    _check_dates(start, data.end_date)
+    templates.check_dates(start, data.end_date)
     t = RecurringChargeTemplate(
         community_id=ctx.community_id,
         description=description,
@@ -138,11 +116,7 @@ def create_template(ctx: Ctx, data: RecurringChargeCreate) -> RecurringChargeTem
         active=True,
         created_by=ctx.actor.label,
     )
-    ctx.session.add(t)
-    ctx.session.flush()
-    ctx.session.refresh(t)
-    record(ctx, f"{ENTITY}.create", ENTITY, t.id, after=snapshot(t))
-    return t
+    return templates.add(ctx, t, ENTITY)
 
 
 def get_template(ctx: Ctx, template_id: int, *, lock: bool = False) -> RecurringChargeTemplate:
@@ -162,15 +136,9 @@ def get_template(ctx: Ctx, template_id: int, *, lock: bool = False) -> Recurring
 def list_templates(
     ctx: Ctx, *, active: bool | None, after: int | None, limit: int
 ) -> list[RecurringChargeTemplate]:
-    ctx.require_admin()
-    q = select(RecurringChargeTemplate).where(
-        RecurringChargeTemplate.community_id == ctx.community_id
+    return templates.list_templates(
+        ctx, RecurringChargeTemplate, active=active, after=after, limit=limit
     )
-    if active is not None:
-        q = q.where(RecurringChargeTemplate.active.is_(active))
-    if after is not None:
-        q = q.where(RecurringChargeTemplate.id > after)
-    return list(ctx.session.scalars(q.order_by(RecurringChargeTemplate.id).limit(limit + 1)))
 
 
 def templates_out(ctx: Ctx, templates: list[RecurringChargeTemplate]) -> list[RecurringChargeOut]:
@@ -184,48 +152,25 @@ def patch_template(
     """Change a template; what it already generated stays as it is (edit those charges one by
     one), the change applies to the periods it generates into from now on."""
     t = get_template(ctx, template_id, lock=True)
-    before = snapshot(t)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("description", "amount", "basis", "day_of_month", "start_date", "active"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed(f"{key}: may not be null")
-    if "description" in changes:
-        description = (data.description or "").strip()
-        if not description:
-            raise ValidationFailed("description: must not be blank")
-        t.description = description
-    if "amount" in changes:
-        t.amount_minor = _positive(ctx, data.amount)
-    if "basis" in changes:
-        assert data.basis is not None
-        t.basis = data.basis
-    if "day_of_month" in changes:
-        assert data.day_of_month is not None
-        t.day_of_month = data.day_of_month
-    if "start_date" in changes:
-        assert data.start_date is not None
-        t.start_date = data.start_date
-    if "end_date" in changes:
-        t.end_date = data.end_date
-    if "active" in changes:
-        assert data.active is not None
-        t.active = data.active
-    _check_dates(t.start_date, t.end_date)
-    _check_derived(ctx, t.amount_minor, t.basis)
-    ctx.session.flush()
-    record(ctx, f"{ENTITY}.update", ENTITY, t.id, before=before, after=snapshot(t))
-    return t
+
+    def apply(changes: dict[str, Any]) -> None:
+        if "description" in changes:
+            t.description = not_blank(data.description, "description")
+        if "amount" in changes:
+            t.amount_minor = positive_amount(ctx, data.amount)  # type: ignore[arg-type]
+
+    return templates.edit(
+        ctx, t, data, ENTITY,
+        apply=apply, check=lambda: _check_derived(ctx, t.amount_minor, t.basis),
+        required=("description", "amount", "basis", "day_of_month", "start_date", "active"),
+        plain=("basis", "day_of_month", "start_date", "end_date", "active"),
+    )  # fmt: skip
 
 
 def deactivate_template(ctx: Ctx, template_id: int) -> RecurringChargeTemplate:
-    """DELETE: the template stops generating; it and its charges stay (money is never deleted
-    silently). Deactivating an inactive template changes nothing."""
+    """DELETE: the template stops generating (``templates.deactivate``)."""
     t = get_template(ctx, template_id, lock=True)
-    if t.active:
-        before = snapshot(t)
-        t.active = False
-        ctx.session.flush()
-        record(ctx, f"{ENTITY}.deactivate", ENTITY, t.id, before=before, after=snapshot(t))
+    templates.deactivate(ctx, t, ENTITY)
     return t
 
 
