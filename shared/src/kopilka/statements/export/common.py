@@ -10,7 +10,7 @@ from decimal import Decimal
 from kopilka.errors import ValidationFailed
 from kopilka.i18n import _
 from kopilka.money import currency_exponent
-from kopilka.statements.schemas import OwnerStatementOut
+from kopilka.statements.schemas import OwnerStatementOut, PeriodStatementOut
 
 FORMATS = ("csv", "xlsx", "pdf")
 MEDIA_TYPES: dict[str, str] = {
@@ -142,3 +142,45 @@ def metered_rows(s: OwnerStatementOut) -> list[list[object]]:
         for p in s.periods
         for m in p.metered
     ]
+
+
+# The columns of the statements' tables, shared by the CSV and the XLSX (the PDF, narrower, has
+# its own headers): English, translated where they are written.
+PERIOD_HEADERS = (
+    "Period id", "Period", "Start date", "End date", "Status",
+    "Opening balance", "Charges", "Payments", "Closing balance",
+)  # fmt: skip
+INVOICE_HEADERS = (
+    "Invoice id", "Period id", "Period", "Issued at (UTC)", "Amount", "Paid", "Pending", "Status",
+)  # fmt: skip
+LINE_HEADERS = (
+    "Owner id", "Owner", "Opening balance", "Charges", "Payments", "Closing balance",
+    "Invoice amount", "Invoice status",
+)  # fmt: skip
+
+
+# owner id, owner, opening balance, charges, payments, closing balance, invoice amount and status
+Line = tuple[int, str, str, str, str, str, str, str]
+
+
+def period_lines(s: PeriodStatementOut) -> list[Line]:
+    """The period statement's owner lines, in the order of LINE_HEADERS (missing texts empty)."""
+    return [
+        (
+            line.owner_id,
+            line.owner_name or "",
+            line.opening_balance,
+            line.charges,
+            line.payments,
+            line.closing_balance,
+            line.invoice_amount or "",
+            line.invoice_status or "",
+        )
+        for line in s.lines
+    ]
+
+
+def period_totals(s: PeriodStatementOut) -> list[str]:
+    """The total row's amounts, under LINE_HEADERS from "Opening balance" on."""
+    keys = ("opening_balance", "charges", "payments", "closing_balance", "invoiced")
+    return [*(s.totals.get(k, "") for k in keys), ""]

@@ -10,9 +10,14 @@ from collections.abc import Iterable, Sequence
 
 from kopilka.i18n import _
 from kopilka.statements.export.common import (
+    INVOICE_HEADERS,
     INVOICE_STATUSES,
+    LINE_HEADERS,
     METERED_HEADERS,
+    PERIOD_HEADERS,
     metered_rows,
+    period_lines,
+    period_totals,
     utc,
 )
 from kopilka.statements.schemas import (
@@ -28,6 +33,10 @@ def _csv_text(value: str | None) -> str:
     if not value:
         return ""
     return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _headers(headers: Sequence[str]) -> list[str]:
+    return [_(h) for h in headers]
 
 
 def _csv_bytes(rows: Iterable[Sequence[object]]) -> bytes:
@@ -47,17 +56,7 @@ def owner_statement_csv(s: OwnerStatementOut) -> bytes:
         [_("Generated at (UTC)"), utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
         [],
         [_("Periods")],
-        [
-            _("Period id"),
-            _("Period"),
-            _("Start date"),
-            _("End date"),
-            _("Status"),
-            _("Opening balance"),
-            _("Charges"),
-            _("Payments"),
-            _("Closing balance"),
-        ],
+        _headers(PERIOD_HEADERS),
     ]
     for p in s.periods:
         rows.append(
@@ -75,20 +74,11 @@ def owner_statement_csv(s: OwnerStatementOut) -> bytes:
         )
     metered = metered_rows(s)
     if metered:  # the metered items (SPEC §3a): consumption, tariff charge, loss share
-        rows += [[], [_("Metered items")], [_(h) for h in METERED_HEADERS], *metered]
+        rows += [[], [_("Metered items")], _headers(METERED_HEADERS), *metered]
     rows += [
         [],
         [_("Invoices")],
-        [
-            _("Invoice id"),
-            _("Period id"),
-            _("Period"),
-            _("Issued at (UTC)"),
-            _("Amount"),
-            _("Paid"),
-            _("Pending"),
-            _("Status"),
-        ],
+        _headers(INVOICE_HEADERS),
     ]
     for inv in s.invoices:
         rows.append(
@@ -129,43 +119,10 @@ def period_statement_csv(s: PeriodStatementOut) -> bytes:
         [_("Currency"), s.currency],
         [_("Generated at (UTC)"), utc(s.generated_at).isoformat(sep=" ", timespec="seconds")],
         [],
-        [
-            _("Owner id"),
-            _("Owner"),
-            _("Opening balance"),
-            _("Charges"),
-            _("Payments"),
-            _("Closing balance"),
-            _("Invoice amount"),
-            _("Invoice status"),
-        ],
+        _headers(LINE_HEADERS),
     ]
-    for line in s.lines:
-        rows.append(
-            [
-                line.owner_id,
-                _csv_text(line.owner_name),
-                line.opening_balance,
-                line.charges,
-                line.payments,
-                line.closing_balance,
-                line.invoice_amount or "",
-                line.invoice_status or "",
-            ]
-        )
-    t = s.totals
-    rows.append(
-        [
-            _("Total"),
-            "",
-            t.get("opening_balance", ""),
-            t.get("charges", ""),
-            t.get("payments", ""),
-            t.get("closing_balance", ""),
-            t.get("invoiced", ""),
-            "",
-        ]
-    )
+    rows += [[owner_id, _csv_text(name), *rest] for owner_id, name, *rest in period_lines(s)]
+    rows.append([_("Total"), "", *period_totals(s)])
     rows += [[], [_("Invoices")]]
     rows += [[status, s.invoice_counts.get(status, 0)] for status in INVOICE_STATUSES]
     return _csv_bytes(rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Hashable, Iterable, Sequence
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from kopilka.statements.export.common import (
     consumption_text,
     decimal_amount,
     owner_label,
+    period_lines,
+    period_totals,
     status_label,
     transliterate,
     utc,
@@ -368,28 +371,37 @@ def _period_heading(p: StatementPeriodOut) -> str:
     return f"{p.period_name} · {dates} · {status_label(p.status)}"
 
 
-def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
-    pdf = _StatementPdf(
-        _("Kopilka · {community} · owner {id}", community=s.community_name, id=s.owner_id)
-    )
-    pdf.set_title(
-        pdf.t(_("Account statement: {owner}", owner=owner_label(s.owner_name, s.owner_id)))
-    )
+def _document(
+    header: str, title: str, heading: str, generated_at: datetime, fields: list[tuple[str, str]]
+) -> _StatementPdf:
+    """A statement's first page: the running header, the document's title and date, its heading
+    and its fields (the currency and when it was generated last)."""
+    pdf = _StatementPdf(header)
+    pdf.set_title(pdf.t(title))
     pdf.set_author("Kopilka")
-    pdf.set_creation_date(s.generated_at)
+    pdf.set_creation_date(generated_at)
     pdf.add_page()
-
-    pdf.heading(_("Account statement"), 18)
+    pdf.heading(heading, 18)
     pdf.ln(2)
-    pdf.fields(
+    pdf.fields(fields)
+    pdf.ln(4)
+    return pdf
+
+
+def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
+    owner = owner_label(s.owner_name, s.owner_id)
+    pdf = _document(
+        _("Kopilka · {community} · owner {id}", community=s.community_name, id=s.owner_id),
+        _("Account statement: {owner}", owner=owner),
+        _("Account statement"),
+        s.generated_at,
         [
             (_("Community"), s.community_name),
-            (_("Owner"), owner_label(s.owner_name, s.owner_id)),
+            (_("Owner"), owner),
             (_("Currency"), s.currency),
             (_("Generated"), utc_text(s.generated_at)),
-        ]
+        ],
     )
-    pdf.ln(4)
 
     known = {p.period_id for p in s.periods}
     by_period: dict[int, list[InvoiceOut]] = {}
@@ -418,20 +430,15 @@ def owner_statement_pdf(s: OwnerStatementOut) -> bytes:
 
 
 def period_statement_pdf(s: PeriodStatementOut) -> bytes:
-    pdf = _StatementPdf(
+    pdf = _document(
         _(
             "Kopilka · {community} · period {period}",
             community=s.community_name,
             period=s.period_name,
-        )
-    )
-    pdf.set_title(pdf.t(_("Period statement: {period}", period=s.period_name)))
-    pdf.set_author("Kopilka")
-    pdf.set_creation_date(s.generated_at)
-    pdf.add_page()
-    pdf.heading(_("Period statement"), 18)
-    pdf.ln(2)
-    pdf.fields(
+        ),
+        _("Period statement: {period}", period=s.period_name),
+        _("Period statement"),
+        s.generated_at,
         [
             (_("Community"), s.community_name),
             (
@@ -441,37 +448,15 @@ def period_statement_pdf(s: PeriodStatementOut) -> bytes:
             (_("Status"), status_label(s.status)),
             (_("Currency"), s.currency),
             (_("Generated"), utc_text(s.generated_at)),
-        ]
+        ],
     )
-    pdf.ln(4)
     pdf.heading(_("Owners"))
     pdf.ln(1)
-    t = s.totals
     rows = [
-        [
-            str(line.owner_id),
-            line.owner_name or "",
-            line.opening_balance,
-            line.charges,
-            line.payments,
-            line.closing_balance,
-            line.invoice_amount or "",
-            status_label(line.invoice_status) if line.invoice_status else "",
-        ]
-        for line in s.lines
+        [str(owner_id), *amounts, status_label(status) if status else ""]
+        for owner_id, *amounts, status in period_lines(s)
     ]
-    rows.append(
-        [
-            _("Total"),
-            "",
-            t.get("opening_balance", ""),
-            t.get("charges", ""),
-            t.get("payments", ""),
-            t.get("closing_balance", ""),
-            t.get("invoiced", ""),
-            "",
-        ]
-    )
+    rows.append([_("Total"), "", *period_totals(s)])
     pdf.grid(
         [
             _("Owner id"),

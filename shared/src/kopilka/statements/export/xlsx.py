@@ -18,11 +18,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kopilka.i18n import _
 from kopilka.statements.export.common import (
+    INVOICE_HEADERS,
     INVOICE_STATUSES,
+    LINE_HEADERS,
     METERED_HEADERS,
+    PERIOD_HEADERS,
     decimal_amount,
     metered_rows,
     number_format,
+    period_lines,
+    period_totals,
     utc,
 )
 from kopilka.statements.schemas import (
@@ -125,36 +130,29 @@ def _workbook_bytes(wb: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-_PERIOD_COLS = (
-    _Col("Period id", "int"),
-    _Col("Period", "text"),
-    _Col("Start date", "date"),
-    _Col("End date", "date"),
-    _Col("Status", "text"),
-    _Col("Opening balance", "amount"),
-    _Col("Charges", "amount"),
-    _Col("Payments", "amount"),
-    _Col("Closing balance", "amount"),
-)
-_INVOICE_COLS = (
-    _Col("Invoice id", "int"),
-    _Col("Period id", "int"),
-    _Col("Period", "text"),
-    _Col("Issued at (UTC)", "datetime"),
-    _Col("Amount", "amount"),
-    _Col("Paid", "amount"),
-    _Col("Pending", "amount"),
-    _Col("Status", "text"),
-)
+def _cols(headers: Sequence[str], kinds: Sequence[str]) -> tuple[_Col, ...]:
+    return tuple(_Col(h, k) for h, k in zip(headers, kinds, strict=True))
 
 
-def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
+_PERIOD_COLS = _cols(PERIOD_HEADERS, ("int", "text", "date", "date", "text", *["amount"] * 4))
+_INVOICE_COLS = _cols(INVOICE_HEADERS, ("int", "int", "text", "datetime", *["amount"] * 3, "text"))
+_METERED_COLS = _cols(METERED_HEADERS, ("int", "text", "text", "amount", "amount", "text"))
+_LINE_COLS = _cols(LINE_HEADERS, ("int", "text", *["amount"] * 5, "text"))
+
+
+def _workbook(currency: str, title: str) -> tuple[Workbook, Worksheet, _Sheet]:
+    """A workbook whose first sheet, "Statement", starts with ``title``."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = _("Statement")
-    sheet = _Sheet(ws, s.currency)
-    sheet.title(_("Account statement"))
+    sheet = _Sheet(ws, currency)
+    sheet.title(title)
+    return wb, ws, sheet
+
+
+def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
+    wb, ws, sheet = _workbook(s.currency, _("Account statement"))
     sheet.field(_("Community"), s.community_name)
     sheet.field(_("Owner"), s.owner_name or "")
     sheet.field(_("Owner id"), s.owner_id, "int")
@@ -210,33 +208,8 @@ def owner_statement_xlsx(s: OwnerStatementOut) -> bytes:
     return _workbook_bytes(wb)
 
 
-_METERED_COLS = tuple(
-    _Col(h, k)
-    for h, k in zip(
-        METERED_HEADERS, ("int", "text", "text", "amount", "amount", "text"), strict=True
-    )
-)
-
-
-_LINE_COLS = (
-    _Col("Owner id", "int"),
-    _Col("Owner", "text"),
-    _Col("Opening balance", "amount"),
-    _Col("Charges", "amount"),
-    _Col("Payments", "amount"),
-    _Col("Closing balance", "amount"),
-    _Col("Invoice amount", "amount"),
-    _Col("Invoice status", "text"),
-)
-
-
 def period_statement_xlsx(s: PeriodStatementOut) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = _("Statement")
-    sheet = _Sheet(ws, s.currency)
-    sheet.title(_("Period statement"))
+    wb, ws, sheet = _workbook(s.currency, _("Period statement"))
     sheet.field(_("Community"), s.community_name)
     sheet.field(_("Period"), s.period_name)
     sheet.field(_("Period id"), s.period_id, "int")
@@ -247,35 +220,9 @@ def period_statement_xlsx(s: PeriodStatementOut) -> bytes:
     sheet.field(_("Generated at (UTC)"), s.generated_at, "datetime")
     sheet.next()
     header_row = sheet.header(_LINE_COLS)
-    for line in s.lines:
-        sheet.line(
-            _LINE_COLS,
-            [
-                line.owner_id,
-                line.owner_name or "",
-                line.opening_balance,
-                line.charges,
-                line.payments,
-                line.closing_balance,
-                line.invoice_amount or "",
-                line.invoice_status or "",
-            ],
-        )
-    t = s.totals
-    sheet.line(
-        _LINE_COLS,
-        [
-            "",
-            _("Total"),
-            t.get("opening_balance", ""),
-            t.get("charges", ""),
-            t.get("payments", ""),
-            t.get("closing_balance", ""),
-            t.get("invoiced", ""),
-            "",
-        ],
-        bold=True,
-    )
+    for row in period_lines(s):
+        sheet.line(_LINE_COLS, row)
+    sheet.line(_LINE_COLS, ["", _("Total"), *period_totals(s)], bold=True)
     sheet.next()
     sheet.put(1, _("Invoices"), bold=True)
     sheet.next()
