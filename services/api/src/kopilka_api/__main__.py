@@ -11,6 +11,7 @@ Without ``--fd`` it binds ``KOPILKA_HOST`` (127.0.0.1 by default) on ``KOPILKA_P
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import uvicorn
 
@@ -31,8 +32,6 @@ def main(argv: list[str] | None = None) -> None:
     if refusal:
         raise SystemExit(refusal)
     if settings.api_workers > 1 or multiprocess_dir():
-        from pathlib import Path
-
         prepare_dir(Path(multiprocess_dir() or settings.run_dir() / "api-metrics"))
     uvicorn.run(
         "kopilka_api.main:app",

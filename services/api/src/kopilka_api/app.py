@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -19,12 +20,31 @@ from kopilka.config import get_settings
 from kopilka.db import get_engine
 from kopilka.errors import CONFLICT_CONSTRAINTS, KopilkaError
 from kopilka.logging import configure_logging, get_logger
+from kopilka.redis_client import get_redis
 from kopilka_api import ratelimit
 from kopilka_api.challenges import Challenges, allowed_methods
 from kopilka_api.http import ExactRoute, problem
 from kopilka_api.metrics import CONTENT_TYPE_LATEST, mark_dead, render_metrics
 from kopilka_api.middleware import Admission, BodyLimit, Observe
 from kopilka_api.problems import PROBLEM_RESPONSES
+from kopilka_api.routes import (
+    audit,
+    balances,
+    communities,
+    imports,
+    jobs,
+    ledger,
+    miniapp,
+    owners,
+    period_jobs,
+    periods,
+    plots,
+    purchases,
+    recurring,
+    shares,
+    statements,
+    telegram,
+)
 
 log = get_logger("kopilka.api")
 
@@ -149,8 +169,6 @@ def create_app() -> FastAPI:
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         try:
-            from kopilka.redis_client import get_redis
-
             get_redis().ping()
             checks["redis"] = "ok"
         except Exception as exc:
@@ -167,26 +185,6 @@ def create_app() -> FastAPI:
     def metrics() -> Response:
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
-    from kopilka_api.routes import (
-        audit,
-        balances,
-        communities,
-        imports,
-        jobs,
-        ledger,
-        miniapp,
-        owners,
-        period_jobs,
-        periods,
-        plots,
-        purchases,
-        recurring,
-        recurring_expenses,
-        shares,
-        statements,
-        telegram,
-    )
-
     for module in (
         communities,
         period_jobs,
@@ -198,7 +196,6 @@ def create_app() -> FastAPI:
         statements,
         telegram,
         recurring,
-        recurring_expenses,
         purchases,
         shares,
         imports,
@@ -249,6 +246,4 @@ def _bug(request: Request, exc: Exception) -> Response:
 
 
 def _j(obj: Any) -> str:
-    import json
-
     return json.dumps(obj)

@@ -27,13 +27,12 @@ def owner_balance(period_id: int, owner_id: int, ctx: Ctx = CtxDep) -> OwnerBala
     return service.owner_balance(ctx, period_id, owner_id)
 
 
-@router.get(
+router.get(
     "/owner-balance/{owner_id}",
     response_model=OwnerBalanceOut,
     summary="Alias of /balances/{owner_id}",
-)
-def owner_balance_alias(period_id: int, owner_id: int, ctx: Ctx = CtxDep) -> OwnerBalanceOut:
-    return service.owner_balance(ctx, period_id, owner_id)
+    name="owner_balance_alias",
+)(owner_balance)
 
 
 @router.get(

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import Query, Request, Response
+from fastapi import Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +19,8 @@ from kopilka.config import get_settings
 from kopilka.context import Ctx
 from kopilka.jobs import service
 from kopilka.jobs.schemas import JobOut
-from kopilka_api.http import CtxDep, Page, PageDep, api_router, paged
+from kopilka_api import crud
+from kopilka_api.http import CtxDep, api_router
 from kopilka_api.middleware import release_admission
 
 router = api_router(tags=["jobs"])
@@ -72,17 +73,20 @@ def _read_job(ctx: Ctx, job_id: int) -> JobOut:
     return out
 
 
-@router.get("/api/jobs", response_model=list[JobOut], summary="The community's jobs")
-def list_jobs(
-    request: Request,
-    response: Response,
-    ctx: Ctx = CtxDep,
-    page: Page = PageDep,
-    status: Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"] | None = Query(default=None),
-    kind: str | None = Query(default=None, max_length=100),
-) -> list[JobOut]:
-    jobs = service.list_jobs(ctx, status=status, kind=kind, after=page.after, limit=page.limit)
-    return [service.job_out(j) for j in paged(request, response, jobs, page, lambda j: j.id)]
+crud.Resource(router, "/api/jobs", out=JobOut).listing(
+    "list_jobs",
+    service.list_jobs,
+    lambda ctx, jobs: [service.job_out(j) for j in jobs],
+    filters=[
+        crud.arg(
+            "status",
+            Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"] | None,
+            Query(default=None),
+        ),
+        crud.arg("kind", str | None, Query(default=None, max_length=100)),
+    ],
+    summary="The community's jobs",
+)
 
 
 @router.get("/api/jobs/{job_id}", response_model=JobOut, summary="Status of an asynchronous job")

@@ -3,17 +3,16 @@
 Every kind gets the same routes: ``POST /periods/{id}/<path>`` (honours Idempotency-Key, 201 with
 ``Location``), ``GET /periods/{id}/<path>`` (paged), and where the kind can be edited
 ``PATCH /<path>/{id}`` (``If-Match``, answers an ``ETag``) and ``DELETE /<path>/{id}``. A new kind
-of document is one ``Document`` row in ``DOCUMENTS``; its rules live in ``kopilka.ledger.<kind>``.
+of document is one ``Document`` row in ``DOCUMENTS``; its rules live in ``kopilka.ledger.<kind>``;
+the routes' shapes are ``kopilka_api.crud``'s."""
 
-(No ``from __future__ import annotations`` here: FastAPI reads each route's body type from its
-annotations at run time, and the table sets them per kind.)"""
+from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Query
 from pydantic import BaseModel
 
 from kopilka.context import Ctx
@@ -27,26 +26,16 @@ from kopilka.ledger import (
     settlements,
 )
 from kopilka.ledger import schemas as s
-from kopilka_api.http import (
-    CtxDep,
-    IfMatchDep,
-    Page,
-    PageDep,
-    RawBodyDep,
-    api_router,
-    etag,
-    paged,
-    write,
-)
+from kopilka_api import crud
+from kopilka_api.http import api_router
 
 router = api_router(prefix="/api/payments", tags=["ledger"])
-
-Rows = Callable[[Ctx, int, int | None, int | None, int], list[Any]]
 
 
 @dataclass(frozen=True)
 class Filter:
-    """The list's query parameter that picks one owner's documents."""
+    """The list's query parameter that picks one owner's documents (also the name of the
+    ``rows`` function's keyword)."""
 
     name: str = "owner_id"
     description: str | None = None
@@ -60,10 +49,10 @@ class Document:
     create: type[BaseModel]
     out: type[BaseModel]
     record: Callable[[Ctx, int, Any], BaseModel]  # the answer of a POST
-    rows: Rows  # a page of (document, owner_id) or of documents, one row more than the limit
+    rows: Callable[..., list[Any]]  # (ctx, period_id, after=, limit=[, <filter>=]): a page of
+    # (document, owner_id) or of documents, one row more than the limit
     outs: Callable[[Ctx, int, list[Any]], list[Any]]
     patch: type[BaseModel] | None = None
-    edit: Callable[[Ctx, int, Any, int | None], Any] | None = None
     to_out: Callable[[Ctx, Any], BaseModel] | None = None
     filter: Filter | None = Filter()
     located: bool = True  # POST answers Location: /api/payments/<path>/{id}
@@ -85,40 +74,32 @@ DOCUMENTS = [
         "contributions", "contribution", contributions.CONTRIBUTION,
         s.ContributionCreate, s.ContributionOut,
         record=contributions.record_contribution,
-        rows=lambda c, p, who, after, limit: contributions.list_contributions(
-            c, p, owner_id=who, after=after, limit=limit
-        ),
+        rows=contributions.list_contributions,
         outs=_with_owner(contributions.contribution_out),
-        patch=s.ContributionPatch, edit=contributions.patch_contribution,
+        patch=s.ContributionPatch,
         to_out=contributions.contribution_out,
     ),
     Document(
         "expenses", "expense", expenses.EXPENSE, s.ExpenseCreate, s.ExpenseOut,
         record=lambda c, p, d: expenses.expense_out(c, expenses.record_expense(c, p, d)),
-        rows=lambda c, p, who, after, limit: expenses.list_expenses(
-            c, p, paid_by=who, after=after, limit=limit
-        ),
+        rows=expenses.list_expenses,
         outs=_with_owner(expenses.expense_out),
-        patch=s.ExpensePatch, edit=expenses.patch_expense, to_out=expenses.expense_out,
+        patch=s.ExpensePatch, to_out=expenses.expense_out,
         filter=Filter("paid_by", "owner_id of the payer"),
     ),
     Document(
         "charges", "charge", charges.CHARGE, s.ChargeCreate, s.ChargeOut,
         record=lambda c, p, d: charges.charge_out(c, charges.record_charge(c, p, d)),
-        rows=lambda c, p, who, after, limit: charges.list_charges(
-            c, p, owner_id=who, after=after, limit=limit
-        ),
+        rows=charges.list_charges,
         outs=_with_owner(charges.charge_out),
-        patch=s.ChargePatch, edit=charges.patch_charge, to_out=charges.charge_out,
+        patch=s.ChargePatch, to_out=charges.charge_out,
     ),
     Document(
         "meter-readings", "reading", readings.READING, s.MeterReadingCreate, s.MeterReadingOut,
         record=lambda c, p, d: readings.reading_out(c, readings.record_reading(c, p, d)),
-        rows=lambda c, p, who, after, limit: readings.list_readings(
-            c, p, owner_id=who, after=after, limit=limit
-        ),
+        rows=readings.list_readings,
         outs=_with_owner(readings.reading_out),
-        patch=s.MeterReadingPatch, edit=readings.patch_reading, to_out=readings.reading_out,
+        patch=s.MeterReadingPatch, to_out=readings.reading_out,
     ),
     Document(
         "budget-items", "budget_item", budget_items.BUDGET_ITEM,
@@ -126,11 +107,9 @@ DOCUMENTS = [
         record=lambda c, p, d: budget_items.budget_item_out(
             c, budget_items.record_budget_item(c, p, d)
         ),
-        rows=lambda c, p, who, after, limit: budget_items.list_budget_items(
-            c, p, after=after, limit=limit
-        ),
+        rows=budget_items.list_budget_items,
         outs=_budget_outs,
-        patch=s.BudgetItemPatch, edit=budget_items.patch_budget_item,
+        patch=s.BudgetItemPatch,
         to_out=budget_items.budget_item_out,
         filter=None, list_summary="Budget items with actuals and variance",
     ),
@@ -140,11 +119,9 @@ DOCUMENTS = [
         record=lambda c, p, d: settlements.settlement_out(
             c, settlements.record_settlement(c, p, d)
         ),
-        rows=lambda c, p, who, after, limit: settlements.list_settlements(
-            c, p, after=after, limit=limit
-        ),
+        rows=settlements.list_settlements,
         outs=lambda c, p, items: [settlements.settlement_out(c, t) for t in items],
-        patch=s.SettlementPatch, edit=settlements.patch_settlement,
+        patch=s.SettlementPatch,
         to_out=settlements.settlement_out,
         filter=None, located=False, record_summary="Record a transfer between owners",
     ),
@@ -158,104 +135,53 @@ def _row_id(row: Any) -> int:
 
 def add_routes(doc: Document) -> None:
     """The routes of one kind of document."""
-    collection = "/periods/{period_id}/" + doc.path
-    location = (lambda p: f"/api/payments/{doc.path}/{p['id']}") if doc.located else None
-
-    def record(
-        request: Request, period_id: int, data: Any, ctx: Ctx = CtxDep, body: bytes = RawBodyDep
-    ) -> JSONResponse:
-        return write(
-            request, ctx, body, lambda: doc.record(ctx, period_id, data), location=location
-        )
-
-    record.__annotations__["data"] = doc.create
-    router.add_api_route(
-        collection,
-        record,
-        methods=["POST"],
-        status_code=201,
-        response_model=doc.out,
-        name=f"record_{doc.name}",
+    one = crud.Resource(
+        router,
+        "/periods/{period_id}/" + doc.path,
+        f"/{doc.path}/{{doc_id}}",
+        doc.out,
+        to_out=doc.to_out,
+        versioned=True,
+    )
+    location = f"/api/payments/{doc.path}/{{id}}" if doc.located else None
+    one.create(
+        f"record_{doc.name}",
+        doc.create,
+        doc.record,
+        to_out=None,
+        location=location,
         summary=doc.record_summary,
     )
-
-    def listing(
-        request: Request,
-        response: Response,
-        period_id: int,
-        ctx: Ctx,
-        page: Page,
-        who: int | None,
-    ) -> list[Any]:
-        rows = doc.rows(ctx, period_id, who, page.after, page.limit)
-        return doc.outs(ctx, period_id, paged(request, response, rows, page, _row_id))
-
-    if doc.filter is not None:
-        by = doc.filter
-
-        def list_documents(
-            request: Request,
-            response: Response,
-            period_id: int,
-            ctx: Ctx = CtxDep,
-            page: Page = PageDep,
-            who: int | None = Query(default=None, alias=by.name, description=by.description),
-        ) -> list[Any]:
-            return listing(request, response, period_id, ctx, page, who)
-
-    else:
-
-        def list_documents(  # type: ignore[misc]
-            request: Request,
-            response: Response,
-            period_id: int,
-            ctx: Ctx = CtxDep,
-            page: Page = PageDep,
-        ) -> list[Any]:
-            return listing(request, response, period_id, ctx, page, None)
-
-    router.add_api_route(
-        collection,
-        list_documents,
-        methods=["GET"],
-        response_model=list[doc.out],  # type: ignore[name-defined]
-        name=f"list_{doc.name}s",
+    by = doc.filter
+    one.listing(
+        f"list_{doc.name}s",
+        doc.rows,
+        doc.outs,
+        filters=[]
+        if by is None
+        else [
+            crud.arg(
+                by.name,
+                int | None,
+                Query(default=None, alias=by.name, description=by.description),
+            )
+        ],
+        key=_row_id,
         summary=doc.list_summary,
     )
-    if doc.edit is None or doc.patch is None or doc.to_out is None:
+    if doc.patch is None or doc.to_out is None:
         return
-    edit, to_out = doc.edit, doc.to_out
-
-    def patch(
-        doc_id: int,
-        data: Any,
-        response: Response,
-        ctx: Ctx = CtxDep,
-        version: int | None = IfMatchDep,
-    ) -> BaseModel:
-        changed = edit(ctx, doc_id, data, version)
-        etag(response, changed.version)
-        return to_out(ctx, changed)
-
-    patch.__annotations__["data"] = doc.patch
-    router.add_api_route(
-        f"/{doc.path}/{{doc_id}}",
-        patch,
-        methods=["PATCH"],
-        response_model=doc.out,
-        name=f"patch_{doc.name}",
+    kind = doc.kind
+    one.change(
+        f"patch_{doc.name}",
+        doc.patch,
+        lambda ctx, doc_id, data, version: posting.edit(ctx, kind, doc_id, data, version),
+        if_match=True,
     )
-
-    def delete(doc_id: int, ctx: Ctx = CtxDep, version: int | None = IfMatchDep) -> Response:
-        posting.delete(ctx, doc.kind, doc_id, version)
-        return Response(status_code=204)
-
-    router.add_api_route(
-        f"/{doc.path}/{{doc_id}}",
-        delete,
-        methods=["DELETE"],
-        status_code=204,
-        name=f"delete_{doc.name}",
+    one.delete(
+        f"delete_{doc.name}",
+        lambda ctx, doc_id, version: posting.delete(ctx, kind, doc_id, version),
+        if_match=True,
     )
 
 

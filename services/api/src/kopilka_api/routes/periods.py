@@ -1,68 +1,40 @@
 from __future__ import annotations
 
-from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+from typing import Any
 
 from kopilka.context import Ctx
 from kopilka.periods import service
 from kopilka.periods.schemas import PeriodCreate, PeriodList, PeriodOut, PeriodPatch
-from kopilka_api.http import (
-    CtxDep,
-    IfMatchDep,
-    Page,
-    PageDep,
-    RawBodyDep,
-    api_router,
-    etag,
-    paged,
-    write,
-)
+from kopilka_api import crud
+from kopilka_api.http import api_router
 
 router = api_router(prefix="/api/payments/periods", tags=["periods"])
 
 
-@router.post("", status_code=201, response_model=PeriodOut, summary="Create a period")
-def create_period(
-    request: Request, data: PeriodCreate, ctx: Ctx = CtxDep, body: bytes = RawBodyDep
-) -> JSONResponse:
-    return write(
-        request,
-        ctx,
-        body,
-        lambda: service.period_out(service.create_period(ctx, data)),
-        location=lambda p: f"/api/payments/periods/{p['id']}",
-    )
+def _out(ctx: Ctx, period: Any) -> PeriodOut:
+    return service.period_out(period)
 
 
-@router.get("", response_model=PeriodList, summary="List periods")
-def list_periods(
-    request: Request, response: Response, ctx: Ctx = CtxDep, page: Page = PageDep
-) -> PeriodList:
-    items = paged(
-        request,
-        response,
-        service.list_periods(ctx, after=page.after, limit=page.limit),
-        page,
-        lambda p: p.id,
-    )
-    return PeriodList(periods=[service.period_out(p) for p in items])
-
-
-@router.get("/{period_id}", response_model=PeriodOut)
-def get_period(period_id: int, response: Response, ctx: Ctx = CtxDep) -> PeriodOut:
-    p = service.get_period(ctx, period_id)
-    etag(response, p.version)
-    return service.period_out(p)
-
-
-@router.patch("/{period_id}", response_model=PeriodOut, summary="Rename or re-describe")
-def patch_period(
-    period_id: int,
-    data: PeriodPatch,
-    response: Response,
-    ctx: Ctx = CtxDep,
-    version: int | None = IfMatchDep,
-) -> PeriodOut:
-    p = service.patch_period(ctx, period_id, data, version)
-    etag(response, p.version)
-    return service.period_out(p)
+PERIODS = crud.Resource(router, "", "/{period_id}", PeriodOut, to_out=_out, versioned=True)
+PERIODS.create(
+    "create_period",
+    PeriodCreate,
+    service.create_period,
+    location="/api/payments/periods/{id}",
+    summary="Create a period",
+)
+PERIODS.listing(
+    "list_periods",
+    service.list_periods,
+    lambda ctx, items: PeriodList(periods=[service.period_out(p) for p in items]),
+    out=PeriodList,
+    summary="List periods",
+)
+PERIODS.read("get_period", service.get_period)
+PERIODS.change(
+    "patch_period",
+    PeriodPatch,
+    service.patch_period,
+    if_match=True,
+    summary="Rename or re-describe",
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from kopilka.context import Ctx
 from kopilka.plots import meters, readings, service
@@ -19,17 +18,8 @@ from kopilka.plots.schemas import (
     ReadingCreate,
     ReadingOut,
 )
-from kopilka_api.http import (
-    CtxDep,
-    IfMatchDep,
-    Page,
-    PageDep,
-    RawBodyDep,
-    api_router,
-    etag,
-    paged,
-    write,
-)
+from kopilka_api import crud
+from kopilka_api.http import CtxDep, IfMatchDep, Page, PageDep, api_router, etag, paged
 
 P = "/api/payments"
 router = api_router(prefix=P, tags=["plots"])
@@ -37,81 +27,49 @@ router = api_router(prefix=P, tags=["plots"])
 
 # ---------------------------------------------------------------- plots
 
-
-@router.post("/plots", status_code=201, response_model=PlotOut, summary="Create a plot")
-def create_plot(
-    request: Request, data: PlotCreate, ctx: Ctx = CtxDep, body: bytes = RawBodyDep
-) -> JSONResponse:
-    return write(
-        request,
-        ctx,
-        body,
-        lambda: service.plot_out(ctx, service.create_plot(ctx, data)),
-        location=lambda p: f"{P}/plots/{p['id']}",
-    )
-
-
-@router.get("/plots", response_model=list[PlotOut], summary="List the plots (an owner: theirs)")
-def list_plots(
-    request: Request,
-    response: Response,
-    ctx: Ctx = CtxDep,
-    page: Page = PageDep,
-    owner_id: int | None = Query(default=None, description="plots of this owner"),
-    active: bool | None = Query(default=None),
-) -> list[PlotOut]:
-    plots = paged(
-        request,
-        response,
-        service.list_plots(
-            ctx, owner_id=owner_id, active=active, after=page.after, limit=page.limit
-        ),
-        page,
-        lambda p: p.id,
-    )
-    return service.plots_out(ctx, plots)
-
-
-@router.get("/plots/{plot_id}", response_model=PlotOut)
-def get_plot(plot_id: int, response: Response, ctx: Ctx = CtxDep) -> PlotOut:
-    plot = service.get_plot(ctx, plot_id)
-    etag(response, plot.version)
-    return service.plot_out(ctx, plot)
-
-
-@router.patch("/plots/{plot_id}", response_model=PlotOut, summary="Change a plot or its owners")
-def patch_plot(
-    plot_id: int,
-    data: PlotPatch,
-    response: Response,
-    ctx: Ctx = CtxDep,
-    version: int | None = IfMatchDep,
-) -> PlotOut:
-    plot = service.patch_plot(ctx, plot_id, data, version)
-    etag(response, plot.version)
-    return service.plot_out(ctx, plot)
-
-
-@router.delete("/plots/{plot_id}", status_code=204, summary="Deactivate a plot")
-def delete_plot(plot_id: int, ctx: Ctx = CtxDep) -> Response:
-    service.deactivate_plot(ctx, plot_id)
-    return Response(status_code=204)
+PLOTS = crud.Resource(
+    router, "/plots", "/plots/{plot_id}", PlotOut, to_out=service.plot_out, versioned=True
+)
+PLOTS.create(
+    "create_plot",
+    PlotCreate,
+    service.create_plot,
+    location=P + "/plots/{id}",
+    summary="Create a plot",
+)
+PLOTS.listing(
+    "list_plots",
+    service.list_plots,
+    service.plots_out,
+    filters=[
+        crud.arg("owner_id", int | None, Query(default=None, description="plots of this owner")),
+        crud.arg("active", bool | None, Query(default=None)),
+    ],
+    summary="List the plots (an owner: theirs)",
+)
+PLOTS.read("get_plot", service.get_plot)
+PLOTS.change(
+    "patch_plot",
+    PlotPatch,
+    service.patch_plot,
+    if_match=True,
+    summary="Change a plot or its owners",
+)
+PLOTS.delete("delete_plot", service.deactivate_plot, summary="Deactivate a plot")
 
 
 # ---------------------------------------------------------------- meters
 
-
-@router.post(
-    "/plots/{plot_id}/meters", status_code=201, response_model=MeterOut, summary="Add a meter"
+PLOTS.create(
+    "create_meter",
+    MeterCreate,
+    meters.create_meter,
+    path="/plots/{plot_id}/meters",
+    out=MeterOut,
+    to_out=lambda ctx, made: meters.meter_out(ctx, *made),
+    location=P + "/meters/{id}",
+    summary="Add a meter",
 )
-def create_meter(
-    request: Request, plot_id: int, data: MeterCreate, ctx: Ctx = CtxDep, body: bytes = RawBodyDep
-) -> JSONResponse:
-    def produce() -> MeterOut:
-        m, plot = meters.create_meter(ctx, plot_id, data)
-        return meters.meter_out(ctx, m, plot)
-
-    return write(request, ctx, body, produce, location=lambda p: f"{P}/meters/{p['id']}")
 
 
 @router.get("/plots/{plot_id}/meters", response_model=list[MeterOut])
@@ -146,24 +104,16 @@ def patch_meter(
 # ---------------------------------------------------------------- readings
 
 
-@router.post(
-    "/meters/{meter_id}/readings",
-    status_code=201,
-    response_model=ReadingOut,
+PLOTS.create(
+    "create_reading",
+    ReadingCreate,
+    readings.record_reading,
+    path="/meters/{meter_id}/readings",
+    out=ReadingOut,
+    to_out=lambda ctx, made: meters.reading_out(ctx, *made),
+    location=P + "/meters/{meter_id}/readings",
     summary="Record a reading (a second one in the same period replaces the first)",
 )
-def create_reading(
-    request: Request,
-    meter_id: int,
-    data: ReadingCreate,
-    ctx: Ctx = CtxDep,
-    body: bytes = RawBodyDep,
-) -> JSONResponse:
-    def produce() -> ReadingOut:
-        r, m = readings.record_reading(ctx, meter_id, data)
-        return meters.reading_out(ctx, r, m)
-
-    return write(request, ctx, body, produce, location=lambda p: f"{P}/meters/{meter_id}/readings")
 
 
 @router.get("/meters/{meter_id}/readings", response_model=list[ReadingOut])

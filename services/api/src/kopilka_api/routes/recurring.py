@@ -1,80 +1,64 @@
-"""Recurring charge templates (SPEC §4a): admins create, read, change and deactivate them; the
-scheduled sweep generates their charges into the OPEN periods."""
+"""Recurring templates: charges (SPEC §4a) and expenses (SPEC §3b). Admins create, read, change
+and deactivate them; the scheduled sweep generates their documents into the OPEN periods. Both
+kinds have the same routes, one ``Template`` row each."""
 
 from __future__ import annotations
 
-from fastapi import Query, Request, Response
-from fastapi.responses import JSONResponse
+from dataclasses import dataclass
+from types import ModuleType
 
-from kopilka.context import Ctx
-from kopilka.recurring import service
-from kopilka.recurring.schemas import (
-    RecurringChargeCreate,
-    RecurringChargeOut,
-    RecurringChargePatch,
+from fastapi import Query
+from pydantic import BaseModel
+
+from kopilka.recurring import expenses, service
+from kopilka.recurring import schemas as s
+from kopilka_api import crud
+from kopilka_api.http import api_router
+
+router = api_router(prefix="/api/payments", tags=["ledger"])
+
+ACTIVE = crud.arg(
+    "active",
+    bool | None,
+    Query(default=None, description="only active (true) or inactive"),
 )
-from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
-
-router = api_router(prefix="/api/payments/recurring-charges", tags=["ledger"])
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=RecurringChargeOut,
-    summary="Create a recurring charge template",
-)
-def create_template(
-    request: Request, data: RecurringChargeCreate, ctx: Ctx = CtxDep, body: bytes = RawBodyDep
-) -> JSONResponse:
-    return write(
-        request,
-        ctx,
-        body,
-        lambda: service.template_out(ctx, service.create_template(ctx, data)),
-        location=lambda p: f"/api/payments/recurring-charges/{p['id']}",
-    )
+LIST = "List the templates"
+CHANGE = "Change a template (from the next generated period on)"
 
 
-@router.get("", response_model=list[RecurringChargeOut], summary="List the templates")
-def list_templates(
-    request: Request,
-    response: Response,
-    ctx: Ctx = CtxDep,
-    page: Page = PageDep,
-    active: bool | None = Query(default=None, description="only active (true) or inactive"),
-) -> list[RecurringChargeOut]:
-    items = paged(
-        request,
-        response,
-        service.list_templates(ctx, active=active, after=page.after, limit=page.limit),
-        page,
-        lambda t: t.id,
-    )
-    return service.templates_out(ctx, items)
+@dataclass(frozen=True)
+class Template:
+    path: str  # "/recurring-charges"
+    kopilka: ModuleType  # create/list/get/patch/deactivate_template, template(s)_out
+    create: type[BaseModel]
+    out: type[BaseModel]
+    patch: type[BaseModel]
+    made: str  # the summary of its create
+    deactivate: str  # of its delete
 
 
-@router.get("/{template_id}", response_model=RecurringChargeOut)
-def get_template(template_id: int, ctx: Ctx = CtxDep) -> RecurringChargeOut:
-    return service.template_out(ctx, service.get_template(ctx, template_id))
+TEMPLATES = [
+    Template("/recurring-charges", service, s.RecurringChargeCreate, s.RecurringChargeOut,
+             s.RecurringChargePatch, "Create a recurring charge template",
+             "Deactivate a template (its charges already generated stay)"),
+    Template("/recurring-expenses", expenses, s.RecurringExpenseCreate, s.RecurringExpenseOut,
+             s.RecurringExpensePatch, "Create a recurring expense",
+             "Deactivate a template (its expenses already generated stay)"),
+]  # fmt: skip
 
 
-@router.patch(
-    "/{template_id}",
-    response_model=RecurringChargeOut,
-    summary="Change a template (from the next generated period on)",
-)
-def patch_template(
-    template_id: int, data: RecurringChargePatch, ctx: Ctx = CtxDep
-) -> RecurringChargeOut:
-    return service.template_out(ctx, service.patch_template(ctx, template_id, data))
+def add_routes(t: Template) -> None:
+    k = t.kopilka
+    one = crud.Resource(router, t.path, t.path + "/{template_id}", t.out, to_out=k.template_out)
+    location = "/api/payments" + t.path + "/{id}"
+    one.create("create_template", t.create, k.create_template, location=location, summary=t.made)
+    one.listing("list_templates", k.list_templates, k.templates_out, filters=[ACTIVE], summary=LIST)
+    one.read("get_template", k.get_template)
+    one.change("patch_template", t.patch, k.patch_template, summary=CHANGE)
+    one.delete("deactivate_template", k.deactivate_template, summary=t.deactivate)
 
 
-@router.delete(
-    "/{template_id}",
-    status_code=204,
-    summary="Deactivate a template (its charges already generated stay)",
-)
-def deactivate_template(template_id: int, ctx: Ctx = CtxDep) -> Response:
-    service.deactivate_template(ctx, template_id)
-    return Response(status_code=204)
+for _template in TEMPLATES:
+    add_routes(_template)

@@ -3,13 +3,11 @@ it honours Idempotency-Key like every money POST."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
-
 from kopilka.context import Ctx
 from kopilka.ledger import schemas as s
 from kopilka.ledger import shares
-from kopilka_api.http import CtxDep, RawBodyDep, api_router, write
+from kopilka_api import crud
+from kopilka_api.http import CtxDep, api_router
 
 router = api_router(prefix="/api/payments", tags=["ledger"])
 
@@ -19,24 +17,12 @@ def get_expense(expense_id: int, ctx: Ctx = CtxDep) -> s.ExpenseDetailOut:
     return shares.expense_detail(ctx, expense_id)
 
 
-@router.post(
-    "/expenses/{expense_id}/shares/{owner_id}/settle",
-    status_code=201,
-    response_model=s.ShareSettledOut,
+crud.Resource(
+    router, "/expenses/{expense_id}/shares/{owner_id}/settle", out=s.ShareSettledOut
+).create(
+    "settle_share",
+    s.ShareSettle,
+    shares.settle_share,
+    location="/api/payments/settlements/{settlement[id]}",
     summary="Settle (part of) one owner's share of an expense to its payer",
 )
-def settle_share(
-    request: Request,
-    expense_id: int,
-    owner_id: int,
-    data: s.ShareSettle,
-    ctx: Ctx = CtxDep,
-    body: bytes = RawBodyDep,
-) -> JSONResponse:
-    return write(
-        request,
-        ctx,
-        body,
-        lambda: shares.settle_share(ctx, expense_id, owner_id, data),
-        location=lambda p: f"/api/payments/settlements/{p['settlement']['id']}",
-    )

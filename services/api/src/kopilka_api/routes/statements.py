@@ -6,6 +6,7 @@ threadpool)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import Query, Request, Response
@@ -24,7 +25,8 @@ from kopilka.statements.export import (
     render_period_statement,
 )
 from kopilka.statements.schemas import OwnerStatementOut, PeriodStatementOut
-from kopilka_api.http import CtxDep, Page, PageDep, RawBodyDep, api_router, paged, write
+from kopilka_api import crud
+from kopilka_api.http import CtxDep, RawBodyDep, api_router, write
 
 router = api_router(tags=["owners"])
 
@@ -36,7 +38,12 @@ def _file_responses(*formats: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": {MEDIA_TYPES[f].split(";")[0]: {} for f in formats}}}
 
 
-def _attachment(content: bytes, fmt: str, filename: str) -> Response:
+def _answer(statement: Any, fmt: str, file: Callable[[], tuple[bytes, str]]) -> Any:
+    """The statement as JSON, or ``file()`` (the rendered bytes and the download's name) as an
+    attachment."""
+    if fmt == "json":
+        return statement
+    content, filename = file()
     return Response(
         content=content,
         media_type=MEDIA_TYPES[fmt],
@@ -58,14 +65,11 @@ def owner_statement(
     ctx: Ctx = CtxDep,
     format: OwnerFormat = Query(default="json", description="json, csv, xlsx or pdf"),
 ) -> Any:
-    statement = service.owner_statement(ctx, owner_id)
-    if format == "json":
-        return statement
-    name = export_filename(
-        "owner", statement.community_name, str(statement.owner_id), format, on=ctx.today()
-    )
-    lang = service.owner_statement_language(ctx, owner_id)
-    return _attachment(render_owner_statement(statement, format, lang), format, name)
+    s = service.owner_statement(ctx, owner_id)
+    return _answer(s, format, lambda: (
+        render_owner_statement(s, format, service.owner_statement_language(ctx, owner_id)),
+        export_filename("owner", s.community_name, str(s.owner_id), format, on=ctx.today()),
+    ))  # fmt: skip
 
 
 @router.get(
@@ -79,33 +83,19 @@ def period_statement(
     ctx: Ctx = CtxDep,
     format: PeriodFormat = Query(default="json", description="json, csv, xlsx or pdf"),
 ) -> Any:
-    statement = service.period_statement(ctx, period_id)
-    if format == "json":
-        return statement
-    name = export_filename(
-        "period", statement.community_name, statement.period_name, format, on=ctx.today()
-    )
-    return _attachment(
-        render_period_statement(statement, format, service.period_statement_language(ctx)),
-        format,
-        name,
-    )
+    s = service.period_statement(ctx, period_id)
+    return _answer(s, format, lambda: (
+        render_period_statement(s, format, service.period_statement_language(ctx)),
+        export_filename("period", s.community_name, s.period_name, format, on=ctx.today()),
+    ))  # fmt: skip
 
 
-@router.get(
-    "/api/payments/owners/{owner_id}/invoices",
-    response_model=list[InvoiceOut],
+crud.Resource(router, "/api/payments/owners/{owner_id}/invoices", out=InvoiceOut).listing(
+    "owner_invoices",
+    invoices.owner_invoices,
+    lambda ctx, owner_id, items: items,
     summary="The owner's invoices, oldest first, with what is paid and pending",
 )
-def owner_invoices(
-    request: Request,
-    response: Response,
-    owner_id: int,
-    ctx: Ctx = CtxDep,
-    page: Page = PageDep,
-) -> list[InvoiceOut]:
-    items = invoices.owner_invoices(ctx, owner_id, after=page.after, limit=page.limit)
-    return paged(request, response, items, page, lambda i: i.id)
 
 
 @router.get(
