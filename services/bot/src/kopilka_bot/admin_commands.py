@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 from html import escape
 
-from aiogram import F, Router
-from aiogram.enums import ChatType, ParseMode
+from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import LinkPreviewOptions, Message
+from aiogram.types import Message
 from sqlalchemy import Engine
 
 from kopilka.communities.admin_chat import AdminChat, Debtors, Today
@@ -22,6 +21,7 @@ from kopilka.config import Settings, get_settings
 from kopilka.i18n import money, plural, resolve, t
 from kopilka.logging import get_logger
 from kopilka_bot import texts
+from kopilka_bot.commands import private_router, reply
 
 log = get_logger("kopilka.bot.admin")
 SHOWN = 30  # debtors listed per community; the rest are counted
@@ -90,19 +90,7 @@ def make_admin_router(engine: Engine | None = None, settings: Settings | None = 
     settings = settings or get_settings()
     chat = AdminChat(engine)
     app_url = texts.mini_app_url(settings)
-    router = Router(name="kopilka-admin-commands")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-
-    async def reply(message: Message, text: str, lang: str) -> None:
-        keyboard = texts.app_keyboard(app_url, lang)
-        if keyboard is None:
-            text += "\n\n" + texts.app_link(app_url, lang)
-        await message.answer(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
+    router = private_router("kopilka-admin-commands")
 
     async def ask(message: Message, what: str) -> None:
         user = message.from_user
@@ -124,7 +112,7 @@ def make_admin_router(engine: Engine | None = None, settings: Settings | None = 
                 t(resolve(user.language_code), "Something went wrong; try again in a minute.")
             )
             return
-        await reply(message, text, lang)
+        await reply(message, text, lang, app_url, with_link=True)
 
     @router.message(Command("debtors"))
     async def debtors(message: Message) -> None:

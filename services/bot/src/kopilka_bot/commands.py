@@ -12,7 +12,8 @@ an admin already set on an owner, or explains how to get a link.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiogram import F, Router
 from aiogram.enums import ChatType, ParseMode
@@ -22,10 +23,11 @@ from sqlalchemy import Engine
 
 from kopilka.config import Settings, get_settings
 from kopilka.logging import get_logger
-from kopilka.owners.chat import CurrentBalance, Membership, OwnerChat, StatementSummary
+from kopilka.owners.chat import Membership, OwnerChat, StatementSummary
 from kopilka_bot import texts
 
 log = get_logger("kopilka.bot.commands")
+T = TypeVar("T")
 
 
 def _reply_language(members: list[Membership], user: User | None) -> str:
@@ -34,17 +36,36 @@ def _reply_language(members: list[Membership], user: User | None) -> str:
     return texts.lang_of(user.language_code if user else None)
 
 
-def _line(balance: CurrentBalance) -> texts.BalanceLine:
-    return texts.BalanceLine(**asdict(balance))
-
-
 def _block(summary: StatementSummary) -> texts.StatementBlock:
     return texts.StatementBlock(
         community=summary.community,
         currency=summary.currency,
         lines=[texts.StatementLine(name, balance) for name, balance in summary.closed],
-        current=_line(summary.current),
+        current=summary.current,
     )
+
+
+async def reply(
+    message: Message, text: str, lang: str, app_url: str, *, with_link: bool = False
+) -> None:
+    """Answer in HTML with the Mini App button (with its link in the text instead, when
+    ``with_link`` and the button cannot be shown)."""
+    keyboard = texts.app_keyboard(app_url, lang)
+    if keyboard is None and with_link:
+        text += "\n\n" + texts.app_link(app_url, lang)
+    await message.answer(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
+
+
+def private_router(name: str) -> Router:
+    """A router of commands answered in private chats only."""
+    router = Router(name=name)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    return router
 
 
 # ---------------------------------------------------------------- handlers
@@ -55,23 +76,27 @@ def make_router(engine: Engine | None = None, settings: Settings | None = None) 
     settings = settings or get_settings()
     chat = OwnerChat(engine)
     app_url = texts.mini_app_url(settings)
-    router = Router(name="kopilka-commands")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router = private_router("kopilka-commands")
 
     async def answer(message: Message, text: str, lang: str, *, with_link: bool = False) -> None:
-        keyboard = texts.app_keyboard(app_url, lang)
-        if keyboard is None and with_link:
-            text += "\n\n" + texts.app_link(app_url, lang)
-        await message.answer(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
+        await reply(message, text, lang, app_url, with_link=with_link)
 
     async def failed(message: Message, lang: str) -> None:
         log.exception("command_failed", text=(message.text or "")[:64])
         await message.answer(texts.sorry_text(lang))
+
+    async def read(message: Message, use_case: Callable[[int], tuple[list[Membership], T]]) -> Any:
+        """``use_case(telegram id)`` in a thread: (the user's language, what it found), or None
+        (no user, or it failed: the user is told)."""
+        user = message.from_user
+        if user is None:
+            return None
+        try:
+            members, found = await asyncio.to_thread(use_case, user.id)
+        except Exception:
+            await failed(message, texts.lang_of(user.language_code))
+            return None
+        return _reply_language(members, user), found
 
     @router.message(CommandStart())
     async def start(message: Message, command: CommandObject) -> None:
@@ -109,32 +134,19 @@ def make_router(engine: Engine | None = None, settings: Settings | None = None) 
 
     @router.message(Command("balance"))
     async def balance(message: Message) -> None:
-        user = message.from_user
-        if user is None:
-            return
-        try:
-            members, balances = await asyncio.to_thread(chat.balances, user.id)
-        except Exception:
-            await failed(message, texts.lang_of(user.language_code))
-            return
-        lang = _reply_language(members, user)
-        lines = [_line(b) for b in balances]
-        await answer(message, texts.balance_text(lang, lines), lang, with_link=bool(lines))
+        got = await read(message, chat.balances)
+        if got is not None:
+            lang, lines = got
+            await answer(message, texts.balance_text(lang, lines), lang, with_link=bool(lines))
 
     @router.message(Command("statement"))
     async def statement_cmd(message: Message) -> None:
-        user = message.from_user
-        if user is None:
-            return
-        try:
-            members, summaries = await asyncio.to_thread(chat.statements, user.id)
-        except Exception:
-            await failed(message, texts.lang_of(user.language_code))
-            return
-        lang = _reply_language(members, user)
-        blocks = [_block(summary) for summary in summaries]
-        url = app_url if blocks else None
-        await answer(message, texts.statement_text(lang, blocks, url), lang)
+        got = await read(message, chat.statements)
+        if got is not None:
+            lang, summaries = got
+            blocks = [_block(summary) for summary in summaries]
+            url = app_url if blocks else None
+            await answer(message, texts.statement_text(lang, blocks, url), lang)
 
     @router.message(Command("help"))
     async def help_cmd(message: Message) -> None:

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 
+from kopilka import heartbeat
 from kopilka.config import Settings, get_settings
 from kopilka.logging import configure_logging, get_logger
 from kopilka_bot import texts
+from kopilka_bot.dryrun import DryRun
 
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
@@ -153,8 +155,6 @@ async def run_bot(
     s = settings or get_settings()
     stop = stop or asyncio.Event()
     if not s.telegram_bot_token:
-        from kopilka_bot.dryrun import DryRun
-
         await DryRun(engine, poll_interval=max(s.bot_poll_interval, 1.0)).run(stop)
         return
     from kopilka_bot.sender import Sender
@@ -207,8 +207,6 @@ def main() -> None:
             api=settings.telegram_api_base,
             mode="send" if settings.telegram_bot_token else "dry-run",
         )
-        from kopilka import heartbeat
-
         heartbeat.start_thread("bot")
         await run_bot(settings, stop=stop)
         log.info("bot_stopped")

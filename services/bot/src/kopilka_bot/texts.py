@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kopilka import i18n
 from kopilka.config import Settings
 from kopilka.i18n import t
+from kopilka.owners.chat import CurrentBalance
 
 if TYPE_CHECKING:  # aiogram is imported only when a keyboard is built (the dry run needs none)
     from aiogram.types import InlineKeyboardMarkup
@@ -305,14 +306,8 @@ def render(
 # ---------------------------------------------------------------- command replies
 
 
-@dataclass(frozen=True)
-class BalanceLine:
-    community: str
-    period_name: str | None
-    balance_minor: int
-    currency: str
-    start_date: date | None = None
-    end_date: date | None = None
+# A community's line of /balance: the owner's balance in its current period (kopilka's answer).
+BalanceLine = CurrentBalance
 
 
 @dataclass(frozen=True)
