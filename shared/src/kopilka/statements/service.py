@@ -26,13 +26,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kopilka.balances.owner import owner_line
-from kopilka.balances.rows import OwnerRow, ledger_sums
+from kopilka.balances.rows import OwnerRow, ledger_sums, row_from_stored
 from kopilka.balances.sheet import sheet_for
 from kopilka.context import Ctx
 from kopilka.i18n import resolve
 from kopilka.invoices import service as invoices
 from kopilka.invoices.schemas import MeteredLineOut
-from kopilka.models import LedgerEntry, Owner, Period, PeriodBalance
+from kopilka.models import LedgerEntry, Period, PeriodBalance
 from kopilka.money import format_minor
 from kopilka.owners.service import get_owner
 from kopilka.periods.service import CLOSED, get_period
@@ -66,20 +66,6 @@ def line_of(row: OwnerRow, opening_credit: int, opening_debt: int) -> Line:
     # opening + payments - charges == closing, since the sheet's balance counts both openings
     return Line(
         opening=row.opening_balance, charges=charges, payments=payments, closing=row.balance
-    )
-
-
-def _row_of(b: PeriodBalance, owner: Owner) -> OwnerRow:
-    return OwnerRow(
-        owner_pk=b.owner_pk,
-        owner_id=owner.owner_id,
-        name=owner.name,
-        opening_balance=b.opening_balance,
-        contributions=b.total_contributions,
-        paid_expenses=b.total_paid_expenses,
-        allocated=b.total_allocated,
-        service_charges=b.total_service_charges,
-        net_settlements=b.net_settlements,
     )
 
 
@@ -152,7 +138,7 @@ def owner_statement(ctx: Ctx, owner_id: int) -> OwnerStatementOut:
         row: OwnerRow | None
         if period.status == CLOSED:
             b = stored.get(period.id)
-            row = _row_of(b, owner) if b is not None else None
+            row = row_from_stored(b, owner.owner_id, owner.name) if b is not None else None
         else:  # the owner's line alone: their totals and their share of the allocation
             row = owner_line(s, community, period, owner)
         if row is None:
