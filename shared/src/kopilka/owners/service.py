@@ -95,15 +95,7 @@ def create_owner(ctx: Ctx, data: OwnerCreate) -> Owner:
     ctx.require_admin()
     if find_owner(ctx, data.owner_id) is not None:
         raise Conflict(f"Owner {data.owner_id} already exists in this community")
-    owner = Owner(
-        community_id=ctx.community_id,
-        owner_id=data.owner_id,
-        name=data.name,
-        share_weight=data.share_weight,
-        telegram_id=data.telegram_id,
-        language=data.language,
-        is_active=data.is_active,
-    )
+    owner = Owner(community_id=ctx.community_id, **data.model_dump())
     created(ctx, owner, "owner", entity_id=owner.owner_id)
     return owner
 

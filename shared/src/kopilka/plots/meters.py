@@ -10,6 +10,7 @@ from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx, Role
 from kopilka.errors import NotFound, PreconditionFailed, ValidationFailed
 from kopilka.models import Meter, Plot, Reading
+from kopilka.outputs import from_row
 from kopilka.plots import queries as q
 from kopilka.plots.consumption import ZONES
 from kopilka.plots.schemas import MeterCreate, MeterOut, MeterPatch, ReadingOut
@@ -67,19 +68,14 @@ def decimal_texts(values: dict[str, Decimal]) -> dict[str, str]:
 
 
 def meter_out(ctx: Ctx, m: Meter, plot: Plot, last: Reading | None = None) -> MeterOut:
-    return MeterOut(
-        id=m.id,
-        plot_id=m.plot_id,
+    return from_row(
+        MeterOut,
+        m,
         plot_number=plot.number,
-        meter_type=m.meter_type,
-        serial=m.serial,
-        zones=m.zones,
         zone_names=list(ZONES[: m.zones]),
         initial_readings=decimal_texts(meter_values(m)),
         active=m.is_active,
         last_reading=reading_out(ctx, last, m) if last is not None else None,
-        created_at=m.created_at,
-        version=m.version,
     )
 
 
