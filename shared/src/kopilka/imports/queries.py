@@ -18,7 +18,10 @@ from kopilka.models import (
 # Store a statement's lines in one round trip each: the new ones claim their identity (the
 # partial unique index) with what becomes of them; the rest are written as DUPLICATE. The rows come
 # as one JSON document (jsonb_to_recordset): 10,000 rows in one statement, cheap to send; ON
-# CONFLICT on a partial index needs its WHERE spelled out.
+# CONFLICT on a partial index needs its WHERE spelled out. A line to be booked (``book``:
+# contribution or expense) takes its document's id from that table's sequence here, so the line
+# names its document from the start and the document is inserted with that id (no UPDATE of
+# 10,000 lines afterwards); an id drawn for a line that did not claim is a harmless gap.
 LINE_COLUMNS = (
     "line_no", "identity", "direction", "amount_minor", "date", "doc_date", "doc_number",
     "payer_name", "payer_account", "payer_inn", "payee_name", "payee_account", "payee_inn",
@@ -29,19 +32,27 @@ _TYPES = {
     "line_no": "bigint", "amount_minor": "bigint", "date": "date", "doc_date": "date",
     "owner_pk": "bigint", "period_id": "bigint",
 }  # fmt: skip
-_RECORD = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in (*LINE_COLUMNS, *OUTCOME_COLUMNS))
+_RECORD = ", ".join(
+    f"{c} {_TYPES.get(c, 'text')}" for c in (*LINE_COLUMNS, *OUTCOME_COLUMNS, "book")
+)
 _COLS = ", ".join(LINE_COLUMNS)
 _S_COLS = ", ".join(f"s.{c}" for c in LINE_COLUMNS)
 _OUT_COLS = ", ".join(OUTCOME_COLUMNS)
+CONTRIBUTION, EXPENSE = "contribution", "expense"
 
 CLAIM_LINES = text(
     f"""
-    INSERT INTO bank_import_lines (community_id, import_id, {_COLS}, {_OUT_COLS})
-    SELECT :community_id, :import_id, {_COLS}, {_OUT_COLS}
+    INSERT INTO bank_import_lines (community_id, import_id, {_COLS}, {_OUT_COLS},
+                                   contribution_id, expense_id)
+    SELECT :community_id, :import_id, {_COLS}, {_OUT_COLS},
+           CASE WHEN book = '{CONTRIBUTION}' THEN nextval(
+               (SELECT CAST(pg_get_serial_sequence('contributions', 'id') AS regclass))) END,
+           CASE WHEN book = '{EXPENSE}' THEN nextval(
+               (SELECT CAST(pg_get_serial_sequence('expenses', 'id') AS regclass))) END
     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS s({_RECORD})
     ORDER BY identity
     ON CONFLICT (community_id, identity) WHERE status <> 'DUPLICATE' DO NOTHING
-    RETURNING id, identity
+    RETURNING id, identity, contribution_id, expense_id
     """
 )
 
@@ -57,16 +68,6 @@ DUPLICATE_LINES = text(
           AND l.status <> 'DUPLICATE'
     ) AS first ON true
     """
-)
-
-# The documents booked for an import's lines, named on the lines (set-based, in the database).
-LINK_CONTRIBUTIONS = text(
-    "UPDATE bank_import_lines AS l SET contribution_id = c.id FROM contributions AS c"
-    " WHERE l.import_id = :import_id AND c.bank_line_id = l.id"
-)
-LINK_EXPENSES = text(
-    "UPDATE bank_import_lines AS l SET expense_id = e.id FROM expenses AS e"
-    " WHERE l.import_id = :import_id AND e.bank_line_id = l.id"
 )
 
 # What became of each new line, for all of them at once.

@@ -212,8 +212,8 @@ def _progress(import_id: int, progress: dict[str, Any]) -> None:
 
 def import_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
     """The job: match every line, store the lines (each identity once: the new ones with what
-    becomes of them, the rest as DUPLICATE), book the new matched ones in one statement per
-    document kind; the counts as the result."""
+    becomes of them and the id of the document booked for them, the rest as DUPLICATE), book the
+    new matched ones in one statement per document kind; the counts as the result."""
     import_id = int(payload["import_id"])
     imp = ctx.session.scalar(
         queries.IMPORT, {"import_id": import_id, "community_id": ctx.community_id}
@@ -237,21 +237,20 @@ def import_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
     periods = _Periods(ctx)
     plans = [_plan(line, matching.match(line, directory), periods) for line in lines]
     _progress(import_id, {"stage": "booking", "lines": total, "done": 0})
-    claimed = _store(ctx, import_id, lines, ids, [outcome for outcome, _ in plans])
+    claimed = _store(ctx, import_id, lines, ids, plans)
     contributions: list[bulk.ContributionRow] = []
     expenses: list[bulk.ExpenseRow] = []
     for identity, (_, doc) in zip(ids, plans, strict=True):
-        line_id = claimed.get(identity)
-        if line_id is None or doc is None:
+        got = claimed.get(identity)
+        if got is None or doc is None:
             continue
+        line_id, doc_id = got
         if isinstance(doc, bulk.ContributionRow):
-            contributions.append(replace(doc, bank_line_id=line_id))
+            contributions.append(replace(doc, bank_line_id=line_id, id=doc_id))
         else:
-            expenses.append(replace(doc, bank_line_id=line_id))
-    if record_contributions(ctx, contributions):
-        ctx.session.execute(queries.LINK_CONTRIBUTIONS, {"import_id": import_id})
-    if bulk.record_fund_expenses(ctx, expenses):
-        ctx.session.execute(queries.LINK_EXPENSES, {"import_id": import_id})
+            expenses.append(replace(doc, bank_line_id=line_id, id=doc_id))
+    record_contributions(ctx, contributions)
+    bulk.record_fund_expenses(ctx, expenses)
     counts = _counts(ctx, import_id)
     imp.counts = counts
     imp.progress = {"stage": "done", "lines": total, "done": total}
@@ -264,13 +263,19 @@ def _store(
     import_id: int,
     lines: list[StatementLine],
     ids: list[str],
-    outcomes: list[_Outcome],
-) -> dict[str, int]:
-    """Insert the lines; identity → line id of those that are new to the community (stored with
-    their outcome); the others are stored as DUPLICATE. The rows travel as one JSON document
-    (jsonb_to_recordset): far cheaper to send than 20 arrays."""
+    plans: list[tuple[_Outcome, bulk.ContributionRow | bulk.ExpenseRow | None]],
+) -> dict[str, tuple[int, int | None]]:
+    """Insert the lines; identity → (line id, the id of the document to book for it) of those
+    that are new to the community (stored with their outcome, naming that document); the others
+    are stored as DUPLICATE. The rows travel as one JSON document (jsonb_to_recordset): far
+    cheaper to send than 20 arrays."""
     rows = []
-    for line, identity, o in zip(lines, ids, outcomes, strict=True):
+    for line, identity, (o, doc) in zip(lines, ids, plans, strict=True):
+        book = (
+            None if doc is None
+            else queries.CONTRIBUTION if isinstance(doc, bulk.ContributionRow)
+            else queries.EXPENSE
+        )  # fmt: skip
         rows.append(
             {
                 "line_no": line.line_no, "identity": identity, "direction": line.direction,
@@ -281,13 +286,13 @@ def _store(
                 "payee_name": line.payee_name, "payee_account": line.payee_account,
                 "payee_inn": line.payee_inn, "purpose": line.purpose, "status": o.status,
                 "owner_pk": o.owner_pk, "matched_by": o.matched_by, "period_id": o.period_id,
-                "payment_type": o.payment_type, "note": o.note,
+                "payment_type": o.payment_type, "note": o.note, "book": book,
             }
         )  # fmt: skip
     params = {"community_id": ctx.community_id, "import_id": import_id}
     claimed = {
-        identity: line_id
-        for line_id, identity in ctx.session.execute(
+        identity: (line_id, contribution_id or expense_id)
+        for line_id, identity, contribution_id, expense_id in ctx.session.execute(
             queries.CLAIM_LINES, {**params, "rows": json.dumps(rows)}
         )
     }

@@ -17,13 +17,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Float,
+    Select,
     String,
     Text,
     TextClause,
     bindparam,
     case,
     cast,
-    column,
     func,
     literal,
     or_,
@@ -63,36 +63,34 @@ ENQUEUE_CHAT = (
     .on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
 
-# Many rows of one kind and community, each with its own dedupe key (the receipts of a bank
-# statement's contributions: ``receipt:<contribution id>``): the rows as one JSON document
-# (owner_pk, dedupe_key, payload); owners not reachable are left out.
-_keyed = (
-    func.jsonb_to_recordset(cast(bindparam("rows", type_=Text), JSONB))
-    .table_valued(
-        column("owner_pk", BigInteger), column("dedupe_key", Text), column("payload", JSONB)
-    )
-    .render_derived(name="r", with_types=True)
-)
-ENQUEUE_KEYED = (
-    insert(_TABLE)
-    .from_select(
-        [*COLUMNS, "attempts"],
-        select(
-            bindparam("community_id", type_=BigInteger),
-            _keyed.c.owner_pk,
-            bindparam("kind", type_=String),
-            _keyed.c.dedupe_key,
-            _keyed.c.payload,
-            bindparam("status", type_=String),
-            literal(0),
+
+@lru_cache(maxsize=8)
+def enqueue_from(rows: Select[Any]) -> Any:
+    """``ENQUEUE`` for every row of ``rows`` (a SELECT of ``owner_pk``, ``dedupe_key`` and
+    ``payload`` jsonb) in one INSERT ... SELECT: the messages of thousands of events whose words
+    are in the database already (a bank statement's receipts) never travel through Python.
+    Owners not reachable are left out. Built once per source statement."""
+    src = rows.subquery("r")
+    return (
+        insert(_TABLE)
+        .from_select(
+            COLUMNS,
+            select(
+                _OWNERS.c.community_id,
+                src.c.owner_pk,
+                bindparam("kind", type_=String),
+                src.c.dedupe_key,
+                src.c.payload,
+                literal(Status.PENDING.value, String),
+            )
+            .select_from(src)
+            .join(_OWNERS, _OWNERS.c.id == src.c.owner_pk)
+            .where(_reachable(_OWNERS.c)),
         )
-        .select_from(_keyed)
-        .join(_OWNERS, _OWNERS.c.id == _keyed.c.owner_pk)
-        .where(_reachable(_OWNERS.c)),
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .execution_options(preserve_rowcount=True)  # how many were queued
     )
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .execution_options(preserve_rowcount=True)  # how many were queued
-)
+
 
 # Many rows of one kind and community at once: parallel arrays of owners and payloads (JSON
 # text), each owner's dedupe key ``:prefix || owner_pk``; owners no longer reachable are left out.

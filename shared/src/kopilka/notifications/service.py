@@ -1,7 +1,7 @@
 """The outbox's one writer: notification rows are written in the transaction of the event that
-causes them, only through the functions here (``enqueue``, ``enqueue_many``, ``broadcast``, and
-``Pending`` for a message queued in the very statement that creates its event's row; and
-``enqueue_chat`` for a message to a chat that is not an owner's, an admin's).
+causes them, only through the functions here (``enqueue``, ``enqueue_many``, ``enqueue_select``,
+``broadcast``, and ``Pending`` for a message queued in the very statement that creates its event's
+row; and ``enqueue_chat`` for a message to a chat that is not an owner's, an admin's).
 
 The dedupe key names the event and the owner, and is unique, so an event never reaches a chat twice
 however often the code that records it runs (a retried close, a replayed request). What happens to
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from kopilka.models import Owner
@@ -104,23 +105,13 @@ def enqueue_many(
     return int(result.rowcount or 0)
 
 
-def enqueue_keyed(
-    session: Session, community_id: int, kind: str, rows: Iterable[tuple[int, str, dict[str, Any]]]
+def enqueue_select(
+    session: Session, kind: str, rows: Select[Any], params: dict[str, Any] | None = None
 ) -> int:
-    """Queue one message per (owner_pk, dedupe_key, payload) in one statement; owners not
+    """Queue one message per row of ``rows`` (a SELECT of ``owner_pk``, ``dedupe_key`` and the
+    ``payload`` as jsonb, with its bind ``params``) in one INSERT ... SELECT; owners not
     reachable are left out. How many were queued."""
-    data = [{"owner_pk": pk, "dedupe_key": key, "payload": payload} for pk, key, payload in rows]
-    if not data:
-        return 0
-    result: Any = session.execute(
-        q.ENQUEUE_KEYED,
-        {
-            "community_id": community_id,
-            "kind": str(kind),
-            "status": Status.PENDING.value,
-            "rows": json.dumps(data, ensure_ascii=False),
-        },
-    )
+    result: Any = session.execute(q.enqueue_from(rows), {**(params or {}), "kind": str(kind)})
     return int(result.rowcount or 0)
 
 

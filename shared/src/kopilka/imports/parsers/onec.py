@@ -46,8 +46,9 @@ def parse(data: bytes, exponent: int, own_account: str | None = None) -> ParsedS
         raise StatementError(1, f"a 1C statement starts with '{SIGNATURE}'")
     header: dict[str, str] = {}
     accounts: list[str] = []
-    docs: list[tuple[int, dict[str, str]]] = []
+    docs: list[tuple[int, dict[str, str], dict[str, int]]] = []
     current: dict[str, str] | None = None
+    at: dict[str, int] = {}  # the line of each of the current document's keys
     current_start = 0
     in_account = False
     ended = False
@@ -64,12 +65,12 @@ def parse(data: bytes, exponent: int, own_account: str | None = None) -> ParsedS
                 raise StatementError(
                     no, f"СекцияДокумент begins before the one of line {current_start} ended"
                 )
-            current, current_start = {"__kind": value}, no
+            current, at, current_start = {"__kind": value}, {}, no
             continue
         if key == "КонецДокумента":
             if current is None:
                 raise StatementError(no, "КонецДокумента without СекцияДокумент")
-            docs.append((current_start, current))
+            docs.append((current_start, current, at))
             current = None
             continue
         if key == "СекцияРасчСчет":
@@ -85,7 +86,7 @@ def parse(data: bytes, exponent: int, own_account: str | None = None) -> ParsedS
             raise StatementError(no, f"expected Key=Value, found {line[:40]!r}")
         if current is not None:
             current[key] = value
-            current[f"__line_{key}"] = str(no)
+            at[key] = no
         elif in_account:
             if key == "РасчСчет" and value:
                 accounts.append(digits(value) or "")
@@ -98,24 +99,22 @@ def parse(data: bytes, exponent: int, own_account: str | None = None) -> ParsedS
     ours = {a for a in accounts if a}
     if own_account:
         ours.add(own_account)
-    out = [_line(start, doc, exponent, ours) for start, doc in docs]
+    out = [_line(start, doc, at, exponent, ours) for start, doc, at in docs]
     account = own_account or (accounts[0] if accounts else None)
     return ParsedStatement(format="1c", encoding=encoding, account=account, lines=out)
 
 
-def _at(doc: dict[str, str], key: str, default: int) -> int:
-    return int(doc.get(f"__line_{key}", default))
-
-
-def _line(start: int, doc: dict[str, str], exponent: int, ours: set[str]) -> StatementLine:
+def _line(
+    start: int, doc: dict[str, str], at: dict[str, int], exponent: int, ours: set[str]
+) -> StatementLine:
     if not doc.get("Сумма"):
         raise StatementError(start, "the document has no Сумма")
     if not doc.get("Дата"):
         raise StatementError(start, "the document has no Дата")
-    amount = parse_amount(doc["Сумма"], exponent, line=_at(doc, "Сумма", start), what="Сумма")
+    amount = parse_amount(doc["Сумма"], exponent, line=at.get("Сумма", start), what="Сумма")
     if amount <= 0:
-        raise StatementError(_at(doc, "Сумма", start), "Сумма must be greater than zero")
-    doc_date = parse_date(doc["Дата"], line=_at(doc, "Дата", start), what="Дата")
+        raise StatementError(at.get("Сумма", start), "Сумма must be greater than zero")
+    doc_date = parse_date(doc["Дата"], line=at.get("Дата", start), what="Дата")
     payer_account = digits(doc.get("ПлательщикСчет") or doc.get("ПлательщикРасчСчет"))
     payee_account = digits(doc.get("ПолучательСчет") or doc.get("ПолучательРасчСчет"))
     if payee_account and payee_account in ours and payer_account not in ours:
@@ -126,7 +125,7 @@ def _line(start: int, doc: dict[str, str], exponent: int, ours: set[str]) -> Sta
         direction = CREDIT
     when_key = "ДатаПоступило" if direction == CREDIT else "ДатаСписано"
     when = doc.get(when_key)
-    day = parse_date(when, line=_at(doc, when_key, start), what=when_key) if when else doc_date
+    day = parse_date(when, line=at.get(when_key, start), what=when_key) if when else doc_date
     payer_name = clean(doc.get("Плательщик1") or doc.get("Плательщик"))
     payee_name = clean(doc.get("Получатель1") or doc.get("Получатель"))
     return StatementLine(
