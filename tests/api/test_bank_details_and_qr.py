@@ -13,30 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import zxingcpp
 from PIL import Image
 
 from kopilka.invoices.payment_qr import parse_gost
 from tests.conftest import unique_id
 from tests.support.jobs import run_job
+from tests.support.payment_qr import BANK, decode
 
 P = "/api/payments"
-BANK = {
-    "recipient": 'СНТ "Сосенки"',
-    "account": "40703810938000012345",
-    "bank_name": "ПАО Сбербанк",
-    "bic": "044525225",
-    "corr_account": "30101810400000000225",
-    "inn": "5003012345",
-}
 SHOTS = Path(os.environ.get("KOPILKA_SCREENSHOT_DIR", "/tmp/kopilka-screenshots"))
-
-
-def decode(image: Image.Image) -> list[str]:
-    return [
-        b.text
-        for b in zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
-    ]
 
 
 def job(client: Any, admin: dict[str, str], response: Any) -> dict[str, Any]:

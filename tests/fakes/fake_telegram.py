@@ -52,6 +52,7 @@ __all__ = ["DEFAULT_BOT_ID", "FakeTelegram", "main"]
 DEFAULT_BOT_ID = 7000000001
 DEFAULT_BOT_USERNAME = "kopilka_test_bot"
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 
 # Fields whose values aiogram serialises as JSON strings inside form data.
 _JSON_FIELDS = frozenset(
@@ -689,6 +690,32 @@ class FakeTelegram:
             "username": self.bot_username,
         }
 
+    def _parse_mode(self, params: dict[str, Any], text: str) -> Any:
+        """The request's parse_mode; with ``validate_html``, HTML that Telegram would not parse
+        is its 400 "can't parse entities"."""
+        parse_mode = params.get("parse_mode")
+        if (
+            self.validate_html
+            and isinstance(parse_mode, str)
+            and parse_mode.lower() == "html"
+            and (problem := _html_error(text)) is not None
+        ):
+            raise _ApiError(400, f"Bad Request: can't parse entities: {problem}")
+        return parse_mode
+
+    def _record_sent(self, chat_id: int, params: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """Admit a message to ``chat_id`` (the rate limits), give it its id and record it as sent
+        (``sent()`` and ``wait_for`` see it); the record."""
+        now = time.monotonic()
+        with self._lock:
+            self._admit(chat_id, now)
+            message_id = self._next_message_id(chat_id)
+            record = {"chat_id": chat_id, **fields, "message_id": message_id, "at": now}
+            record["params"] = params
+            self._sent.append(record)
+            self._sent_cond.notify_all()
+        return record
+
     def _next_message_id(self, chat_id: int) -> int:
         # caller holds the lock; private chats share one id sequence for both directions
         counter = self._message_ids.get(chat_id)
@@ -715,30 +742,13 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message text is empty")
         if _utf16_len(text) > MAX_TEXT_LENGTH:
             raise _ApiError(400, "Bad Request: message is too long")
-        parse_mode = params.get("parse_mode")
-        if (
-            self.validate_html
-            and isinstance(parse_mode, str)
-            and parse_mode.lower() == "html"
-            and (problem := _html_error(text)) is not None
-        ):
-            raise _ApiError(400, f"Bad Request: can't parse entities: {problem}")
+        parse_mode = self._parse_mode(params, text)
         reply_markup = params.get("reply_markup")
-        now = time.monotonic()
+        record = self._record_sent(
+            chat_id, params, text=text, parse_mode=parse_mode, reply_markup=reply_markup
+        )
+        message_id = record["message_id"]
         with self._lock:
-            self._admit(chat_id, now)
-            message_id = self._next_message_id(chat_id)
-            record = {
-                "chat_id": chat_id,
-                "text": text,
-                "parse_mode": parse_mode,
-                "reply_markup": reply_markup,
-                "message_id": message_id,
-                "at": now,
-                "params": params,
-            }
-            self._sent.append(record)
-            self._sent_cond.notify_all()
             user = self._users.get(chat_id)
         if self.on_send is not None:
             self.on_send(record)
@@ -894,48 +904,59 @@ class FakeTelegram:
     async def _send_document(self, token: str, params: dict[str, Any]) -> Any:
         """sendDocument: a file (multipart) with an optional caption; recorded with the sent
         messages (``text`` is the caption, ``document`` the file name and bytes)."""
-        document = params.get("document")
-        if isinstance(document, str) and document.startswith("attach://"):
-            document = params.get(document.removeprefix("attach://"))  # aiogram's multipart way
-        if not isinstance(document, dict) or not document.get("content"):
-            raise _ApiError(400, "Bad Request: there is no document in the request")
+        return self._send_file(token, params, "document")
+
+    async def _send_photo(self, token: str, params: dict[str, Any]) -> Any:
+        """sendPhoto: an image (multipart) with an optional caption (at most 1024 characters);
+        recorded with the sent messages (``text`` is the caption, ``photo`` the file name and
+        bytes)."""
+        return self._send_file(token, params, "photo")
+
+    def _send_file(self, token: str, params: dict[str, Any], field: str) -> Any:
+        upload = params.get(field)
+        if isinstance(upload, str) and upload.startswith("attach://"):
+            upload = params.get(upload.removeprefix("attach://"))  # aiogram's multipart way
+        if not isinstance(upload, dict) or not upload.get("content"):
+            raise _ApiError(400, f"Bad Request: there is no {field} in the request")
         chat_id = params.get("chat_id")
         if not isinstance(chat_id, int):
             raise _ApiError(400, "Bad Request: chat not found")
         caption = params.get("caption") or ""
-        now = time.monotonic()
-        with self._lock:
-            self._admit(chat_id, now)
-            message_id = self._next_message_id(chat_id)
-            record = {
-                "chat_id": chat_id,
-                "text": caption,
-                "document": document,
-                "parse_mode": params.get("parse_mode"),
-                "reply_markup": params.get("reply_markup"),
-                "message_id": message_id,
-                "at": now,
-                "params": params,
-            }
-            self._sent.append(record)
-            self._sent_cond.notify_all()
+        if _utf16_len(caption) > MAX_CAPTION_LENGTH:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        parse_mode = self._parse_mode(params, caption)
+        record = self._record_sent(
+            chat_id,
+            params,
+            text=caption,
+            **{field: upload},
+            parse_mode=parse_mode,
+            reply_markup=params.get("reply_markup"),
+        )
+        message_id = record["message_id"]
+        if self.on_send is not None:
+            self.on_send(record)
+        sent = (
+            [{"file_id": f"photo-{message_id}", "file_unique_id": f"u-{message_id}",
+              "width": 512, "height": 512}]
+            if field == "photo"
+            else {"file_id": f"doc-{message_id}", "file_unique_id": f"u-{message_id}",
+                  "file_name": upload.get("filename")}
+        )  # fmt: skip
         return {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": _chat_type(chat_id), "first_name": "User"},
             "from": self._bot_user(token),
             "caption": caption,
-            "document": {
-                "file_id": f"doc-{message_id}",
-                "file_unique_id": f"u-{message_id}",
-                "file_name": document.get("filename"),
-            },
+            field: sent,
         }
 
     _methods: ClassVar[dict[str, Callable[..., Any]]] = {
         "getme": _get_me,
         "sendmessage": _send_message,
         "senddocument": _send_document,
+        "sendphoto": _send_photo,
         "getupdates": _get_updates,
         "setmycommands": _set_my_commands,
         "getmycommands": _get_my_commands,
@@ -970,7 +991,7 @@ class FakeTelegram:
             return web.json_response(
                 {
                     "ok": True,
-                    "result": [{k: v for k, v in r.items() if k != "params"} for r in records],
+                    "result": [_public(r) for r in records],
                 }
             )
 
@@ -1004,8 +1025,18 @@ class FakeTelegram:
         ]
 
 
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    """A sent record as JSON can carry it: no raw params, a file as its name and size."""
+    out = {k: v for k, v in record.items() if k != "params"}
+    for field in ("document", "photo"):
+        if isinstance(out.get(field), dict):
+            upload = out[field]
+            out[field] = {"filename": upload.get("filename"), "size": len(upload["content"])}
+    return out
+
+
 def _print_sent(record: dict[str, Any]) -> None:
-    line = {k: v for k, v in record.items() if k != "params"}
+    line = _public(record)
     sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 

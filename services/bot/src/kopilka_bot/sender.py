@@ -79,8 +79,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from kopilka.config import Settings, get_settings
+from kopilka.invoices.service import period_payment_png
 from kopilka.logging import get_logger
 from kopilka.notifications.outbox import Claimed, Outbox
+from kopilka.notifications.status import Kind
 from kopilka.statements.delivery import STATEMENT_PDF, statement_document
 from kopilka_bot import texts
 
@@ -446,6 +448,22 @@ class Sender:
                 reply_markup=markup,
             )
             return int(sent.message_id)
+        if row.kind == Kind.PERIOD_CLOSED and row.owner_pk is not None:
+            # the invoice's payment QR (GOST R 56042-2014) as a photo, the message its caption:
+            # one message, so exactly once as any other
+            png = await self._db(
+                period_payment_png, row.owner_pk, int(row.payload["period_id"]), self.engine
+            )
+            caption = f"{text}\n{texts.scan_to_pay(lang)}" if png is not None else text
+            if png is not None and len(caption) <= texts.CAPTION_MAX:
+                photo = await self.bot.send_photo(
+                    chat_id=row.chat_id,
+                    photo=BufferedInputFile(png, filename="payment-qr.png"),
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+                return int(photo.message_id)
         message = await self.bot.send_message(
             chat_id=row.chat_id,
             text=text,

@@ -275,6 +275,14 @@ def _statement_pdf(p: Mapping[str, Any], lang: str) -> str:
     return t(lang, "Your account statement as of {date}.", date=day(p.get("on"), lang))
 
 
+CAPTION_MAX = 1024  # Telegram's limit on a photo's caption
+
+
+def scan_to_pay(lang: str) -> str:
+    """The close message's last line when its invoice's payment QR comes with it."""
+    return t(lang, "To pay the invoice, scan the QR code in your bank's app.")
+
+
 _RENDERERS = {
     "statement_pdf": _statement_pdf,
     "reading_reminder": _reading_reminder,

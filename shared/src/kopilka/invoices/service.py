@@ -35,14 +35,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kopilka.context import Ctx
+from kopilka.db import session_factory
 from kopilka.errors import NotFound
 from kopilka.invoices import payment_qr
 from kopilka.invoices import queries as q
 from kopilka.invoices.schemas import InvoiceOut
-from kopilka.models import Owner
+from kopilka.models import Community, Owner
 from kopilka.money import format_minor
 from kopilka.owners.service import get_owner
 
@@ -204,6 +206,24 @@ def owner_invoices(
         views = views[: limit + 1]
     codes = payment_codes(ctx.session, ctx.community, owner, views)
     return [invoice_out(v, ctx.currency, codes.get(v.id)) for v in views]
+
+
+def period_payment_png(owner_pk: int, period_id: int, engine: Engine | None = None) -> bytes | None:
+    """The payment QR image (PNG) of the owner's invoice of a closed period, for the bot's close
+    message; read when the message is sent, so it asks for what is pending then. None when the
+    invoice is paid, voided or absent, or the community keeps no bank details."""
+    with session_factory(engine)() as session:
+        owner = session.get(Owner, owner_pk)
+        community = session.get(Community, owner.community_id) if owner is not None else None
+        if owner is None or community is None or not community.bank:
+            return None
+        views = [
+            v
+            for v in invoice_status_for_owner(session, owner.id, community_id=community.id)
+            if v.period_id == period_id
+        ]
+        code = next(iter(payment_codes(session, community, owner, views).values()), None)
+    return payment_qr.png(code, scale=6) if code is not None else None
 
 
 def invoice_payment_qr(ctx: Ctx, owner_id: int, invoice_id: int) -> str:

@@ -57,6 +57,7 @@ class Claimed:
     language: str | None  # the owner's, else the community's (SPEC §8)
     community: str
     previous_error: str | None = None
+    owner_pk: int | None = None  # whose message it is (the close message's payment QR)
 
     @property
     def outcome_unknown(self) -> bool:
@@ -130,6 +131,7 @@ class Outbox:
                     language=r[5],
                     community=r[6],
                     previous_error=r[7],
+                    owner_pk=r[8],
                 )
                 for r in result
             ]

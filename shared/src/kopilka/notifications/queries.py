@@ -251,7 +251,7 @@ def claim(scoped: bool) -> TextClause:
         WHERE n.id = picked.id AND c.id = n.community_id AND {_REACHABLE}
         RETURNING n.id, n.kind, n.payload, n.attempts, {_CHAT},
                   COALESCE(n.language, o.language, c.language),
-                  c.name, n.error
+                  c.name, n.error, n.owner_pk
         """
     )
 
