@@ -99,24 +99,14 @@ _rows = (
     .table_valued("pk", "payload")
     .render_derived(name="u")
 )
-ENQUEUE_MANY = (
-    insert(_TABLE)
-    .from_select(
-        COLUMNS,
-        select(
-            bindparam("community_id", type_=BigInteger),
-            _rows.c.pk,
-            bindparam("kind", type_=String),
-            bindparam("dedupe_prefix", type_=String).op("||")(cast(_rows.c.pk, String)),
-            cast(_rows.c.payload, JSONB),
-            literal(Status.PENDING.value, String),
-        )
-        .select_from(_rows)
-        .join(_OWNERS, _OWNERS.c.id == _rows.c.pk)
-        .where(_reachable(_OWNERS.c)),
+ENQUEUE_MANY = enqueue_from(
+    select(
+        _rows.c.pk.label("owner_pk"),
+        bindparam("dedupe_prefix", type_=String)
+        .op("||")(cast(_rows.c.pk, String))
+        .label("dedupe_key"),
+        cast(_rows.c.payload, JSONB).label("payload"),
     )
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .execution_options(preserve_rowcount=True)  # how many were queued
 )
 
 # The same message to every active owner of the community a message can reach (a new purchase
