@@ -161,6 +161,19 @@ def _purchase(
     return int(out["expense"]["id"])
 
 
+def _assert_pools(client: Any, admin: dict[str, str], pid: int, *wanted: str) -> None:
+    """The sheet really holds what the scenario meant to compare: a TARIFF pool with its tariff
+    detail when the period has a TARIFF item, and the ``wanted`` strategies."""
+    sheet = _ok(client.get(f"{P}/{pid}/balance-sheet", headers=admin))
+    r = client.get(f"{P}/{pid}/budget-items", headers=admin)
+    assert r.status_code == 200, r.text
+    rows = r.json()
+    strategies = {pool["strategy"] for pool in sheet["pools"]}
+    if any(i.get("allocation_strategy") == "TARIFF" for i in rows):
+        assert any("tariff" in pool for pool in sheet["pools"]), sheet["pools"]
+    assert set(wanted) <= strategies, (wanted, strategies)
+
+
 def _scenario(
     client: Any,
     admin: dict[str, str],
@@ -195,6 +208,8 @@ def _scenario(
                 body["tariffs"] = {"T1": rnd.choice(["5.12", "4", "0.333333"]), "T2": "2.48"}
                 body["loss_strategy"] = rnd.choice(LOSS)
             post(f"{P}/{pid}/budget-items", body)
+            if strategy == "TARIFF":  # its bill, so that the sheet has a TARIFF pool to compare
+                post(f"{P}/{pid}/expenses", {"amount": _money(rnd), "payment_type": ptype})
     _readings(client, admin, meters, day, rnd, all_of_them=closes)
     for i, o in enumerate(owners):
         if i == 0 or rnd.random() < 0.8:  # a close refuses zero total consumption
@@ -219,6 +234,7 @@ def _scenario(
                 },
             )
     check()  # budget items and readings: allocation inputs
+    _assert_pools(client, admin, pid)
     docs: list[tuple[str, int]] = []
     # recurring expenses and charges: the scheduled sweep generates them into the period
     split = _split(rnd, owners, {}) if rnd.random() < 0.4 else None
@@ -244,6 +260,7 @@ def _scenario(
     check()
     if rnd.random() < 0.7:
         docs.append(("expenses", _purchase(client, admin, pid, owners, day, rnd)))
+        _assert_pools(client, admin, pid, "ITEM_BASED")
     for _ in range(rnd.randint(15, 40)):
         what = rnd.random()
         if what < 0.35:
