@@ -6,6 +6,7 @@ WORKDIR /build/services/api/miniapp
 COPY services/api/miniapp/package.json services/api/miniapp/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY services/api/miniapp/ ./
+COPY shared/src/kopilka/i18n/catalogues/ /build/shared/src/kopilka/i18n/catalogues/
 RUN npm run check && npm run build
 
 FROM python:3.11-slim AS runtime

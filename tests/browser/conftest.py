@@ -165,3 +165,22 @@ def new_village(api: httpx.Client, **settings: Any) -> dict[str, Any]:
     data = r.json()
     data["headers"] = {"X-API-Key": data["admin_api_key"]}
     return data
+
+
+def lose_first_answer(lost: list[str]) -> Any:
+    """A route handler for a money form's POST: the first one reaches the server (which books
+    it) and its answer is lost on the way back (``lost`` gets its Idempotency-Key); the retry
+    must carry the same key. Other methods pass."""
+
+    def handle(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+        elif not lost:
+            route.fetch()  # reaches the server, which records it
+            lost.append(route.request.headers.get("idempotency-key", ""))
+            route.abort("connectionreset")
+        else:
+            assert route.request.headers.get("idempotency-key") == lost[0]
+            route.continue_()
+
+    return handle

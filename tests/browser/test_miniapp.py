@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import expect
 
 from kopilka.auth.telegram import make_init_data
-from tests.browser.conftest import BOT_TOKEN, app_url, check_a11y, new_page, new_village, screenshot
+from tests.browser.conftest import (
+    BOT_TOKEN,
+    app_url,
+    check_a11y,
+    lose_first_answer,
+    new_page,
+    new_village,
+    screenshot,
+)
 from tests.conftest import unique_id
 
 
@@ -75,17 +83,7 @@ def test_the_owner_records_a_payment_once_even_when_the_answer_is_lost(
     # The first answer is lost on the way back (the server booked it); the owner taps again: the
     # form sends the same Idempotency-Key, the server replays its answer, nothing is booked twice.
     lost: list[str] = []
-
-    def lose_first_answer(route: Any) -> None:
-        if not lost:
-            route.fetch()  # reaches the server, which records it
-            lost.append(route.request.headers.get("idempotency-key", ""))
-            route.abort("connectionreset")
-        else:
-            assert route.request.headers.get("idempotency-key") == lost[0]
-            route.continue_()
-
-    page.route("**/contributions", lose_first_answer)
+    page.route("**/contributions", lose_first_answer(lost))
     page.fill("#amount", "250,50")
     page.fill("#comment", "Cash to the treasurer")
     page.click("#pay-form button[type=submit]")

@@ -27,27 +27,14 @@ def _messages(community_id: int) -> list[Any]:
     )
 
 
-def test_the_admin_who_closed_hears_the_end_and_the_reason_of_a_failure(
-    client: Any, wait_job: Any
-) -> None:
-    tg = unique_id()
-    c = new_community(client, admin_telegram_ids=[tg])
-    admin = c["headers"]
-    me = {"Authorization": "tma " + make_init_data(tg, BOT_TOKEN, language_code="ru")}
-    treasurer = unique_id()
-    client.post(
-        f"{P}/owners",
-        json={"owner_id": treasurer, "name": "Казначей", "telegram_id": tg},
-        headers=admin,
-    )
-    other = unique_id()
-    client.post(f"{P}/owners", json={"owner_id": other, "name": "Сосед"}, headers=admin)
+def _water_without_readings(client: Any, admin: dict[str, str]) -> int:
+    """A period "Ноябрь" whose water is shared by meter readings, with a water bill and no
+    reading: its close fails, with the reason."""
     pid = client.post(
         f"{P}/periods",
         json={"name": "Ноябрь", "start_date": "2025-11-01", "end_date": "2025-11-30"},
         headers=admin,
     ).json()["id"]
-    # water by meter readings, and nobody read a meter: the close fails with the reason
     r = client.post(
         f"{P}/periods/{pid}/budget-items",
         json={
@@ -64,6 +51,26 @@ def test_the_admin_who_closed_hears_the_end_and_the_reason_of_a_failure(
         json={"amount": "100", "payment_type": "water"},
         headers=admin,
     )
+    return int(pid)
+
+
+def test_the_admin_who_closed_hears_the_end_and_the_reason_of_a_failure(
+    client: Any, wait_job: Any
+) -> None:
+    tg = unique_id()
+    c = new_community(client, admin_telegram_ids=[tg])
+    admin = c["headers"]
+    me = {"Authorization": "tma " + make_init_data(tg, BOT_TOKEN, language_code="ru")}
+    treasurer = unique_id()
+    client.post(
+        f"{P}/owners",
+        json={"owner_id": treasurer, "name": "Казначей", "telegram_id": tg},
+        headers=admin,
+    )
+    other = unique_id()
+    client.post(f"{P}/owners", json={"owner_id": other, "name": "Сосед"}, headers=admin)
+    # water by meter readings, and nobody read a meter: the close fails with the reason
+    pid = _water_without_readings(client, admin)
     r = client.post(f"{P}/periods/{pid}/close", headers=me)
     assert r.status_code == 202, r.text
     failed = wait_job(r.json()["id"], admin)
@@ -122,27 +129,7 @@ def test_an_admin_who_owns_nothing_hears_in_their_private_chat_in_their_language
         headers=admin,
     )
     assert r.status_code == 201, r.text
-    pid = client.post(
-        f"{P}/periods",
-        json={"name": "Ноябрь", "start_date": "2025-11-01", "end_date": "2025-11-30"},
-        headers=admin,
-    ).json()["id"]
-    r = client.post(
-        f"{P}/periods/{pid}/budget-items",
-        json={
-            "payment_type": "water",
-            "budgeted_amount": "100",
-            "allocation_strategy": "USAGE_BASED",
-            "meter_type": "W",
-        },
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
-    client.post(
-        f"{P}/periods/{pid}/expenses",
-        json={"amount": "100", "payment_type": "water"},
-        headers=admin,
-    )
+    pid = _water_without_readings(client, admin)
     # the admin whose Telegram speaks Russian-less (no language_code): the community's Russian
     r = client.post(f"{P}/periods/{pid}/close", headers=silent)
     assert r.status_code == 202, r.text

@@ -10,6 +10,24 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const i18nDir = join(here, "src", "i18n");
 const outdir = join(here, "..", "src", "kopilka_api", "static", "app");
+// The server's catalogues (kopilka.i18n): the API's sentences (an error's detail, a job's failure,
+// a bank line's reason, an expense's unallocated reason) are their English keys, filled in; the
+// page says them in Russian with the same catalogue the bot uses (serverText in core/i18n.ts).
+const serverDir = join(here, "..", "..", "..", "shared", "src", "kopilka", "i18n", "catalogues");
+
+function serverSentences() {
+  const out = {};
+  for (const file of readdirSync(serverDir).sort()) {
+    // English is the keys themselves: only the other languages are shipped
+    if (!file.endsWith(".json") || file === "en.json") continue;
+    const entries = JSON.parse(readFileSync(join(serverDir, file), "utf8"));
+    // sentences only: the plural forms are the bot's and the statements'
+    out[file.replace(/\.json$/, "")] = Object.fromEntries(
+      Object.entries(entries).filter(([, value]) => typeof value === "string"),
+    );
+  }
+  return out;
+}
 
 function catalogues() {
   const out = {};
@@ -33,10 +51,14 @@ const cataloguePlugin = {
   name: "catalogues",
   setup(b) {
     b.onResolve({ filter: /^virtual:catalogues$/ }, () => ({ path: "catalogues", namespace: "i18n" }));
-    b.onLoad({ filter: /.*/, namespace: "i18n" }, () => ({
-      contents: JSON.stringify(catalogues()),
+    b.onResolve({ filter: /^virtual:server-sentences$/ }, () => ({
+      path: "server",
+      namespace: "i18n",
+    }));
+    b.onLoad({ filter: /.*/, namespace: "i18n" }, (args) => ({
+      contents: JSON.stringify(args.path === "server" ? serverSentences() : catalogues()),
       loader: "json",
-      watchDirs: [i18nDir],
+      watchDirs: [args.path === "server" ? serverDir : i18nDir],
     }));
   },
 };

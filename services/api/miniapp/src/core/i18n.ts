@@ -3,6 +3,7 @@
 // language. Amounts, dates and plurals are formatted with Intl for the current language:
 // "1 000,00 ₽" / "1,000.00 RUB", "3 должника" / "3 debtors".
 import catalogues from "virtual:catalogues";
+import sentences from "virtual:server-sentences";
 
 export const LANGUAGES = ["ru", "en"] as const;
 export type Lang = (typeof LANGUAGES)[number];
@@ -50,6 +51,80 @@ export function plural(key: string, n: number, params?: Params): string {
   const category = new Intl.PluralRules(current).select(n);
   const text = forms[category] ?? forms.other ?? "";
   return fill(text, { ...params, n: number(n) });
+}
+
+// ---------------------------------------------------------------- the server's sentences
+
+// The API writes its sentences in English: an error's `detail`, a job's `error`, a bank line's
+// `note`, an expense's unallocated `reason`. Each is a key of the server's catalogue
+// (kopilka/i18n/catalogues), filled in where it has placeholders ("Period 7 not found" is
+// "Period {period_id} not found"); serverText says it in the current language with that catalogue,
+// by the same rule as the bot (kopilka.i18n.translate). A sentence it does not know stays English.
+const PARTS = "; ";
+// the placeholders whose values are sentences too; every other value (a name, a number, a date)
+// stays as it is
+const SENTENCE_PARAMS = new Set(["rule", "reason", "note", "meters"]);
+const PLACEHOLDER = /\{(\w+)\}/g;
+let templates: [RegExp, string][] | null = null;
+
+function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function serverTemplates(): [RegExp, string][] {
+  if (templates) return templates;
+  const found: [RegExp, string][] = [];
+  // every language has the same keys (the English sentences); English itself is not shipped
+  for (const key of Object.keys(Object.values(sentences)[0] ?? {})) {
+    if (!key.includes("{")) continue;
+    const seen = new Set<string>();
+    let pattern = "";
+    let at = 0;
+    for (const m of key.matchAll(PLACEHOLDER)) {
+      const name = m[1];
+      // a sentence may hold several parts; a name, a number or a date is one part
+      const value = SENTENCE_PARAMS.has(name) ? "[\\s\\S]+?" : "(?:(?!; )[\\s\\S])+?";
+      pattern += escapeRe(key.slice(at, m.index)) + (seen.has(name) ? `\\k<${name}>` : `(?<${name}>${value})`);
+      seen.add(name);
+      at = (m.index ?? 0) + m[0].length;
+    }
+    found.push([new RegExp(`^${pattern}${escapeRe(key.slice(at))}$`), key]);
+  }
+  found.sort((a, b) => b[1].length - a[1].length);
+  templates = found;
+  return found;
+}
+
+function sentence(text: string, words: Record<string, string>): string | null {
+  if (typeof words[text] === "string") return words[text];
+  for (const [re, key] of serverTemplates()) {
+    const m = re.exec(text);
+    if (!m) continue;
+    const params: Params = {};
+    for (const [name, value] of Object.entries(m.groups ?? {})) {
+      params[name] = SENTENCE_PARAMS.has(name) ? translated(value, words) : value;
+    }
+    return fill(words[key] ?? key, params);
+  }
+  return null;
+}
+
+function translated(text: string, words: Record<string, string>): string {
+  const whole = sentence(text, words);
+  if (whole !== null) return whole;
+  if (!text.includes(PARTS)) return text;
+  return text
+    .split(PARTS)
+    .map((part) => sentence(part, words) ?? part)
+    .join(PARTS);
+}
+
+/** A sentence of the server, in the current language ("Period 7 not found" -> "Период 7 не найден"). */
+export function serverText(text: string | null | undefined): string {
+  if (!text) return "";
+  const words = sentences[current];
+  if (!words || current === "en") return text;
+  return translated(text, words);
 }
 
 export function number(n: number): string {
@@ -120,6 +195,16 @@ export function day(iso: string | null | undefined): string {
     year: "numeric",
     timeZone: "UTC",
   }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/** A range of days, as short as the language says it: "1–30 ноября 2026 г." / "November 1 – 30, 2026". */
+export function dayRange(from: string, to: string): string {
+  const at = (iso: string) => {
+    const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+    return new Date(Date.UTC(y, m - 1, d));
+  };
+  const f = new Intl.DateTimeFormat(current, { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+  return f.formatRange(at(from), at(to));
 }
 
 /** A moment (ISO with time zone) in the user's own time zone. */

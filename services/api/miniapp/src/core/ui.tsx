@@ -4,7 +4,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { all, ApiError, download, type Job } from "./api";
 import { useApp } from "./app";
-import { money, moment, t } from "./i18n";
+import { money, moment, serverText, t } from "./i18n";
 import { setMainButton } from "./telegram";
 
 export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): {
@@ -43,10 +43,10 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): {
 /** An error as a sentence in the user's language, with the server's own detail after it. */
 export function describe(err: unknown): string {
   if (!(err instanceof ApiError)) return t("error.unexpected");
-  const detail = err.message;
+  const detail = serverText(err.message); // the server's sentence, in the user's language
   if (err.status === 0) return t("error.network");
   if (err.status === 401) {
-    return /stale/i.test(detail) ? t("error.expired") : t("error.signin", { detail });
+    return /stale/i.test(err.message) ? t("error.expired") : t("error.signin", { detail });
   }
   const lead: Record<number, string> = {
     400: "error.invalid",
@@ -188,8 +188,8 @@ export function JobProgress({ job }: { job: Job | null }) {
         <strong>{t("job.kind." + job.kind.toLowerCase())}</strong>: {t("job.status." + job.status)}
         {!done && !failed && <span class="spinner" aria-hidden="true" />}
       </p>
-      {failed && job.error && <p class="bad">{t("job.failed_reason", { reason: job.error })}</p>}
-      {done && typeof job.result?.message === "string" && <p>{job.result.message as string}</p>}
+      {failed && job.error && <p class="bad">{t("job.failed_reason", { reason: serverText(job.error) })}</p>}
+      {done && typeof job.result?.message === "string" && <p>{serverText(job.result.message as string)}</p>}
     </div>
   );
 }

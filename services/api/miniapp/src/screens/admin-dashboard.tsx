@@ -2,7 +2,7 @@
 // debt first), budget against actual per item, and the expenses that could not be allocated.
 import { api } from "../core/api";
 import { useApp } from "../core/app";
-import { fromMinor, money, plural, t, toMinor } from "../core/i18n";
+import { fromMinor, money, plural, serverText, t, toMinor } from "../core/i18n";
 import { defineScreen } from "../core/screens";
 import { Amount, Card, ErrorBox, Loading, ownerLabel, useLoad } from "../core/ui";
 import { PeriodPicker } from "./parts";
@@ -93,7 +93,7 @@ function Dashboard() {
         {budget.data && budget.data.length === 0 && <p class="muted">{t("budget.none")}</p>}
         {budget.data && budget.data.length > 0 && (
           <div class="scroll" tabIndex={0} role="region" aria-label={t("dashboard.budget")}>
-            <table>
+            <table class="stack">
               <thead>
                 <tr>
                   <th scope="col">{t("budget.item")}</th>
@@ -106,9 +106,9 @@ function Dashboard() {
                 {budget.data.map((b: any) => (
                   <tr>
                     <th scope="row">{b.payment_type}</th>
-                    <td>{money(b.budgeted_amount, c)}</td>
-                    <td>{money(b.actual_amount, c)}</td>
-                    <td><Amount value={b.variance} /></td>
+                    <td data-label={t("budget.budgeted")}>{money(b.budgeted_amount, c)}</td>
+                    <td data-label={t("budget.actual")}>{money(b.actual_amount, c)}</td>
+                    <td data-label={t("budget.variance")}><Amount value={b.variance} /></td>
                   </tr>
                 ))}
               </tbody>
@@ -123,7 +123,7 @@ function Dashboard() {
               <li>
                 <span>
                   {u.payment_type}
-                  <span class="muted block">{u.reason}</span>
+                  <span class="muted block">{serverText(u.reason)}</span>
                 </span>
                 <span class="right">{money(u.amount, c)}</span>
               </li>

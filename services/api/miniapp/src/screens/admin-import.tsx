@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { api, followJob, IdempotentForm, upload, type Job } from "../core/api";
 import { useApp } from "../core/app";
-import { day, money, t } from "../core/i18n";
+import { day, money, serverText, t } from "../core/i18n";
 import { defineScreen } from "../core/screens";
 import { Card, ErrorBox, Field, JobProgress, ownerLabel, Status, useLoad, useOwners } from "../core/ui";
 
@@ -92,7 +92,7 @@ function Line({ line, importId }: { line: any; importId: number }) {
         {line.purpose && <span class="muted block">{line.purpose}</span>}
         {line.owner_id && <span class="block">→ {line.owner_name ?? line.owner_id} ({t("bank_import.by." + (line.matched_by ?? "ASSIGNED"))})</span>}
         {line.payment_type && <span class="block">→ {line.payment_type}</span>}
-        {line.note && <span class="muted block">{line.note}</span>}
+        {line.note && <span class="muted block">{serverText(line.note)}</span>}
         {open && (
           <form class="assign" onSubmit={assign} noValidate>
             {credit ? (

@@ -143,7 +143,7 @@ export function Statement({ data, error, ownerId }: { data: any; error: unknown;
       {data && (
         <>
           <div class="scroll" tabIndex={0} role="region" aria-label={t("statement.title")}>
-            <table id="statement">
+            <table id="statement" class="stack">
               <thead>
                 <tr>
                   <th scope="col">{t("statement.period")}</th>
@@ -157,10 +157,10 @@ export function Statement({ data, error, ownerId }: { data: any; error: unknown;
                 {data.periods.map((p: any) => (
                   <tr>
                     <th scope="row">{p.period_name}</th>
-                    <td>{money(p.opening_balance, app.currency)}</td>
-                    <td>{money(p.charges, app.currency)}</td>
-                    <td>{money(p.payments, app.currency)}</td>
-                    <td>{money(p.closing_balance, app.currency)}</td>
+                    <td data-label={t("statement.opening")}>{money(p.opening_balance, app.currency)}</td>
+                    <td data-label={t("statement.charges")}>{money(p.charges, app.currency)}</td>
+                    <td data-label={t("statement.payments")}>{money(p.payments, app.currency)}</td>
+                    <td data-label={t("statement.closing")}>{money(p.closing_balance, app.currency)}</td>
                   </tr>
                 ))}
               </tbody>
