@@ -1,9 +1,13 @@
 """The import's statements, built once (SQL rule: Core here; raw SQL only where PostgreSQL
-features demand it — unnest() arrays for set-based work on 10,000 lines, with a comment why)."""
+features demand it — a jsonb recordset with ON CONFLICT on a partial index and sequence draws for
+set-based work on 10,000 lines, with a comment why)."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, text
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 
 from kopilka.models import (
     BankImport,
@@ -70,41 +74,44 @@ DUPLICATE_LINES = text(
     """
 )
 
-# What became of each new line, for all of them at once.
-SETTLE_LINES = text(
-    """
-    UPDATE bank_import_lines AS l
-    SET status = u.status, owner_pk = u.owner_pk, matched_by = u.matched_by,
-        period_id = u.period_id, contribution_id = u.contribution_id,
-        expense_id = u.expense_id, payment_type = u.payment_type, note = u.note
-    FROM unnest(
-        CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:owner_pks AS bigint[]),
-        CAST(:matched_by AS text[]), CAST(:period_ids AS bigint[]),
-        CAST(:contribution_ids AS bigint[]), CAST(:expense_ids AS bigint[]),
-        CAST(:payment_types AS text[]), CAST(:notes AS text[])
-    ) AS u(id, status, owner_pk, matched_by, period_id, contribution_id, expense_id,
-           payment_type, note)
-    WHERE l.id = u.id
-    """
+# What became of a line the treasurer assigned (bind names prefixed: none may be a SET column's).
+SETTLED = ("status", "owner_pk", "matched_by", "period_id", "contribution_id", "expense_id",
+           "payment_type", "note")  # fmt: skip
+_LINES: Any = BankImportLine.__table__  # plain Core: no ORM synchronisation of the session
+SETTLE_LINE = (
+    update(_LINES)
+    .where(_LINES.c.id == bindparam("line_id"))
+    .values({c: bindparam(f"new_{c}") for c in SETTLED})
 )
 
-COUNT_LINES = text(
-    """
-    SELECT count(*) AS lines,
-           count(*) FILTER (WHERE direction = 'CREDIT') AS credits,
-           count(*) FILTER (WHERE direction = 'DEBIT') AS debits,
-           count(*) FILTER (WHERE status <> 'DUPLICATE') AS new,
-           count(*) FILTER (WHERE status = 'DUPLICATE') AS duplicates,
-           count(*) FILTER (WHERE status = 'BOOKED') AS booked,
-           count(*) FILTER (WHERE status = 'UNMATCHED') AS unmatched,
-           count(*) FILTER (WHERE status = 'WAITING') AS waiting,
-           count(*) FILTER (WHERE status = 'IGNORED') AS ignored,
-           coalesce(sum(amount_minor) FILTER (WHERE status = 'BOOKED'), 0) AS booked_minor
-    FROM bank_import_lines WHERE import_id = :import_id
-    """
-)
+_L = BankImportLine
 
-SET_PROGRESS = text("UPDATE bank_imports SET progress = CAST(:progress AS jsonb) WHERE id = :id")
+
+def _lines(where: Any) -> Any:
+    return func.count().filter(where)
+
+
+# An import's counts (its job's result, GET /imports/{id}).
+COUNT_LINES = select(
+    func.count().label("lines"),
+    _lines(_L.direction == "CREDIT").label("credits"),
+    _lines(_L.direction == "DEBIT").label("debits"),
+    _lines(_L.status != "DUPLICATE").label("new"),
+    _lines(_L.status == "DUPLICATE").label("duplicates"),
+    _lines(_L.status == "BOOKED").label("booked"),
+    _lines(_L.status == "UNMATCHED").label("unmatched"),
+    _lines(_L.status == "WAITING").label("waiting"),
+    _lines(_L.status == "IGNORED").label("ignored"),
+    func.coalesce(func.sum(_L.amount_minor).filter(_L.status == "BOOKED"), 0).label("booked_minor"),
+).where(_L.import_id == bindparam("import_id"))
+
+# (the bind parameters may not share a name with a column they SET)
+_IMPORTS: Any = BankImport.__table__
+SET_PROGRESS = (
+    update(_IMPORTS)
+    .where(_IMPORTS.c.id == bindparam("import_id"))
+    .values(progress=bindparam("stage", type_=JSONB))
+)
 
 RULES = select(
     BankPayerRule.direction,

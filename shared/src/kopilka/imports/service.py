@@ -207,7 +207,7 @@ def _progress(import_id: int, progress: dict[str, Any]) -> None:
     """Progress is written outside the job's transaction (autocommit), so a client polling
     GET /imports/{id} sees it while the job works."""
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(queries.SET_PROGRESS, {"id": import_id, "progress": json.dumps(progress)})
+        conn.execute(queries.SET_PROGRESS, {"import_id": import_id, "stage": progress})
 
 
 def import_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
@@ -371,28 +371,13 @@ def _book(
     elif isinstance(doc, bulk.ExpenseRow):
         made = bulk.record_fund_expenses(ctx, [replace(doc, bank_line_id=line_id)])
         outcome.expense_id = made.get(line_id)
-    _settle(ctx, {line_id: outcome})
+    _settle(ctx, line_id, outcome)
     return outcome
 
 
-def _settle(ctx: Ctx, outcomes: dict[int, _Outcome]) -> None:
-    if not outcomes:
-        return
-    items = list(outcomes.items())
-    ctx.session.execute(
-        queries.SETTLE_LINES,
-        {
-            "ids": [i for i, _ in items],
-            "statuses": [o.status for _, o in items],
-            "owner_pks": [o.owner_pk for _, o in items],
-            "matched_by": [o.matched_by for _, o in items],
-            "period_ids": [o.period_id for _, o in items],
-            "contribution_ids": [o.contribution_id for _, o in items],
-            "expense_ids": [o.expense_id for _, o in items],
-            "payment_types": [o.payment_type for _, o in items],
-            "notes": [o.note for _, o in items],
-        },
-    )
+def _settle(ctx: Ctx, line_id: int, outcome: _Outcome) -> None:
+    values = {f"new_{c}": getattr(outcome, c) for c in queries.SETTLED}
+    ctx.session.execute(queries.SETTLE_LINE, {"line_id": line_id, **values})
 
 
 def _counts(ctx: Ctx, import_id: int) -> dict[str, Any]:
