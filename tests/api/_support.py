@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
+
+from tests.conftest import new_community, unique_id
 
 PAYMENTS = "/api/payments"
 
@@ -151,3 +156,108 @@ def post(client: Any, headers: dict[str, str], path: str, body: dict[str, Any]) 
     r = client.post(f"{PAYMENTS}{path}", json=body, headers=headers)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def mkperiod(client: Any, headers: dict[str, str], name: str, start: str, end: str) -> int:
+    """A new period (201); its id."""
+    return int(make_period(client, headers, name, start, end)["id"])
+
+
+def at(day: str, hour: int = 12) -> datetime:
+    """``day`` (ISO) at ``hour`` o'clock UTC: the "now" a sweep is run with."""
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+def finished_job(client: Any, headers: dict[str, str], path: str, **body: Any) -> dict[str, Any]:
+    """POST a job route with ``Prefer: wait=60``: answered 200 with the job SUCCEEDED; its JSON."""
+    r = client.post(
+        f"{PAYMENTS}{path}", json=body or None, headers={**headers, "Prefer": "wait=60"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "SUCCEEDED", r.json()
+    return dict(r.json())
+
+
+def close(client: Any, headers: dict[str, str], pid: int) -> dict[str, Any]:
+    """Close the period by the real worker (SUCCEEDED); the job."""
+    return finished_job(client, headers, f"/periods/{pid}/close")
+
+
+def carry(client: Any, headers: dict[str, str], source: int, target: int) -> dict[str, Any]:
+    """Carry the balances of ``source`` forward into ``target`` (SUCCEEDED); the job."""
+    return finished_job(
+        client, headers, "/periods/carry-forward", from_period_id=source, to_period_id=target
+    )
+
+
+def pay(client: Any, headers: dict[str, str], pid: int, owner: int, amount: str) -> None:
+    """A contribution of ``owner`` (201)."""
+    post(client, headers, f"/periods/{pid}/contributions", {"owner_id": owner, "amount": amount})
+
+
+def charge(
+    client: Any, headers: dict[str, str], pid: int, owner: int, amount: str, **body: Any
+) -> int:
+    """A service charge to ``owner`` (201); its id."""
+    data = {"owner_id": owner, "amount": amount, **body}
+    return int(post(client, headers, f"/periods/{pid}/charges", data)["id"])
+
+
+def three_owners(client: Any, weight_of_two: str) -> dict[str, Any]:
+    """A new community (Moscow time): owners 1 (weight 1), 2 (weight ``weight_of_two``) and 3
+    (inactive); November 2025 OPEN. Its JSON, id, admin headers and the period's id."""
+    c = new_community(client)
+    admin = c["headers"]
+    post(client, admin, "/owners", {"owner_id": 1, "name": "One"})
+    post(client, admin, "/owners", {"owner_id": 2, "name": "Two", "share_weight": weight_of_two})
+    post(client, admin, "/owners", {"owner_id": 3, "name": "Gone", "is_active": False})
+    nov = mkperiod(client, admin, "November 2025", "2025-11-01", "2025-11-30")
+    return {"community": c, "id": c["id"], "admin": admin, "nov": nov}
+
+
+def one_of_each(client: Any, admin: dict[str, str], pid: int) -> dict[str, dict[str, Any]]:
+    """One document of each kind in the period (new owners a and b): kind -> its JSON."""
+    a, b = unique_id(), unique_id()
+    return {
+        "contributions": post(
+            client, admin, f"/periods/{pid}/contributions", {"owner_id": a, "amount": "10"}
+        ),
+        "expenses": post(
+            client,
+            admin,
+            f"/periods/{pid}/expenses",
+            {"paid_by_owner_id": a, "amount": "10", "payment_type": "REPAIR"},
+        ),
+        "charges": post(client, admin, f"/periods/{pid}/charges", {"owner_id": b, "amount": "3"}),
+        "meter-readings": post(
+            client,
+            admin,
+            f"/periods/{pid}/meter-readings",
+            {"owner_id": a, "meter_type": "WATER", "start_reading": 1, "end_reading": 2},
+        ),
+        "budget-items": post(
+            client,
+            admin,
+            f"/periods/{pid}/budget-items",
+            {"payment_type": "REPAIR", "budgeted_amount": 5},
+        ),
+        "settlements": post(
+            client,
+            admin,
+            f"/periods/{pid}/settlements",
+            {"from_owner_id": a, "to_owner_id": b, "amount": "1"},
+        ),
+    }
+
+
+def concurrently(n: int, call: Any) -> list[Any]:
+    """``call(i)`` for i in 0..n-1 in n threads released together; the answers in order (an
+    exception in any call is raised here)."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> Any:
+        barrier.wait(timeout=30)
+        return call(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))

@@ -6,7 +6,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -57,14 +56,3 @@ def api_server(database: str) -> Iterator[str]:
         yield url
     finally:
         proc.stop()
-
-
-def concurrently(n: int, call: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait(timeout=30)
-        return call(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))

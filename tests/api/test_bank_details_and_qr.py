@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from kopilka.invoices.payment_qr import parse_gost
+from tests.api._support import mkperiod
 from tests.conftest import unique_id
 from tests.support.jobs import run_job
 from tests.support.payment_qr import BANK, decode
@@ -67,16 +68,8 @@ def test_invoice_qr_decodes_to_every_field_and_its_payment_matches_itself(
             headers=admin,
         )
         assert r.status_code == 201, r.text
-    period = client.post(
-        f"{P}/periods",
-        json={"name": "Октябрь 2026", "start_date": "2026-10-01", "end_date": "2026-10-31"},
-        headers=admin,
-    ).json()["id"]
-    nxt = client.post(
-        f"{P}/periods",
-        json={"name": "Ноябрь 2026", "start_date": "2026-11-01", "end_date": "2026-11-30"},
-        headers=admin,
-    ).json()["id"]
+    period = mkperiod(client, admin, "Октябрь 2026", "2026-10-01", "2026-10-31")
+    nxt = mkperiod(client, admin, "Ноябрь 2026", "2026-11-01", "2026-11-30")
     assert (
         client.post(
             f"{P}/periods/{period}/charges",
@@ -153,11 +146,7 @@ def test_invoice_qr_decodes_to_every_field_and_its_payment_matches_itself(
 
 def test_no_bank_details_no_code(client: Any, admin: dict[str, str]) -> None:
     owner = unique_id()
-    period = client.post(
-        f"{P}/periods",
-        json={"name": "X", "start_date": "2026-10-01", "end_date": "2026-10-31"},
-        headers=admin,
-    ).json()["id"]
+    period = mkperiod(client, admin, "X", "2026-10-01", "2026-10-31")
     assert (
         client.post(
             f"{P}/periods/{period}/charges", json={"owner_id": owner, "amount": "10"}, headers=admin

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api._support import PAYMENTS, counts, scalar, set_period_status
-from tests.api.conftest import concurrently
+from tests.api._support import PAYMENTS, concurrently, counts, scalar, set_period_status
 from tests.conftest import unique_id
 
 P = PAYMENTS
@@ -22,6 +21,24 @@ def expense(client: Any, admin: dict[str, str], pid: int, **body: Any) -> dict[s
     r = client.post(f"{P}/periods/{pid}/expenses", json=body, headers=admin)
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+def two_share(
+    client: Any, admin: dict[str, str], pid: int, amount: str, payment_type: str
+) -> tuple[int, int, dict[str, Any]]:
+    """Two new owners a and b, and an EQUAL expense of ``amount`` that a paid: (a, b, it)."""
+    a, b = owners(client, admin, 2)
+    split = {"strategy": "EQUAL"}
+    e = expense(
+        client,
+        admin,
+        pid,
+        amount=amount,
+        payment_type=payment_type,
+        paid_by_owner_id=a,
+        split=split,
+    )
+    return a, b, e
 
 
 def shares(client: Any, admin: dict[str, str], eid: int) -> dict[int, tuple[str, str, str]]:
@@ -150,16 +167,7 @@ def test_settle_refusals_store_nothing(client, admin, period, community):
 
 
 def test_settle_honours_idempotency_key(client, admin, period):
-    a, b = owners(client, admin, 2)
-    e = expense(
-        client,
-        admin,
-        period["id"],
-        amount="10.00",
-        payment_type="T",
-        paid_by_owner_id=a,
-        split={"strategy": "EQUAL"},
-    )
+    _, b, e = two_share(client, admin, period["id"], "10.00", "T")
     h = {**admin, "Idempotency-Key": f"settle-{e['id']}"}
     first = client.post(
         f"{P}/expenses/{e['id']}/shares/{b}/settle", json={"amount": "5.00"}, headers=h
@@ -175,16 +183,7 @@ def test_settle_honours_idempotency_key(client, admin, period):
 def test_concurrent_settles_never_overpay(api_server, client, admin, period):
     import httpx
 
-    a, b = owners(client, admin, 2)
-    e = expense(
-        client,
-        admin,
-        period["id"],
-        amount="2000.00",
-        payment_type="Gate",
-        paid_by_owner_id=a,
-        split={"strategy": "EQUAL"},
-    )
+    _, b, e = two_share(client, admin, period["id"], "2000.00", "Gate")
     url = f"{api_server}{P}/expenses/{e['id']}/shares/{b}/settle"
     with httpx.Client(timeout=60) as http:
         answers = concurrently(
@@ -197,16 +196,7 @@ def test_concurrent_settles_never_overpay(api_server, client, admin, period):
 
 
 def test_a_share_settlement_edited_or_deleted_keeps_the_share_true(client, admin, period):
-    a, b = owners(client, admin, 2)
-    e = expense(
-        client,
-        admin,
-        period["id"],
-        amount="200.00",
-        payment_type="Well",
-        paid_by_owner_id=a,
-        split={"strategy": "EQUAL"},
-    )
+    a, b, e = two_share(client, admin, period["id"], "200.00", "Well")
     first = settle(client, admin, e["id"], b, "60.00").json()["settlement"]
     settle(client, admin, e["id"], b, "30.00")
     url = f"{P}/settlements/{first['id']}"

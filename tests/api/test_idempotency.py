@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from tests.api._support import (
     PAYMENTS,
     assert_problem,
     audit,
+    concurrently,
     counts,
     make_period,
     scalar,
@@ -211,17 +211,6 @@ def test_periods_and_owners_posts_honour_the_key_too(client, community, admin):
 # ---------------------------------------------------------------- real concurrency
 
 
-def _concurrently(n: int, call: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait(timeout=30)
-        return call(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
-
-
 # What a client retries: the key is in flight (409), or the server is out of database
 # connections (503; other test sessions share the PostgreSQL server). Nothing else.
 RETRYABLE = {409, 503}
@@ -250,7 +239,7 @@ def test_fifty_concurrent_requests_with_one_key_give_one_record(live_server, cli
     url = f"{live_server}{PAYMENTS}/periods/{period['id']}/contributions"
     body = {"owner_id": unique_id(), "amount": "500.00", "date": "2025-11-05"}
 
-    runs = _concurrently(50, lambda _: _post_until_answered(url, body, headers))
+    runs = concurrently(50, lambda _: _post_until_answered(url, body, headers))
     every = [r for answers in runs for r in answers]
     assert {r.status_code for r in every} <= {201} | RETRYABLE, [
         (r.status_code, r.text) for r in every if r.status_code not in {201} | RETRYABLE
@@ -285,7 +274,7 @@ def test_concurrent_first_transactions_create_the_owner_once(live_server, client
         headers = {**community["headers"], "Idempotency-Key": f"{_key()}-{i}"}
         return _post_until_answered(url, {"owner_id": owner, "amount": "1.00"}, headers)
 
-    finals = [answers[-1] for answers in _concurrently(20, call)]
+    finals = [answers[-1] for answers in concurrently(20, call)]
     assert [r.status_code for r in finals] == [201] * 20, [r.text for r in finals]
     assert len({r.json()["id"] for r in finals}) == 20
     c = counts(community["id"])

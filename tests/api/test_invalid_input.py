@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api._support import PAYMENTS, assert_problem, counts, make_period, post, sql
+from tests.api._support import PAYMENTS, assert_problem, counts, make_period, one_of_each, sql
 from tests.conftest import new_community, unique_id
 
 NEW = unique_id()  # an owner id nobody has: a body that fails must not create this owner
@@ -107,29 +107,7 @@ def world(app: Any) -> Iterator[dict[str, Any]]:
         c = new_community(client)
         admin = c["headers"]
         pid = make_period(client, admin)["id"]
-        o = unique_id()
-        p = f"/periods/{pid}"
-        docs = {
-            "contributions": post(
-                client, admin, f"{p}/contributions", {"owner_id": o, "amount": "5"}
-            ),
-            "expenses": post(
-                client,
-                admin,
-                f"{p}/expenses",
-                {"paid_by_owner_id": o, "amount": "5", "payment_type": "X"},
-            ),
-            "charges": post(client, admin, f"{p}/charges", {"owner_id": o, "amount": "5"}),
-            "meter-readings": post(
-                client,
-                admin,
-                f"{p}/meter-readings",
-                {"owner_id": o, "meter_type": "WATER", "start_reading": 1, "end_reading": 2},
-            ),
-            "budget-items": post(
-                client, admin, f"{p}/budget-items", {"payment_type": "X", "budgeted_amount": "5"}
-            ),
-        }
+        docs = one_of_each(client, admin, pid)
         yield {"client": client, "admin": admin, "community": c["id"], "period": pid, "docs": docs}
 
 

@@ -7,7 +7,17 @@ from typing import Any
 
 import pytest
 
-from tests.api._support import PAYMENTS, assert_problem, owner_pk, post
+from tests.api._support import (
+    PAYMENTS,
+    assert_problem,
+    carry,
+    charge,
+    close,
+    mkperiod,
+    owner_pk,
+    pay,
+    post,
+)
 from tests.conftest import new_community
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
@@ -18,42 +28,9 @@ P = f"{PAYMENTS}/periods"
 # ---------------------------------------------------------------- helpers
 
 
-def mkperiod(client: Any, admin: dict[str, str], name: str, start: str, end: str) -> int:
-    r = client.post(P, json={"name": name, "start_date": start, "end_date": end}, headers=admin)
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
-
-
-def close(client: Any, admin: dict[str, str], pid: int) -> dict[str, Any]:
-    r = client.post(f"{P}/{pid}/close", headers={**admin, "Prefer": "wait=60"})
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "SUCCEEDED", r.json()
-    return dict(r.json())
-
-
-def carry(client: Any, admin: dict[str, str], source: int, target: int) -> None:
-    r = client.post(
-        f"{P}/carry-forward",
-        json={"from_period_id": source, "to_period_id": target},
-        headers={**admin, "Prefer": "wait=60"},
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "SUCCEEDED", r.json()
-
-
 def reopen(client: Any, admin: dict[str, str], pid: int) -> None:
     r = client.post(f"{P}/{pid}/reopen", headers=admin)
     assert r.status_code == 200, r.text
-
-
-def pay(client: Any, admin: dict[str, str], pid: int, owner: int, amount: str) -> None:
-    post(client, admin, f"/periods/{pid}/contributions", {"owner_id": owner, "amount": amount})
-
-
-def charge(client: Any, admin: dict[str, str], pid: int, owner: int, amount: str) -> int:
-    return int(
-        post(client, admin, f"/periods/{pid}/charges", {"owner_id": owner, "amount": amount})["id"]
-    )
 
 
 def invoices(client: Any, admin: dict[str, str], owner: int) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from tests.api._support import (
     counts,
     ledger,
     make_period,
+    one_of_each,
     owner_pk,
     post,
     scalar,
@@ -217,40 +218,6 @@ def test_invalid_contribution_patch_is_400_and_changes_nothing(
 # ---------------------------------------------------------------- non-OPEN periods
 
 
-def _one_of_each(client: Any, admin: dict[str, str], pid: int) -> dict[str, dict[str, Any]]:
-    a, b = unique_id(), unique_id()
-    return {
-        "contributions": post(
-            client, admin, f"/periods/{pid}/contributions", {"owner_id": a, "amount": "10"}
-        ),
-        "expenses": post(
-            client,
-            admin,
-            f"/periods/{pid}/expenses",
-            {"paid_by_owner_id": a, "amount": "10", "payment_type": "REPAIR"},
-        ),
-        "charges": post(client, admin, f"/periods/{pid}/charges", {"owner_id": b, "amount": "3"}),
-        "meter-readings": post(
-            client,
-            admin,
-            f"/periods/{pid}/meter-readings",
-            {"owner_id": a, "meter_type": "WATER", "start_reading": 1, "end_reading": 2},
-        ),
-        "budget-items": post(
-            client,
-            admin,
-            f"/periods/{pid}/budget-items",
-            {"payment_type": "REPAIR", "budgeted_amount": 5},
-        ),
-        "settlements": post(
-            client,
-            admin,
-            f"/periods/{pid}/settlements",
-            {"from_owner_id": a, "to_owner_id": b, "amount": "1"},
-        ),
-    }
-
-
 NEW_BODIES: dict[str, dict[str, Any]] = {
     "contributions": {"owner_id": 7, "amount": "1"},
     "expenses": {"amount": "1", "payment_type": "OTHER"},
@@ -273,7 +240,7 @@ def test_only_an_open_period_accepts_new_or_edited_transactions(
     client, community, admin, period, status
 ):
     pid = period["id"]
-    docs = _one_of_each(client, admin, pid)
+    docs = one_of_each(client, admin, pid)
     set_period_status(pid, status)
     before = counts(community["id"])
     for kind, body in NEW_BODIES.items():

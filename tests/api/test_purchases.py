@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 
 from kopilka.auth.telegram import make_init_data
-from tests.api._support import PAYMENTS, counts, scalar, sql
-from tests.api.conftest import concurrently
+from tests.api._support import PAYMENTS, concurrently, counts, scalar, sql
 from tests.conftest import unique_id
 
 BOT_TOKEN = "123456:TEST-TOKEN"

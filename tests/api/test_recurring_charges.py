@@ -3,7 +3,6 @@ charges into each OPEN period once, however often and however concurrently it ru
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,26 +10,27 @@ import pytest
 
 from kopilka.db import transaction
 from kopilka.recurring.service import charge_date, generate_due_charges
-from tests.api._support import PAYMENTS, assert_problem, audit, post, scalar, sql
+from tests.api._support import (
+    PAYMENTS,
+    assert_problem,
+    at,
+    audit,
+    concurrently,
+    mkperiod,
+    post,
+    scalar,
+    sql,
+    three_owners,
+)
 from tests.conftest import new_community
 
 R = f"{PAYMENTS}/recurring-charges"
 P = f"{PAYMENTS}/periods"
 
 
-def at(day: str, hour: int = 12) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
 def generate(now: datetime) -> int:
     with transaction() as s:
         return generate_due_charges(s, now)
-
-
-def mkperiod(client: Any, admin: dict[str, str], name: str, start: str, end: str) -> int:
-    r = client.post(P, json={"name": name, "start_date": start, "end_date": end}, headers=admin)
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
 
 
 def template(client: Any, admin: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -54,13 +54,7 @@ def charges(community_id: int, period_id: int | None = None) -> dict[tuple[int, 
 @pytest.fixture
 def village(client: Any) -> dict[str, Any]:
     """Owners 1 (weight 1), 2 (weight 2.5), 3 (inactive); November 2025 OPEN. Moscow time."""
-    c = new_community(client)
-    admin = c["headers"]
-    post(client, admin, "/owners", {"owner_id": 1, "name": "One"})
-    post(client, admin, "/owners", {"owner_id": 2, "name": "Two", "share_weight": "2.5"})
-    post(client, admin, "/owners", {"owner_id": 3, "name": "Gone", "is_active": False})
-    nov = mkperiod(client, admin, "November 2025", "2025-11-01", "2025-11-30")
-    return {"community": c, "id": c["id"], "admin": admin, "nov": nov}
+    return three_owners(client, "2.5")
 
 
 # ---------------------------------------------------------------- templates
@@ -248,22 +242,7 @@ def test_concurrent_sweeps_generate_once(client, village):
     for i in range(3):
         template(client, admin, description=f"Fee {i}", amount=f"{i + 1}00.00")
     now = at("2025-11-15")
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            generate(now)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert errors == []
+    concurrently(6, lambda _: generate(now))  # any error in a sweep fails the test
     assert (
         scalar(
             "SELECT count(*) FROM service_charges WHERE community_id = :c AND period_id = :p",

@@ -3,7 +3,6 @@ expense into each OPEN period once, however often and however concurrently it ru
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,12 +14,16 @@ from kopilka.recurring.expenses import generate_due_expenses
 from tests.api._support import (
     PAYMENTS,
     assert_problem,
+    at,
     audit,
+    concurrently,
     counts,
+    mkperiod,
     post,
     scalar,
     set_period_status,
     sql,
+    three_owners,
 )
 from tests.conftest import new_community
 
@@ -28,19 +31,9 @@ R = f"{PAYMENTS}/recurring-expenses"
 P = f"{PAYMENTS}/periods"
 
 
-def at(day: str, hour: int = 12) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
 def generate(now: datetime) -> int:
     with transaction() as s:
         return generate_due_expenses(s, now)
-
-
-def mkperiod(client: Any, admin: dict[str, str], name: str, start: str, end: str) -> int:
-    r = client.post(P, json={"name": name, "start_date": start, "end_date": end}, headers=admin)
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
 
 
 def template(client: Any, admin: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -65,13 +58,7 @@ def expenses(community_id: int) -> dict[int, list[tuple[int, str, date]]]:
 @pytest.fixture
 def village(client: Any) -> dict[str, Any]:
     """Owners 1, 2 (weight 2) and 3 (inactive); November 2025 OPEN. Moscow time."""
-    c = new_community(client)
-    admin = c["headers"]
-    post(client, admin, "/owners", {"owner_id": 1, "name": "One"})
-    post(client, admin, "/owners", {"owner_id": 2, "name": "Two", "share_weight": "2"})
-    post(client, admin, "/owners", {"owner_id": 3, "name": "Gone", "is_active": False})
-    nov = mkperiod(client, admin, "November 2025", "2025-11-01", "2025-11-30")
-    return {"community": c, "id": c["id"], "admin": admin, "nov": nov}
+    return three_owners(client, "2")
 
 
 # ---------------------------------------------------------------- templates
@@ -256,22 +243,7 @@ def test_concurrent_sweeps_generate_once_and_respect_max(client, village):
     mkperiod(client, admin, "December 2025", "2025-12-01", "2025-12-31")
     template(client, admin, payment_type="A")
     template(client, admin, payment_type="B", max_occurrences=1)
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            generate(at("2025-12-15"))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert errors == []
+    concurrently(6, lambda _: generate(at("2025-12-15")))  # any error in a sweep fails the test
     per_type = sql(
         "SELECT payment_type, count(*) FROM expenses WHERE community_id = :c GROUP BY 1", c=cid
     )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kopilka.scheduler import sweep
-from tests.api._support import PAYMENTS, scalar
+from tests.api._support import PAYMENTS, mkperiod, scalar
 from tests.conftest import new_community
 
 B = PAYMENTS
@@ -36,20 +36,8 @@ def test_the_readme_walkthrough(client):
         oid = 1000 + n
         ok(client.post(f"{B}/owners", json={"owner_id": oid, "name": name}, headers=A))
         ids[n] = oid
-    oct_ = ok(
-        client.post(
-            f"{B}/periods",
-            json={"name": "Октябрь 2026", "start_date": "2026-10-01", "end_date": "2026-10-31"},
-            headers=A,
-        )
-    )["id"]
-    nov = ok(
-        client.post(
-            f"{B}/periods",
-            json={"name": "Ноябрь 2026", "start_date": "2026-11-01", "end_date": "2026-11-30"},
-            headers=A,
-        )
-    )["id"]
+    oct_ = mkperiod(client, A, "Октябрь 2026", "2026-10-01", "2026-10-31")
+    nov = mkperiod(client, A, "Ноябрь 2026", "2026-11-01", "2026-11-30")
 
     # 1. firewood: each household orders its cubic metres; delivery 3,000.00 on top
     p = ok(

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from tests.api._support import PAYMENTS, assert_problem, post
+from tests.api._support import PAYMENTS, assert_problem, carry, charge, close, mkperiod, pay, post
 from tests.conftest import new_community
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
@@ -25,37 +25,8 @@ P = f"{PAYMENTS}/periods"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def mkperiod(client: Any, admin: dict[str, str], name: str, start: str, end: str) -> int:
-    r = client.post(P, json={"name": name, "start_date": start, "end_date": end}, headers=admin)
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
-
-
-def close(client: Any, admin: dict[str, str], pid: int) -> None:
-    r = client.post(f"{P}/{pid}/close", headers={**admin, "Prefer": "wait=60"})
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "SUCCEEDED", r.json()
-
-
-def carry(client: Any, admin: dict[str, str], source: int, target: int) -> None:
-    r = client.post(
-        f"{P}/carry-forward",
-        json={"from_period_id": source, "to_period_id": target},
-        headers={**admin, "Prefer": "wait=60"},
-    )
-    assert r.status_code == 200 and r.json()["status"] == "SUCCEEDED", r.text
-
-
-def pay(client: Any, admin: dict[str, str], pid: int, owner: int, amount: str) -> None:
-    post(client, admin, f"/periods/{pid}/contributions", {"owner_id": owner, "amount": amount})
-
-
-def charge(client: Any, admin: dict[str, str], pid: int, owner: int, amount: str) -> int:
-    body = {"owner_id": owner, "amount": amount, "description": "Membership fee"}
-    return int(post(client, admin, f"/periods/{pid}/charges", body)["id"])
-
-
 ANA, BORIS, VERA = 201, 202, 203
+FEE = "Membership fee"
 
 
 @pytest.fixture
@@ -79,21 +50,21 @@ def billing(client: Any) -> dict[str, Any]:
     oct_ = mkperiod(client, admin, "October 2025", "2025-10-01", "2025-10-31")
     nov = mkperiod(client, admin, "November 2025", "2025-11-01", "2025-11-30")
 
-    charge(client, admin, sep, ANA, "10000.00")
-    charge(client, admin, sep, BORIS, "1000.00")
-    charge(client, admin, sep, VERA, "500.00")
+    charge(client, admin, sep, ANA, "10000.00", description=FEE)
+    charge(client, admin, sep, BORIS, "1000.00", description=FEE)
+    charge(client, admin, sep, VERA, "500.00", description=FEE)
     pay(client, admin, sep, ANA, "3000.00")
     pay(client, admin, sep, ANA, "2000.00")
     pay(client, admin, sep, BORIS, "1000.00")
     close(client, admin, sep)
     carry(client, admin, sep, oct_)
 
-    charge(client, admin, oct_, ANA, "5000.00")
+    charge(client, admin, oct_, ANA, "5000.00", description=FEE)
     pay(client, admin, oct_, ANA, "3000.00")
     close(client, admin, oct_)
     carry(client, admin, oct_, nov)
 
-    mistake = charge(client, admin, nov, ANA, "2500.00")
+    mistake = charge(client, admin, nov, ANA, "2500.00", description=FEE)
     close(client, admin, nov)
     r = client.post(f"{P}/{nov}/reopen", headers=admin)
     assert r.status_code == 200, r.text
@@ -164,7 +135,7 @@ def test_an_open_period_is_a_live_preview(client, billing):
     admin = billing["admin"]
     dec = mkperiod(client, admin, "December 2025", "2025-12-01", "2025-12-31")
     carry(client, admin, billing["periods"][2], dec)
-    charge(client, admin, dec, ANA, "100.00")
+    charge(client, admin, dec, ANA, "100.00", description=FEE)
     pay(client, admin, dec, ANA, "2500.00")
     s = owner_statement(client, admin, ANA).json()
     last = s["periods"][-1]

@@ -1,5 +1,6 @@
 """Fixtures of the bot tests: the fake Bot API on loopback, a Bot pointed at it, and direct SQL
-helpers that commit (the sender works in its own transactions, so test rows must be visible)."""
+helpers that commit (on ``sql`` of tests/api/_support.py: the sender works in its own
+transactions, so test rows must be visible)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import text
 
+from tests.api._support import scalar, sql
 from tests.conftest import unique_id
 from tests.fakes.fake_telegram import FakeTelegram
 
@@ -68,19 +69,6 @@ def make_sender(bot: Any, community_ids: list[int], **options: Any) -> Any:
 
 
 # ---------------------------------------------------------------- direct SQL
-
-
-def sql(query: str, **params: Any) -> list[Any]:
-    from kopilka.db import get_engine
-
-    with get_engine().begin() as conn:
-        result = conn.execute(text(query), params)
-        return list(result) if result.returns_rows else []
-
-
-def scalar(query: str, **params: Any) -> Any:
-    rows = sql(query, **params)
-    return rows[0][0] if rows else None
 
 
 def make_community(
@@ -156,6 +144,17 @@ def notification(notification_id: int) -> dict[str, Any]:
     rows = sql("SELECT * FROM notifications WHERE id = :i", i=notification_id)
     assert rows, f"notification {notification_id} missing"
     return dict(rows[0]._mapping)
+
+
+def notifications_of(community_id: int, kind: str) -> list[Any]:
+    """The community's notifications of one kind, oldest first: (owner_id, dedupe_key, payload)."""
+    return sql(
+        "SELECT o.owner_id, n.dedupe_key, n.payload FROM notifications n "
+        "JOIN owners o ON o.id = n.owner_pk "
+        "WHERE n.community_id = :c AND n.kind = :k ORDER BY n.id",
+        c=community_id,
+        k=kind,
+    )
 
 
 def plain(text_: str) -> str:

@@ -26,7 +26,7 @@ from kopilka.config import get_settings
 from kopilka.invoices.payment_qr import parse_gost
 from kopilka.money import human
 from kopilka_bot.main import run_bot
-from tests.api._support import make_period, post
+from tests.api._support import make_period, mkperiod, post
 from tests.bot.conftest import TOKEN, add_notification, make_community, make_owner, plain, sql
 from tests.conftest import new_community, unique_id
 from tests.fakes.fake_telegram import FakeTelegram
@@ -55,13 +55,7 @@ def stop_bot(bot: Proc) -> None:
 def test_close_with_200_owners_and_a_bot_restart(client: Any, fake: FakeTelegram) -> None:
     com = new_community(client)
     admin = com["headers"]
-    r = client.post(
-        f"{P}/periods",
-        json={"name": "Ноябрь 2025", "start_date": "2025-11-01", "end_date": "2025-11-30"},
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
-    pid = r.json()["id"]
+    pid = mkperiod(client, admin, "Ноябрь 2025", "2025-11-01", "2025-11-30")
     chats: dict[int, str] = {}
     for i in range(OWNERS):
         chat, lang = unique_id(), ("ru" if i % 2 else "en")

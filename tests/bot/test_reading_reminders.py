@@ -8,7 +8,7 @@ from typing import Any
 
 from kopilka.db import transaction
 from kopilka.plots.reminders import BEFORE_END, FIRST_DAY, occasion, queue_reading_reminders
-from tests.bot.conftest import sql
+from tests.bot.conftest import notifications_of
 from tests.conftest import new_community, unique_id
 
 P = "/api/payments"
@@ -18,15 +18,6 @@ def _post(client: Any, h: dict[str, str], path: str, body: dict[str, Any]) -> An
     r = client.post(P + path, json=body, headers=h)
     assert r.status_code == 201, r.text
     return r.json()
-
-
-def _reminders(community_id: int) -> list[Any]:
-    return sql(
-        "SELECT o.owner_id, n.dedupe_key, n.payload FROM notifications n "
-        "JOIN owners o ON o.id = n.owner_pk "
-        "WHERE n.community_id = :c AND n.kind = 'reading_reminder' ORDER BY n.id",
-        c=community_id,
-    )
 
 
 def _run(day: date) -> int:
@@ -87,15 +78,15 @@ def test_owners_without_readings_are_reminded_once_per_window_and_occasion(clien
 
     def run(day: date) -> int:
         """Rows queued for this community by a look on ``day``."""
-        before = len(_reminders(cid))
+        before = len(notifications_of(cid, "reading_reminder"))
         _run(day)
-        return len(_reminders(cid)) - before
+        return len(notifications_of(cid, "reading_reminder")) - before
 
     assert run(date(2031, 3, 19)) == 0  # before the window
     assert run(date(2031, 3, 20)) == 1  # lazy only: sent has sent, unlinked has no chat
     assert run(date(2031, 3, 20)) == 0  # once
     assert run(date(2031, 3, 21)) == 0
-    rows = _reminders(cid)
+    rows = notifications_of(cid, "reading_reminder")
     assert [(r[0], r[1].rsplit(":", 2)[1:]) for r in rows] == [(lazy, ["2031-03-20", FIRST_DAY])]
     payload = rows[0][2]
     assert payload["meters"] == [{"serial": "E-2", "plot_number": "2", "meter_type": "ELECTRICITY"}]
@@ -106,7 +97,7 @@ def test_owners_without_readings_are_reminded_once_per_window_and_occasion(clien
     from kopilka.scheduler import sweep
 
     assert "reading_reminders" in sweep(datetime(2031, 3, 21, 12, tzinfo=UTC))
-    assert len(_reminders(cid)) == 1
+    assert len(notifications_of(cid, "reading_reminder")) == 1
     assert run(date(2031, 3, 23)) == 1  # two days before the end
     assert run(date(2031, 3, 24)) == 0
     assert run(date(2031, 3, 26)) == 0  # after the window
@@ -118,7 +109,7 @@ def test_owners_without_readings_are_reminded_once_per_window_and_occasion(clien
         {"reading_date": "2031-04-02", "values": {"T1": "1"}},
     )
     assert run(date(2031, 4, 20)) == 1  # sent has no April reading yet; lazy has
-    assert [r[0] for r in _reminders(cid)] == [lazy, lazy, sent]
+    assert [r[0] for r in notifications_of(cid, "reading_reminder")] == [lazy, lazy, sent]
 
 
 def test_the_reminder_in_both_languages() -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 from kopilka.db import transaction
 from kopilka.notifications.reminders import queue_debt_reminders
-from tests.bot.conftest import scalar, sql
+from tests.api._support import mkperiod
+from tests.bot.conftest import notifications_of, scalar, sql
 from tests.conftest import new_community, unique_id
 
 P = "/api/payments"
@@ -32,15 +33,6 @@ def _charge(client: Any, admin: dict[str, str], period_id: int, oid: int, amount
     assert r.status_code == 201, r.text
 
 
-def _reminders(community_id: int) -> list[Any]:
-    return sql(
-        "SELECT o.owner_id, n.dedupe_key, n.payload FROM notifications n "
-        "JOIN owners o ON o.id = n.owner_pk "
-        "WHERE n.community_id = :c AND n.kind = 'debt_reminder' ORDER BY n.id",
-        c=community_id,
-    )
-
-
 def test_reminders_go_to_reachable_debtors_over_the_threshold_weekly(client: Any) -> None:
     com = new_community(client, debt_reminder_threshold="500.00")
     admin = com["headers"]
@@ -48,13 +40,7 @@ def test_reminders_go_to_reachable_debtors_over_the_threshold_weekly(client: Any
     assert scalar("SELECT debt_reminder_threshold_minor FROM communities WHERE id = :c", c=cid) == (
         50000
     )
-    r = client.post(
-        f"{P}/periods",
-        json={"name": "January 2030", "start_date": "2030-01-01", "end_date": "2030-01-31"},
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
-    period_id = r.json()["id"]
+    period_id = mkperiod(client, admin, "January 2030", "2030-01-01", "2030-01-31")
     big, small, exact, unlinked, payer = (
         _owner(client, admin),
         _owner(client, admin),
@@ -75,7 +61,7 @@ def test_reminders_go_to_reachable_debtors_over_the_threshold_weekly(client: Any
 
     with transaction() as session:
         queued = queue_debt_reminders(session, date(2030, 1, 7))
-    mine = _reminders(cid)
+    mine = notifications_of(cid, "debt_reminder")
     assert queued >= 1
     assert [(o, k.rsplit(":", 1)[1]) for o, k, _ in mine] == [(big, "2030-W02")]
     payload = mine[0][2]
@@ -90,7 +76,7 @@ def test_reminders_go_to_reachable_debtors_over_the_threshold_weekly(client: Any
         queue_debt_reminders(session, date(2030, 1, 7))
         queue_debt_reminders(session, date(2030, 1, 9))
         queue_debt_reminders(session, date(2030, 1, 12))
-    assert len(_reminders(cid)) == 1
+    assert len(notifications_of(cid, "debt_reminder")) == 1
     looks = sql(
         "SELECT after->>'date' FROM audit_log WHERE community_id = :c "
         "AND action = 'notifications.debt_reminders' ORDER BY id",
@@ -101,23 +87,22 @@ def test_reminders_go_to_reachable_debtors_over_the_threshold_weekly(client: Any
 
     with transaction() as session:  # next week: once more
         queue_debt_reminders(session, date(2030, 1, 14))
-    assert [k.rsplit(":", 1)[1] for _, k, _ in _reminders(cid)] == ["2030-W02", "2030-W03"]
+    assert [k.rsplit(":", 1)[1] for _, k, _ in notifications_of(cid, "debt_reminder")] == [
+        "2030-W02",
+        "2030-W03",
+    ]
 
     with transaction() as session:  # no OPEN period covering the day: nothing
         queue_debt_reminders(session, date(2030, 3, 1))
-    assert len(_reminders(cid)) == 2
+    assert len(notifications_of(cid, "debt_reminder")) == 2
 
 
 def test_no_threshold_no_reminders(client: Any) -> None:
     com = new_community(client)
     admin = com["headers"]
-    r = client.post(
-        f"{P}/periods",
-        json={"name": "Jan", "start_date": "2030-01-01", "end_date": "2030-01-31"},
-        headers=admin,
-    )
+    pid = mkperiod(client, admin, "Jan", "2030-01-01", "2030-01-31")
     oid = _owner(client, admin)
-    _charge(client, admin, r.json()["id"], oid, "100000.00")
+    _charge(client, admin, pid, oid, "100000.00")
     with transaction() as session:
         queue_debt_reminders(session, date(2030, 1, 7))
-    assert _reminders(com["id"]) == []
+    assert notifications_of(com["id"], "debt_reminder") == []

@@ -9,6 +9,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from tests.api._support import mkperiod
 from tests.bot.conftest import make_sender, sql, with_bot
 from tests.conftest import new_community, unique_id
 from tests.fakes.fake_telegram import FakeTelegram
@@ -24,11 +25,7 @@ def test_the_owner_gets_their_statement_as_a_pdf(client: Any, fake: FakeTelegram
         f"{P}/owners", json={"owner_id": linked, "name": "Анна", "telegram_id": chat}, headers=admin
     )
     client.post(f"{P}/owners", json={"owner_id": unlinked, "name": "Борис"}, headers=admin)
-    pid = client.post(
-        f"{P}/periods",
-        json={"name": "Ноябрь", "start_date": "2025-11-01", "end_date": "2025-11-30"},
-        headers=admin,
-    ).json()["id"]
+    pid = mkperiod(client, admin, "Ноябрь", "2025-11-01", "2025-11-30")
     client.post(
         f"{P}/periods/{pid}/charges", json={"owner_id": linked, "amount": "750.00"}, headers=admin
     )

@@ -11,17 +11,12 @@ from sqlalchemy import func, select, text
 from kopilka.db import transaction
 from kopilka.models import AuditEntry, Invoice, Job, Period
 from kopilka.periods.closing import check_stored
+from tests.api._support import mkperiod
 from tests.conftest import new_community
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
 
 P = "/api/payments/periods"
-
-
-def mkperiod(client: Any, admin: dict[str, str], name: str, start: str, end: str) -> int:
-    r = client.post(P, json={"name": name, "start_date": start, "end_date": end}, headers=admin)
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
 
 
 def seed(client: Any, admin: dict[str, str], pid: int) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.api._support import mkperiod
+
 pytestmark = pytest.mark.usefixtures("worker_stack")
 
 P = "/api/payments"
@@ -30,13 +32,7 @@ def _close(client: Any, h: dict[str, str], pid: int) -> dict[str, Any]:
 def _village(client: Any, h: dict[str, str], strategy: dict[str, Any]) -> dict[str, Any]:
     for oid, name in ((101, "Anna"), (102, "Boris"), (103, "Vera")):
         _ok(client.post(f"{P}/owners", json={"owner_id": oid, "name": name}, headers=h))
-    pid = _ok(
-        client.post(
-            f"{P}/periods",
-            json={"name": "Nov", "start_date": "2025-11-01", "end_date": "2025-11-30"},
-            headers=h,
-        )
-    )["id"]
+    pid = mkperiod(client, h, "Nov", "2025-11-01", "2025-11-30")
     meters = {}
     for number, owners in (
         ("1", [{"owner_id": 101, "fraction": "0.5"}, {"owner_id": 102}]),

@@ -10,18 +10,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from kopilka.scheduler import sweep
-from tests.api._support import PAYMENTS, assert_problem, post, sql
+from tests.api._support import PAYMENTS, assert_problem, mkperiod, post, sql
 from tests.conftest import new_community, unique_id
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
 
 P = f"{PAYMENTS}/periods"
-
-
-def mkperiod(client: Any, admin: dict[str, str], name: str, start: str, end: str) -> int:
-    r = client.post(P, json={"name": name, "start_date": start, "end_date": end}, headers=admin)
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
 
 
 def rollover_jobs(community_id: int) -> list[int]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from kopilka.db import transaction
 from kopilka.models import Job
+from tests.api._support import mkperiod
 from tests.conftest import new_community
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
@@ -37,12 +38,6 @@ def no_minor_units(value: Any, where: str = "result") -> None:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             no_minor_units(v, f"{where}[{i}]")
-
-
-def period(client: Any, admin: dict[str, str], name: str, start: str, end: str) -> int:
-    r = client.post(P, json={"name": name, "start_date": start, "end_date": end}, headers=admin)
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
 
 
 def seed(client: Any, admin: dict[str, str], pid: int) -> None:
@@ -83,13 +78,13 @@ def carry(client: Any, admin: dict[str, str], src: int, dst: int) -> dict[str, A
 
 
 def test_close_and_carry_forward_answer_decimal_strings_as_the_seeds_do(client, community, admin):
-    p1 = period(client, admin, "November 2025", "2025-11-01", "2025-11-30")
+    p1 = mkperiod(client, admin, "November 2025", "2025-11-01", "2025-11-30")
     seed(client, admin, p1)
     closed = close(client, admin, p1)["result"]
     no_minor_units(closed)
     assert closed["total_expenses"] == "200.00" and closed["total_allocated"] == "200.00"
 
-    p2 = period(client, admin, "December 2025", "2025-12-01", "2025-12-31")
+    p2 = mkperiod(client, admin, "December 2025", "2025-12-01", "2025-12-31")
     result = carry(client, admin, p1, p2)["result"]
     no_minor_units(result)
     assert result["carried_forward_owners"] == {"101": "600.00", "102": "-300.00"}
@@ -128,9 +123,9 @@ def test_close_and_carry_forward_answer_decimal_strings_as_the_seeds_do(client, 
 
 
 def test_an_empty_period_carries_nothing_and_says_so(client, community, admin):
-    p1 = period(client, admin, "May 2025", "2025-05-01", "2025-05-31")
+    p1 = mkperiod(client, admin, "May 2025", "2025-05-01", "2025-05-31")
     close(client, admin, p1)
-    p2 = period(client, admin, "June 2025", "2025-06-01", "2025-06-30")
+    p2 = mkperiod(client, admin, "June 2025", "2025-06-01", "2025-06-30")
     result = carry(client, admin, p1, p2)["result"]
     assert result["carried_forward_owners"] == {}
     assert result["total_carried"] == "0.00"
@@ -142,11 +137,11 @@ def test_an_empty_period_carries_nothing_and_says_so(client, community, admin):
 def test_a_zero_decimal_currency_answers_whole_units(client):
     c = new_community(client, currency="JPY", timezone="Asia/Tokyo")
     admin = c["headers"]
-    p1 = period(client, admin, "Nov", "2025-11-01", "2025-11-30")
+    p1 = mkperiod(client, admin, "Nov", "2025-11-01", "2025-11-30")
     for body in ({"owner_id": 1, "amount": "1000"}, {"owner_id": 2, "amount": "10"}):
         assert client.post(f"{P}/{p1}/contributions", json=body, headers=admin).status_code == 201
     close(client, admin, p1)
-    p2 = period(client, admin, "Dec", "2025-12-01", "2025-12-31")
+    p2 = mkperiod(client, admin, "Dec", "2025-12-01", "2025-12-31")
     result = carry(client, admin, p1, p2)["result"]
     assert result["carried_forward_owners"] == {"1": "1000", "2": "10"}
     assert result["total_carried"] == "1010"
@@ -157,7 +152,7 @@ def test_the_rollover_result_carries_strings(client):
 
     c = new_community(client, rollover="MONTHLY")
     admin = c["headers"]
-    p1 = period(client, admin, "October 2025", "2025-10-01", "2025-10-31")
+    p1 = mkperiod(client, admin, "October 2025", "2025-10-01", "2025-10-31")
     seed(client, admin, p1)
     sweep(datetime(2025, 11, 2, 12, tzinfo=UTC))
     with transaction() as s:
