@@ -261,3 +261,29 @@ def concurrently(n: int, call: Any) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=n) as pool:
         return list(pool.map(run, range(n)))
+
+
+def usage_budget_item(
+    client: Any, headers: dict[str, str], pid: int, payment_type: str, meter_type: str, amount: str
+) -> dict[str, Any]:
+    """A USAGE_BASED budget item of ``amount``, shared by the readings of ``meter_type`` (201)."""
+    body = {
+        "payment_type": payment_type,
+        "budgeted_amount": amount,
+        "allocation_strategy": "USAGE_BASED",
+        "meter_type": meter_type,
+    }
+    return post(client, headers, f"/periods/{pid}/budget-items", body)
+
+
+def all_pages(client: Any, headers: dict[str, str], url: str) -> list[dict[str, Any]]:
+    """Every item of a paginated collection, page by page along the ``Link`` headers (each 200)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200
+        items += r.json()
+        if "Link" not in r.headers:
+            return items
+        link = r.headers["Link"]
+        url = link[1 : link.index(">")]

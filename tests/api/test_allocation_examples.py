@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from kopilka.db import transaction
 from kopilka.models import Expense, LedgerEntry
+from tests.api._support import usage_budget_item
 
 P = "/api/payments/periods"
 
@@ -80,17 +81,7 @@ def test_usage_based_150_and_100_units(client, admin, period):
     pid = period["id"]
     for o in (31, 32):
         add_owner(client, admin, o)
-    r = client.post(
-        f"{P}/{pid}/budget-items",
-        json={
-            "payment_type": "UTILITIES",
-            "budgeted_amount": "100.00",
-            "allocation_strategy": "USAGE_BASED",
-            "meter_type": "WATER",
-        },
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
+    usage_budget_item(client, admin, pid, "UTILITIES", "WATER", "100.00")
     client.post(
         f"{P}/{pid}/meter-readings",
         json={"owner_id": 31, "meter_type": "WATER", "start_reading": 1000, "end_reading": 1150},
@@ -108,16 +99,7 @@ def test_usage_based_150_and_100_units(client, admin, period):
 def test_usage_based_with_zero_consumption_is_reported_unallocated(client, admin, period):
     pid = period["id"]
     add_owner(client, admin, 41)
-    client.post(
-        f"{P}/{pid}/budget-items",
-        json={
-            "payment_type": "POWER",
-            "budgeted_amount": "10",
-            "allocation_strategy": "USAGE_BASED",
-            "meter_type": "ELECTRICITY",
-        },
-        headers=admin,
-    )
+    usage_budget_item(client, admin, pid, "POWER", "ELECTRICITY", "10")
     expense(client, admin, pid, amount="10.00", payment_type="POWER")
     sheet = client.get(f"{P}/{pid}/balance-sheet", headers=admin).json()
     assert sheet["total_unallocated"] == "10.00"
@@ -164,56 +146,16 @@ def test_splits_of_every_kind(client, admin, period):
     pid = period["id"]
     for o in (71, 72, 73):
         add_owner(client, admin, o)
-    assert (
-        expense(
-            client,
-            admin,
-            pid,
-            amount="60.00",
-            payment_type="A",
-            split={"strategy": "SHARES", "owners": {"71": 1, "72": 2, "73": 3}},
-        ).status_code
-        == 201
-    )
-    assert (
-        expense(
-            client,
-            admin,
-            pid,
-            amount="100.00",
-            payment_type="B",
-            split={"strategy": "PERCENTAGE", "owners": {"71": "50", "72": "25", "73": "25"}},
-        ).status_code
-        == 201
-    )
-    assert (
-        expense(
-            client,
-            admin,
-            pid,
-            amount="10.00",
-            payment_type="C",
-            split={"strategy": "EXACT", "owners": {"71": "7.50", "73": "2.50"}},
-        ).status_code
-        == 201
-    )
-    assert (
-        expense(
-            client,
-            admin,
-            pid,
-            amount="9.00",
-            payment_type="D",
-            split={"strategy": "EQUAL", "owners": [72, 73]},
-        ).status_code
-        == 201
-    )
-    assert (
-        expense(
-            client, admin, pid, amount="5.00", payment_type="E", split={"strategy": "NONE"}
-        ).status_code
-        == 201
-    )
+    splits = [
+        ("60.00", "A", {"strategy": "SHARES", "owners": {"71": 1, "72": 2, "73": 3}}),
+        ("100.00", "B", {"strategy": "PERCENTAGE", "owners": {"71": "50", "72": "25", "73": "25"}}),
+        ("10.00", "C", {"strategy": "EXACT", "owners": {"71": "7.50", "73": "2.50"}}),
+        ("9.00", "D", {"strategy": "EQUAL", "owners": [72, 73]}),
+        ("5.00", "E", {"strategy": "NONE"}),
+    ]
+    for amount, payment_type, split in splits:
+        r = expense(client, admin, pid, amount=amount, payment_type=payment_type, split=split)
+        assert r.status_code == 201
     shares = allocated(client, admin, pid)
     # SHARES 10/20/30 + PERCENTAGE 50/25/25 + EXACT 7.50/-/2.50 + EQUAL -/4.50/4.50
     assert shares == {71: "67.50", 72: "49.50", 73: "62.00"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api._support import PAYMENTS, audit, counts, post, scalar
+from tests.api._support import PAYMENTS, audit, counts, mkperiod, post, scalar
 from tests.conftest import unique_id
 
 
@@ -12,12 +12,7 @@ def test_every_write_is_audited_with_its_actor(client, community, admin):
     start = len(audit(cid))
     a, b = unique_id(), unique_id()
     post(client, admin, "/owners", {"owner_id": a})
-    pid = post(
-        client,
-        admin,
-        "/periods",
-        {"name": "P", "start_date": "2025-11-01", "end_date": "2025-11-30"},
-    )["id"]
+    pid = mkperiod(client, admin, "P", "2025-11-01", "2025-11-30")
     assert client.patch(f"{PAYMENTS}/periods/{pid}", json={"name": "Q"}, headers=admin).is_success
     assert client.patch(f"{PAYMENTS}/owners/{a}", json={"name": "A"}, headers=admin).is_success
     docs = {

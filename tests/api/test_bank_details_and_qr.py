@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from kopilka.invoices.payment_qr import parse_gost
-from tests.api._support import mkperiod
+from tests.api._support import charge, mkperiod, post
 from tests.conftest import unique_id
 from tests.support.jobs import run_job
 from tests.support.payment_qr import BANK, decode
@@ -55,12 +55,7 @@ def test_invoice_qr_decodes_to_every_field_and_its_payment_matches_itself(
     assert r.json()["bank"] == BANK
     owner, other = unique_id(), unique_id()
     for oid, name in ((owner, "Иванов Иван Иванович"), (other, "Петров Пётр")):
-        assert (
-            client.post(
-                f"{P}/owners", json={"owner_id": oid, "name": name}, headers=admin
-            ).status_code
-            == 201
-        )
+        post(client, admin, "/owners", {"owner_id": oid, "name": name})
     for number, oid in (("17", owner), ("18", owner), ("3", other)):
         r = client.post(
             f"{P}/plots",
@@ -70,22 +65,8 @@ def test_invoice_qr_decodes_to_every_field_and_its_payment_matches_itself(
         assert r.status_code == 201, r.text
     period = mkperiod(client, admin, "Октябрь 2026", "2026-10-01", "2026-10-31")
     nxt = mkperiod(client, admin, "Ноябрь 2026", "2026-11-01", "2026-11-30")
-    assert (
-        client.post(
-            f"{P}/periods/{period}/charges",
-            json={"owner_id": owner, "amount": "4500.50", "description": "Членский взнос"},
-            headers=admin,
-        ).status_code
-        == 201
-    )
-    assert (
-        client.post(
-            f"{P}/periods/{period}/charges",
-            json={"owner_id": other, "amount": "100", "description": "Членский взнос"},
-            headers=admin,
-        ).status_code
-        == 201
-    )
+    for oid, amount in ((owner, "4500.50"), (other, "100")):
+        charge(client, admin, period, oid, amount, description="Членский взнос")
     assert (
         job(client, admin, client.post(f"{P}/periods/{period}/close", headers=admin))["status"]
         == "SUCCEEDED"
@@ -147,12 +128,7 @@ def test_invoice_qr_decodes_to_every_field_and_its_payment_matches_itself(
 def test_no_bank_details_no_code(client: Any, admin: dict[str, str]) -> None:
     owner = unique_id()
     period = mkperiod(client, admin, "X", "2026-10-01", "2026-10-31")
-    assert (
-        client.post(
-            f"{P}/periods/{period}/charges", json={"owner_id": owner, "amount": "10"}, headers=admin
-        ).status_code
-        == 201
-    )
+    charge(client, admin, period, owner, "10")
     assert (
         job(client, admin, client.post(f"{P}/periods/{period}/close", headers=admin))["status"]
         == "SUCCEEDED"

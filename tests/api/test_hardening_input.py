@@ -14,7 +14,15 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api._support import PAYMENTS, assert_problem, counts, make_period, post, sql
+from tests.api._support import (
+    PAYMENTS,
+    assert_problem,
+    counts,
+    make_period,
+    post,
+    sql,
+    usage_budget_item,
+)
 from tests.conftest import new_community, unique_id
 
 # ---------------------------------------------------------------- item 6: the amount grammar
@@ -422,17 +430,7 @@ def test_a_usage_based_split_without_a_meter_type_is_400_when_recorded(
         headers=admin,
     )
     assert r.status_code == 201, r.text
-    post(
-        client,
-        admin,
-        f"/periods/{pid}/budget-items",
-        {
-            "payment_type": "Gas",
-            "budgeted_amount": "5",
-            "allocation_strategy": "USAGE_BASED",
-            "meter_type": "GAS",
-        },
-    )
+    usage_budget_item(client, admin, pid, "Gas", "GAS", "5")
     r = client.post(
         f"{PAYMENTS}/periods/{pid}/expenses",
         json={"amount": "10.00", "payment_type": "gas", "split": {"strategy": "USAGE_BASED"}},

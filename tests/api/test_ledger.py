@@ -10,6 +10,7 @@ import pytest
 
 from tests.api._support import (
     PAYMENTS,
+    all_pages,
     assert_problem,
     audit,
     counts,
@@ -695,14 +696,5 @@ def test_ledger_collections_are_paginated(client, admin, kind):
     pid = make_period(client, admin)["id"]
     body = NEW_BODIES[kind]
     made = [post(client, admin, f"/periods/{pid}/{kind}", body)["id"] for _ in range(5)]
-    seen: list[int] = []
-    url = f"{PAYMENTS}/periods/{pid}/{kind}?limit=2"
-    while True:
-        r = client.get(url, headers=admin)
-        assert r.status_code == 200
-        seen += [x["id"] for x in r.json()]
-        if "Link" not in r.headers:
-            break
-        link = r.headers["Link"]
-        url = link[1 : link.index(">")]
-    assert seen == made
+    pages = all_pages(client, admin, f"{PAYMENTS}/periods/{pid}/{kind}?limit=2")
+    assert [x["id"] for x in pages] == made

@@ -6,7 +6,16 @@ from decimal import Decimal
 
 import pytest
 
-from tests.api._support import PAYMENTS, assert_problem, audit, counts, make_period, post, scalar
+from tests.api._support import (
+    PAYMENTS,
+    all_pages,
+    assert_problem,
+    audit,
+    counts,
+    make_period,
+    post,
+    scalar,
+)
 from tests.conftest import new_community, unique_id
 
 OWNERS = f"{PAYMENTS}/owners"
@@ -82,17 +91,7 @@ def test_owners_are_paginated(client, admin):
     ids = sorted(unique_id() for _ in range(5))
     for o in ids:
         post(client, admin, "/owners", {"owner_id": o})
-    seen: list[int] = []
-    url = f"{OWNERS}?limit=2"
-    while True:
-        r = client.get(url, headers=admin)
-        assert r.status_code == 200
-        seen += [o["owner_id"] for o in r.json()]
-        if "Link" not in r.headers:
-            break
-        link = r.headers["Link"]
-        url = link[1 : link.index(">")]
-    assert seen == ids
+    assert [o["owner_id"] for o in all_pages(client, admin, f"{OWNERS}?limit=2")] == ids
 
 
 def test_patch_an_owner_is_audited(client, community, admin):

@@ -10,6 +10,9 @@ import pytest
 from tests.api._support import PAYMENTS, assert_problem, counts, make_period, post
 from tests.conftest import new_community, unique_id
 
+# the document kinds of a period
+KINDS = ("contributions", "expenses", "charges", "meter-readings", "budget-items", "settlements")
+
 
 def _build(client: Any) -> dict[str, Any]:
     """Community A with one of everything."""
@@ -71,14 +74,7 @@ def _view(client: Any, world: dict[str, Any]) -> dict[str, Any]:
         "keys": client.get(f"/api/communities/{c}/api-keys", headers=h).json(),
         "community": client.get(f"/api/communities/{c}", headers=h).json(),
     }
-    for kind in (
-        "contributions",
-        "expenses",
-        "charges",
-        "meter-readings",
-        "budget-items",
-        "settlements",
-    ):
+    for kind in KINDS:
         view[kind] = client.get(f"{PAYMENTS}/periods/{pid}/{kind}", headers=h).json()
     return view
 
@@ -110,14 +106,7 @@ def _requests(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | No
         ("POST", f"/api/communities/{cid}/api-keys", {"name": "mine now"}),
         ("DELETE", f"/api/communities/{cid}/api-keys/{world['key_id']}", None),
     ]
-    for kind in (
-        "contributions",
-        "expenses",
-        "charges",
-        "meter-readings",
-        "budget-items",
-        "settlements",
-    ):
+    for kind in KINDS:
         reqs.append(("GET", f"{p}/{kind}", None))
     patches = {
         "contributions": {"amount": "1"},

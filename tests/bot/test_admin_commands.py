@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.api._support import mkperiod
 from tests.bot.conftest import plain
 from tests.bot.test_commands import APP, P, run_polling
 from tests.conftest import new_community, unique_id
@@ -19,15 +20,9 @@ def test_debtors_and_today_for_the_treasurer(client: Any, fake: FakeTelegram) ->
     com = new_community(client, name=f"Сосновка {unique_id()}", admin_telegram_ids=[treasurer])
     admin = com["headers"]
     today = datetime.now(ZoneInfo("Europe/Moscow")).date()
-    pid = client.post(
-        f"{P}/periods",
-        json={
-            "name": "Этот месяц",
-            "start_date": str(today - timedelta(days=3)),
-            "end_date": str(today + timedelta(days=3)),
-        },
-        headers=admin,
-    ).json()["id"]
+    pid = mkperiod(
+        client, admin, "Этот месяц", str(today - timedelta(days=3)), str(today + timedelta(days=3))
+    )
     owners = {}
     for name in ("Анна", "Борис", "Вера", "Глеб"):
         oid = unique_id()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.api._support import mkperiod
 from tests.bot.conftest import plain, scalar, sql, with_bot
 from tests.conftest import new_community, unique_id
 from tests.fakes.fake_telegram import FakeTelegram
@@ -89,15 +90,9 @@ def test_start_links_balance_statement_help(client: Any, fake: FakeTelegram, wai
     run_job(job_id, HANDLERS, COMPENSATIONS)  # whether or not a worker is running: once only
     assert wait_job(job_id, admin)["status"] == "SUCCEEDED"
     assert scalar("SELECT status FROM periods WHERE id = :p", p=old) == "CLOSED"
-    current = client.post(
-        f"{P}/periods",
-        json={
-            "name": "Текущий",
-            "start_date": str(today - timedelta(days=10)),
-            "end_date": str(today + timedelta(days=10)),
-        },
-        headers=admin,
-    ).json()["id"]
+    current = mkperiod(
+        client, admin, "Текущий", str(today - timedelta(days=10)), str(today + timedelta(days=10))
+    )
     r = client.post(
         f"{P}/periods/{current}/contributions",
         json={"owner_id": owner_id, "amount": "1000.00"},

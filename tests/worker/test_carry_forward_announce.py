@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api._support import PAYMENTS, post, sql
+from tests.api._support import PAYMENTS, mkperiod, post, sql
 from tests.conftest import new_community, unique_id
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
@@ -33,18 +33,8 @@ def _job(client: Any, admin: dict[str, str], path: str, body: Any = None) -> dic
 def test_an_unchanged_opening_balance_is_announced_once(client):
     c = new_community(client)
     admin = c["headers"]
-    p1 = post(
-        client,
-        admin,
-        "/periods",
-        {"name": "Oct", "start_date": "2025-10-01", "end_date": "2025-10-31"},
-    )["id"]
-    p2 = post(
-        client,
-        admin,
-        "/periods",
-        {"name": "Nov", "start_date": "2025-11-01", "end_date": "2025-11-30"},
-    )["id"]
+    p1 = mkperiod(client, admin, "Oct", "2025-10-01", "2025-10-31")
+    p2 = mkperiod(client, admin, "Nov", "2025-11-01", "2025-11-30")
     a, b = unique_id(), unique_id()
     for oid in (a, b):
         post(client, admin, "/owners", {"owner_id": oid, "telegram_id": unique_id()})

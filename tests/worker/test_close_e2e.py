@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from kopilka.db import transaction
 from kopilka.models import AuditEntry, Invoice, Job, Period
 from kopilka.periods.closing import check_stored
-from tests.api._support import mkperiod
+from tests.api._support import mkperiod, usage_budget_item
 from tests.conftest import new_community
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
@@ -211,17 +211,7 @@ def test_reopen_correct_and_close_again_recomputes_the_chain(client, community, 
 
 def test_a_failed_close_leaves_the_period_open(client, community, admin):
     pid = mkperiod(client, admin, "Nov", "2025-11-01", "2025-11-30")
-    r = client.post(
-        f"{P}/{pid}/budget-items",
-        json={
-            "payment_type": "WATER",
-            "budgeted_amount": "100.00",
-            "allocation_strategy": "USAGE_BASED",
-            "meter_type": "WATER",
-        },
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
+    usage_budget_item(client, admin, pid, "WATER", "WATER", "100.00")
     client.post(f"{P}/{pid}/contributions", json={"owner_id": 7, "amount": "100.00"}, headers=admin)
     client.post(
         f"{P}/{pid}/expenses", json={"amount": "100.00", "payment_type": "water"}, headers=admin

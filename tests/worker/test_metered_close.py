@@ -72,6 +72,20 @@ def _village(client: Any, h: dict[str, str], strategy: dict[str, Any]) -> dict[s
     return {"pid": pid, "meters": meters}
 
 
+def _read_on_the_25th(
+    client: Any, h: dict[str, str], meters: dict[str, int], values: tuple[tuple[str, str], ...]
+) -> None:
+    """A T1 reading of each meter (by plot number) on 25 November (201)."""
+    for number, value in values:
+        _ok(
+            client.post(
+                f"{P}/meters/{meters[number]}/readings",
+                json={"reading_date": "2025-11-25", "values": {"T1": value}},
+                headers=h,
+            )
+        )
+
+
 @pytest.mark.parametrize(
     "strategy",
     [
@@ -154,14 +168,7 @@ def test_usage_based_adds_the_meters_to_the_older_readings(
 ) -> None:
     v = _village(client, admin, {"allocation_strategy": "USAGE_BASED"})
     pid, meters = v["pid"], v["meters"]
-    for number, value in (("1", "100"), ("2", "100")):
-        _ok(
-            client.post(
-                f"{P}/meters/{meters[number]}/readings",
-                json={"reading_date": "2025-11-25", "values": {"T1": value}},
-                headers=admin,
-            )
-        )
+    _read_on_the_25th(client, admin, meters, (("1", "100"), ("2", "100")))
     # the older form: Anna's own 100 more
     _ok(
         client.post(
@@ -191,14 +198,7 @@ def test_a_negative_loss_and_usage_based_loss(client: Any, admin: dict[str, str]
         {"allocation_strategy": "TARIFF", "tariffs": {"T1": "5"}, "loss_strategy": "USAGE_BASED"},
     )
     pid, meters = v["pid"], v["meters"]
-    for number, value in (("1", "100"), ("2", "150")):
-        _ok(
-            client.post(
-                f"{P}/meters/{meters[number]}/readings",
-                json={"reading_date": "2025-11-25", "values": {"T1": value}},
-                headers=admin,
-            )
-        )
+    _read_on_the_25th(client, admin, meters, (("1", "100"), ("2", "150")))
     # tariff: 250 kWh x 5 = 1250.00 > the bill 1000.00: the loss is -250.00, shared by usage
     sheet = _ok(client.get(f"{P}/periods/{pid}/balance-sheet", headers=admin), 200)
     tariff = next(p for p in sheet["pools"] if p["strategy"] == "TARIFF")["tariff"]
