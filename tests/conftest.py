@@ -9,6 +9,7 @@ import secrets
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,8 +93,30 @@ def drop_leftovers(c: Any) -> list[str]:
     return dropped
 
 
-@pytest.fixture(scope="session", autouse=True)
+# Which tests get PostgreSQL: every test of the services' folders below (they go through the API,
+# the worker, the bot, the Mini App or the running stack), and any other test that asks for the
+# database: the ``database`` fixture or one built on it (``client``, ``db_session``,
+# ``worker_stack``...). The unit tests of kopilka's domains (tests/shared/<domain>) that ask for
+# none of these run with PostgreSQL stopped.
+DATABASE_FOLDERS = {"api", "bot", "browser", "ops", "worker"}
+TESTS = Path(__file__).resolve().parent
+
+
+def uses_database(request: pytest.FixtureRequest) -> bool:
+    """Whether the test works against the session's database (the rule above)."""
+    in_folder = request.path.relative_to(TESTS).parts[0] in DATABASE_FOLDERS
+    return in_folder or "database" in request.fixturenames
+
+
+@pytest.fixture(autouse=True)
+def _database_for_the_services(request: pytest.FixtureRequest) -> None:
+    if uses_database(request):
+        request.getfixturevalue("database")
+
+
+@pytest.fixture(scope="session")
 def database() -> Iterator[str]:
+    """The session's PostgreSQL database, built by the migrations (dropped at the end)."""
     admin = _admin_engine()
     with admin.connect() as c:
         drop_leftovers(c)
@@ -184,10 +207,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
 
 
 @pytest.fixture(autouse=True)
-def totals_reconciled(database: str) -> Iterator[None]:
-    """After every test: the maintained totals equal the rows over the whole test database
-    (``kopilka.balances.reconcile``); a drift fails the test that caused it."""
+def totals_reconciled(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used the database: the maintained totals equal the rows over the
+    whole test database (``kopilka.balances.reconcile``); a drift fails the test that caused it."""
     yield
+    if not uses_database(request):
+        return
     from sqlalchemy.orm import Session
 
     from kopilka.balances.reconcile import check_totals

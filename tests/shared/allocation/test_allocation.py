@@ -423,7 +423,7 @@ def test_split_none() -> None:
 @PROPS
 @given(
     # ITEM_BASED has items, not owners: its round trip is in test_item_based.py; TARIFF is a
-    # budget item's strategy, refused as a split (tests/shared/test_tariff.py)
+    # budget item's strategy, refused as a split (tests/shared/allocation/test_tariff.py)
     strategy=st.sampled_from(
         [s for s in Strategy if s not in (Strategy.ITEM_BASED, Strategy.TARIFF)]
     ),

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-MINIAPP = Path(__file__).resolve().parents[2] / "services" / "api" / "miniapp" / "src"
+MINIAPP = Path(__file__).resolve().parents[3] / "services" / "api" / "miniapp" / "src"
 I18N = MINIAPP / "i18n"
 LANGUAGES = ("en", "ru")
 PLURALS = {"en": {"one", "other"}, "ru": {"one", "few", "many", "other"}}

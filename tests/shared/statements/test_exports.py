@@ -38,6 +38,55 @@ from kopilka.statements.schemas import (
 GENERATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
 
+def _period(
+    period_id: int, name: str, start: date, end: date, status: str, *amounts: str
+) -> StatementPeriodOut:
+    """A period of an owner's statement; ``amounts``: opening, charges, payments, closing."""
+    opening, charges, payments, closing = amounts
+    return StatementPeriodOut(
+        period_id=period_id,
+        period_name=name,
+        start_date=start,
+        end_date=end,
+        status=status,
+        opening_balance=opening,
+        charges=charges,
+        payments=payments,
+        closing_balance=closing,
+    )
+
+
+def _invoice(invoice_id: int, period_id: int, period_name: str, *figures: str) -> InvoiceOut:
+    """An invoice; ``figures``: amount, paid, pending, status, issued at (UTC, ISO)."""
+    amount, paid, pending, status, issued_at = figures
+    return InvoiceOut(
+        id=invoice_id,
+        period_id=period_id,
+        period_name=period_name,
+        amount=amount,
+        paid=paid,
+        pending=pending,
+        status=status,
+        issued_at=datetime.fromisoformat(issued_at).replace(tzinfo=UTC),
+    )
+
+
+def _line(owner_id: int, owner_name: str | None, *figures: str | None) -> PeriodStatementLineOut:
+    """An owner's line of a period statement; ``figures``: opening, charges, payments, closing,
+    invoice amount, invoice status."""
+    opening, charges, payments, closing, invoiced, invoice_status = figures
+    return PeriodStatementLineOut(
+        owner_id=owner_id,
+        owner_name=owner_name,
+        opening_balance=opening,
+        charges=charges,
+        payments=payments,
+        closing_balance=closing,
+        invoice_amount=invoiced,
+        invoice_status=invoice_status,
+    )
+
+
 def owner_statement(owner_name: str | None = "Иван Петров") -> OwnerStatementOut:
     # October: opening 0, charged 1 500.00, paid 1 500.00 -> 0.00.
     # November: charged 2 620.50 (invoice 12), reopened once (invoice 11 void), paid 1 500.00
@@ -50,60 +99,16 @@ def owner_statement(owner_name: str | None = "Иван Петров") -> OwnerSt
         owner_name=owner_name,
         generated_at=GENERATED,
         periods=[
-            StatementPeriodOut(
-                period_id=1,
-                period_name="Октябрь 2026",
-                start_date=date(2026, 10, 1),
-                end_date=date(2026, 10, 31),
-                status="CLOSED",
-                opening_balance="0.00",
-                charges="1500.00",
-                payments="1500.00",
-                closing_balance="0.00",
-            ),
-            StatementPeriodOut(
-                period_id=2,
-                period_name="November 2026",
-                start_date=date(2026, 11, 1),
-                end_date=date(2026, 11, 30),
-                status="CLOSED",
-                opening_balance="0.00",
-                charges="2620.50",
-                payments="1500.00",
-                closing_balance="-1120.50",
-            ),
+            _period(1, "Октябрь 2026", date(2026, 10, 1), date(2026, 10, 31), "CLOSED",
+                    "0.00", "1500.00", "1500.00", "0.00"),
+            _period(2, "November 2026", date(2026, 11, 1), date(2026, 11, 30), "CLOSED",
+                    "0.00", "2620.50", "1500.00", "-1120.50"),
         ],
         invoices=[
-            InvoiceOut(
-                id=10,
-                period_id=1,
-                period_name="Октябрь 2026",
-                amount="1500.00",
-                paid="1500.00",
-                pending="0.00",
-                status="PAID",
-                issued_at=datetime(2026, 11, 1, 0, 5, tzinfo=UTC),
-            ),
-            InvoiceOut(
-                id=11,
-                period_id=2,
-                period_name="November 2026",
-                amount="2400.00",
-                paid="0.00",
-                pending="0.00",
-                status="VOID",
-                issued_at=datetime(2026, 12, 1, 0, 5, tzinfo=UTC),
-            ),
-            InvoiceOut(
-                id=12,
-                period_id=2,
-                period_name="November 2026",
-                amount="2620.50",
-                paid="1500.00",
-                pending="1120.50",
-                status="PARTIAL",
-                issued_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
-            ),
+            _invoice(10, 1, "Октябрь 2026", "1500.00", "1500.00", "0.00", "PAID", "2026-11-01 00:05"),
+            _invoice(11, 2, "November 2026", "2400.00", "0.00", "0.00", "VOID", "2026-12-01 00:05"),
+            _invoice(12, 2, "November 2026",
+                     "2620.50", "1500.00", "1120.50", "PARTIAL", "2026-12-02 10:00"),
         ],
         totals=StatementTotalsOut(
             charges="4120.50",
@@ -113,7 +118,7 @@ def owner_statement(owner_name: str | None = "Иван Петров") -> OwnerSt
             pending="1120.50",
             closing_balance="-1120.50",
         ),
-    )
+    )  # fmt: skip
 
 
 def period_statement() -> PeriodStatementOut:
@@ -128,36 +133,10 @@ def period_statement() -> PeriodStatementOut:
         status="CLOSED",
         generated_at=GENERATED,
         lines=[
-            PeriodStatementLineOut(
-                owner_id=123456789,
-                owner_name="Иван Петров",
-                opening_balance="0.00",
-                charges="2620.50",
-                payments="1500.00",
-                closing_balance="-1120.50",
-                invoice_amount="2620.50",
-                invoice_status="PARTIAL",
-            ),
-            PeriodStatementLineOut(
-                owner_id=555,
-                owner_name=None,
-                opening_balance="200.00",
-                charges="1000.00",
-                payments="1000.00",
-                closing_balance="200.00",
-                invoice_amount="1000.00",
-                invoice_status="PAID",
-            ),
-            PeriodStatementLineOut(
-                owner_id=556,
-                owner_name='=HYPERLINK("http://evil")',
-                opening_balance="0.00",
-                charges="0.00",
-                payments="50.00",
-                closing_balance="50.00",
-                invoice_amount=None,
-                invoice_status=None,
-            ),
+            _line(123456789, "Иван Петров",
+                  "0.00", "2620.50", "1500.00", "-1120.50", "2620.50", "PARTIAL"),
+            _line(555, None, "200.00", "1000.00", "1000.00", "200.00", "1000.00", "PAID"),
+            _line(556, '=HYPERLINK("http://evil")', "0.00", "0.00", "50.00", "50.00", None, None),
         ],
         totals={
             "opening_balance": "200.00",
@@ -167,7 +146,7 @@ def period_statement() -> PeriodStatementOut:
             "invoiced": "3620.50",
         },
         invoice_counts={"ISSUED": 0, "PARTIAL": 1, "PAID": 1, "VOID": 0},
-    )
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,19 +372,8 @@ def heading(p: StatementPeriodOut, status: str) -> str:
 def three_periods() -> OwnerStatementOut:
     s = owner_statement()
     s.invoices[1].voided_at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-    s.periods.append(
-        StatementPeriodOut(
-            period_id=3,
-            period_name="Декабрь 2026",
-            start_date=date(2026, 12, 1),
-            end_date=date(2026, 12, 31),
-            status="OPEN",
-            opening_balance="-1120.50",
-            charges="0.00",
-            payments="0.00",
-            closing_balance="-1120.50",
-        )
-    )
+    december = (date(2026, 12, 1), date(2026, 12, 31), "OPEN", "-1120.50", "0.00", "0.00")
+    s.periods.append(_period(3, "Декабрь 2026", *december, "-1120.50"))
     return s
 
 
@@ -471,31 +439,15 @@ def test_owner_pdf_keeps_each_period_table_with_its_heading() -> None:
         name = f"Период {month:02d}/{year}"
         if k == 11:  # a heading on two lines
             name = "Целевой взнос на ремонт дороги и освещение улицы Сосновой, вторая очередь"
+        start, end = date(year, month, 1), date(year, month, 28)
         s.periods.append(
-            StatementPeriodOut(
-                period_id=100 + k,
-                period_name=name,
-                start_date=date(year, month, 1),
-                end_date=date(year, month, 28),
-                status="CLOSED",
-                opening_balance="0.00",
-                charges="1500.00",
-                payments="1500.00",
-                closing_balance="0.00",
-            )
+            _period(100 + k, name, start, end, "CLOSED", "0.00", "1500.00", "1500.00", "0.00")
         )
         for n in range(1 + (k % 5 == 3)):
+            paid, status = ("0.00", "VOID") if n else ("1500.00", "PAID")
+            issued = end.isoformat()
             s.invoices.append(
-                InvoiceOut(
-                    id=1000 + 100 * n + k,
-                    period_id=100 + k,
-                    period_name=name,
-                    amount="1500.00",
-                    paid="0.00" if n else "1500.00",
-                    pending="0.00",
-                    status="VOID" if n else "PAID",
-                    issued_at=datetime(year, month, 28, tzinfo=UTC),
-                )
+                _invoice(1000 + 100 * n + k, 100 + k, name, "1500.00", paid, "0.00", status, issued)
             )
     reader = PdfReader(io.BytesIO(owner_statement_pdf(s)))
     pages = [page.extract_text().splitlines() for page in reader.pages]

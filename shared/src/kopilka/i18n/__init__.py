@@ -2,9 +2,9 @@
 Russian and English (the Mini App has its own catalogues in ``services/api/miniapp/src/i18n``).
 
 Catalogues are ``catalogues/<lang>.json``, keyed gettext-style by the English text (so the code
-reads as English and a missing translation falls back to it). ``tests/shared/test_i18n.py`` fails
-when a language lacks a key, a placeholder differs, or code asks for a text that is not in the
-catalogues.
+reads as English and a missing translation falls back to it).
+``tests/shared/i18n/test_catalogues.py`` fails when a language lacks a key, a placeholder
+differs, or code asks for a text that is not in the catalogues.
 
 The language of a person: their Telegram ``language_code`` when we speak it, else the owner's
 ``language``, else the community's ``language`` (SPEC §8). Amounts, dates and plurals are
