@@ -25,6 +25,14 @@ from tests.api._support import (
 )
 from tests.conftest import new_community, unique_id
 
+
+def raw_json(client: Any, admin: dict[str, str], path: str, body: str | bytes) -> Any:
+    """POST ``body`` as it is (JSON that a client library would not write); the answer."""
+    content = body.encode() if isinstance(body, str) else body
+    headers = {**admin, "Content-Type": "application/json"}
+    return client.post(f"{PAYMENTS}{path}", content=content, headers=headers)
+
+
 # ---------------------------------------------------------------- item 6: the amount grammar
 
 BAD_AMOUNT_TEXTS = ["1_0.0_0", "١٠", "５", " 5.00 ", "+5", "1e2", "-5", "5,00", "1 000.00", "0x10"]
@@ -48,11 +56,7 @@ def test_an_amount_outside_the_strict_grammar_is_400_and_books_nothing(
 def test_a_json_number_amount_is_strict_too(client, community, admin, period, number):
     before = counts(community["id"])
     body = f'{{"owner_id": {unique_id()}, "amount": {number}}}'
-    r = client.post(
-        f"{PAYMENTS}/periods/{period['id']}/contributions",
-        content=body.encode(),
-        headers={**admin, "Content-Type": "application/json"},
-    )
+    r = raw_json(client, admin, f"/periods/{period['id']}/contributions", body)
     assert_problem(r, 400)
     assert counts(community["id"]) == before
 
@@ -67,10 +71,11 @@ def test_the_strict_grammar_still_takes_plain_amounts(client, admin, period):
         )
         assert r.status_code == 201, r.text
         assert r.json()["amount"] == expected
-    r = client.post(
-        f"{PAYMENTS}/periods/{period['id']}/contributions",
-        content=b'{"owner_id": %d, "amount": 7.25}' % owner,
-        headers={**admin, "Content-Type": "application/json"},
+    r = raw_json(
+        client,
+        admin,
+        f"/periods/{period['id']}/contributions",
+        b'{"owner_id": %d, "amount": 7.25}' % owner,
     )
     assert r.status_code == 201 and r.json()["amount"] == "7.25", r.text
 
@@ -87,11 +92,7 @@ def test_the_largest_amount_is_999_999_999_999_99(client, admin, period):
 def test_a_duplicated_json_key_is_400_not_the_last_value(client, community, admin, period):
     before = counts(community["id"])
     body = f'{{"owner_id": {unique_id()}, "amount": "1.00", "amount": "2.00"}}'
-    r = client.post(
-        f"{PAYMENTS}/periods/{period['id']}/contributions",
-        content=body.encode(),
-        headers={**admin, "Content-Type": "application/json"},
-    )
+    r = raw_json(client, admin, f"/periods/{period['id']}/contributions", body)
     assert_problem(r, 400, "amount", "more than once")
     assert counts(community["id"]) == before
     # nested objects too (a split)
@@ -99,11 +100,7 @@ def test_a_duplicated_json_key_is_400_not_the_last_value(client, community, admi
         '{"amount": "3.00", "payment_type": "X", '
         '"split": {"strategy": "EQUAL", "strategy": "NONE"}}'
     )
-    r = client.post(
-        f"{PAYMENTS}/periods/{period['id']}/expenses",
-        content=body.encode(),
-        headers={**admin, "Content-Type": "application/json"},
-    )
+    r = raw_json(client, admin, f"/periods/{period['id']}/expenses", body)
     assert_problem(r, 400, "more than once")
     assert counts(community["id"]) == before
 

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 
 from tests.api._support import PAYMENTS, assert_problem, carry, charge, close, mkperiod, pay, post
 from tests.conftest import new_community
+from tests.support.xlsx import amounts, decimals, money, sheet_rows
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
 
@@ -224,10 +225,6 @@ def attachment_name(r: Any) -> str:
     return m.group(1)
 
 
-def money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
 def test_owner_statement_csv(client, billing):
     r = owner_statement(client, billing["admin"], ANA, format="csv")
     assert r.status_code == 200, r.text
@@ -252,33 +249,19 @@ def test_owner_statement_xlsx_reads_back(client, billing):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == XLSX
     assert attachment_name(r).endswith(".xlsx")
-    wb = load_workbook(io.BytesIO(r.content))
-    rows = [list(row) for row in wb["Statement"].iter_rows(values_only=True)]
+    rows = sheet_rows(r.content, "Statement")
     by_period = {row[0]: row for row in rows if row[0] in (sep, oct_, nov)}
-    assert [money(v) for v in by_period[oct_][5:9]] == [
-        Decimal("-5000.00"),
-        Decimal("5000.00"),
-        Decimal("3000.00"),
-        Decimal("-7000.00"),
-    ]
+    assert amounts(by_period[oct_][5:9]) == decimals("-5000.00", "5000.00", "3000.00", "-7000.00")
     assert by_period[oct_][2] == datetime(2025, 10, 1)  # a real date cell
     total = next(row for row in rows if row[1] == "Total")
-    assert [money(v) for v in total[6:9]] == [
-        Decimal("15000.00"),
-        Decimal("8000.00"),
-        Decimal("-7000.00"),
-    ]
-    invoices = [list(row) for row in wb["Invoices"].iter_rows(values_only=True)]
+    assert amounts(total[6:9]) == decimals("15000.00", "8000.00", "-7000.00")
+    invoices = sheet_rows(r.content, "Invoices")
     by_status = {row[7]: row for row in invoices[1:] if row[7]}
     assert money(by_status["PARTIAL"][5]) == Decimal("8000.00")
     assert money(by_status["PARTIAL"][6]) == Decimal("2000.00")
     assert money(by_status["VOID"][4]) == Decimal("2500.00")
     inv_total = next(row for row in invoices if row[2] == "Total")
-    assert [money(v) for v in inv_total[4:7]] == [
-        Decimal("15000.00"),
-        Decimal("8000.00"),
-        Decimal("7000.00"),
-    ]
+    assert amounts(inv_total[4:7]) == decimals("15000.00", "8000.00", "7000.00")
 
 
 def test_owner_statement_pdf_has_the_totals(client, billing, tmp_path):
@@ -331,20 +314,13 @@ def test_period_statement_csv_and_xlsx(client, billing):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == XLSX
     assert attachment_name(r).endswith(".xlsx")
-    wb = load_workbook(io.BytesIO(r.content))
-    rows = [list(row) for row in wb["Statement"].iter_rows(values_only=True)]
+    rows = sheet_rows(r.content, "Statement")
     owners = {row[0]: row for row in rows if row[0] in (ANA, BORIS, VERA)}
     assert owners[ANA][1] == "Анна Смирнова"
     assert money(owners[ANA][5]) == Decimal("-5000.00")
     assert owners[ANA][7] == "PARTIAL"
     total = next(row for row in rows if row[1] == "Total")
-    assert [money(v) for v in total[2:7]] == [
-        Decimal("0.00"),
-        Decimal("11500.00"),
-        Decimal("6000.00"),
-        Decimal("-5500.00"),
-        Decimal("11500.00"),
-    ]
+    assert amounts(total[2:7]) == decimals("0.00", "11500.00", "6000.00", "-5500.00", "11500.00")
     counts = {row[0]: row[1] for row in rows if row[0] in ("ISSUED", "PARTIAL", "PAID", "VOID")}
     assert counts == {"ISSUED": 1, "PARTIAL": 1, "PAID": 1, "VOID": 0}
 

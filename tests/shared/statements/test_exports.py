@@ -34,6 +34,7 @@ from kopilka.statements.schemas import (
     StatementPeriodOut,
     StatementTotalsOut,
 )
+from tests.support.xlsx import amounts, decimals, money
 
 GENERATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
@@ -153,11 +154,6 @@ def period_statement() -> PeriodStatementOut:
 # XLSX
 
 
-def money(value: object) -> Decimal:
-    assert isinstance(value, int | float | Decimal), value
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
 def test_owner_xlsx_reads_back_with_exact_numbers() -> None:
     wb = load_workbook(io.BytesIO(owner_statement_xlsx(owner_statement())))
     assert wb.sheetnames == ["Statement", "Invoices"]
@@ -192,18 +188,9 @@ def test_owner_xlsx_reads_back_with_exact_numbers() -> None:
         datetime(2026, 10, 31),
         "CLOSED",
     ]
-    assert [money(v) for v in november[5:]] == [
-        Decimal("0.00"),
-        Decimal("2620.50"),
-        Decimal("1500.00"),
-        Decimal("-1120.50"),
-    ]
+    assert amounts(november[5:]) == decimals("0.00", "2620.50", "1500.00", "-1120.50")
     assert total[1] == "Total"
-    assert [money(v) for v in total[6:]] == [
-        Decimal("4120.50"),
-        Decimal("3000.00"),
-        Decimal("-1120.50"),
-    ]
+    assert amounts(total[6:]) == decimals("4120.50", "3000.00", "-1120.50")
 
     # numeric cells with the currency's two decimals, bold header, widths set
     cell = ws.cell(row=header + 2, column=7)
@@ -227,17 +214,9 @@ def test_owner_xlsx_reads_back_with_exact_numbers() -> None:
     assert [r[7] for r in inv[1:4]] == ["PAID", "VOID", "PARTIAL"]
     partial = inv[3]
     assert partial[:4] == [12, 2, "November 2026", datetime(2026, 12, 2, 10, 0)]
-    assert [money(v) for v in partial[4:7]] == [
-        Decimal("2620.50"),
-        Decimal("1500.00"),
-        Decimal("1120.50"),
-    ]
+    assert amounts(partial[4:7]) == decimals("2620.50", "1500.00", "1120.50")
     assert inv[4][2] == "Total"
-    assert [money(v) for v in inv[4][4:7]] == [
-        Decimal("4120.50"),
-        Decimal("3000.00"),
-        Decimal("1120.50"),
-    ]
+    assert amounts(inv[4][4:7]) == decimals("4120.50", "3000.00", "1120.50")
     assert wb["Invoices"].cell(row=2, column=5).number_format == "#,##0.00"
 
 
@@ -264,13 +243,7 @@ def test_period_xlsx_and_formula_injection() -> None:
     evil = next(c for row in ws.iter_rows() for c in row if c.value == '=HYPERLINK("http://evil")')
     assert evil.data_type == "s"
     total = next(r for r in rows if r[1] == "Total")
-    assert [money(v) for v in total[2:7]] == [
-        Decimal("200.00"),
-        Decimal("3620.50"),
-        Decimal("2550.00"),
-        Decimal("-870.50"),
-        Decimal("3620.50"),
-    ]
+    assert amounts(total[2:7]) == decimals("200.00", "3620.50", "2550.00", "-870.50", "3620.50")
     counts = {r[0]: r[1] for r in rows if r[0] in ("ISSUED", "PARTIAL", "PAID", "VOID")}
     assert counts == {"ISSUED": 0, "PARTIAL": 1, "PAID": 1, "VOID": 0}
 
