@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kopilka import scheduler
 from kopilka.jobs import service as jobs
 from kopilka.jobs.registry import COMPENSATIONS, HANDLERS
 from kopilka_worker.app import celery_app
@@ -16,6 +17,4 @@ def run_job(job_id: int) -> str:
 
 @celery_app.task(name="kopilka.sweep")
 def sweep() -> dict[str, Any]:
-    from kopilka.scheduler import sweep as do_sweep
-
-    return do_sweep()
+    return scheduler.sweep()
