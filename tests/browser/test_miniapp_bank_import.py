@@ -25,6 +25,9 @@ BANK = {
 }  # fmt: skip
 
 
+WIDTH = "() => document.documentElement.scrollWidth"  # wider than 360: something is cut
+
+
 def test_a_treasurer_imports_a_statement_and_assigns_the_rest(browser: Any, server: str) -> None:
     api = httpx.Client(base_url=server, timeout=60)
     tg = unique_id()
@@ -80,6 +83,7 @@ def test_a_treasurer_imports_a_statement_and_assigns_the_rest(browser: Any, serv
     line.locator("input[list=import-owners]").fill(
         f"Смирнов Алексей Игоревич · {ids['smirnov_sr']}"
     )
+    assert page.evaluate(WIDTH) <= 360, "the import's lines fit a phone"
     screenshot(page, "bank-import-ru-light")
     check_a11y(page)
     line.locator("button[type=submit]").click()
@@ -151,5 +155,6 @@ def test_an_owner_sees_the_payment_qr_of_their_invoice(browser: Any, server: str
     expect(qr).to_be_visible()
     assert qr.get_attribute("src").startswith("data:image/png;base64,")
     expect(page.locator("#invoices .qr-pay")).to_contain_text("Отсканируйте")
+    assert page.evaluate(WIDTH) <= 360, "the invoice's QR and its caption fit a phone"
     screenshot(page, "owner-invoice-qr-ru-light")
     assert not page.problems, page.problems
