@@ -11,7 +11,7 @@ import pytest
 
 from kopilka.auth.telegram import make_init_data
 from kopilka_bot import texts
-from tests.api._support import sql
+from tests.api._support import mkperiod, sql, usage_budget_item
 from tests.conftest import new_community, unique_id
 
 pytestmark = pytest.mark.usefixtures("worker_stack")
@@ -30,22 +30,8 @@ def _messages(community_id: int) -> list[Any]:
 def _water_without_readings(client: Any, admin: dict[str, str]) -> int:
     """A period "Ноябрь" whose water is shared by meter readings, with a water bill and no
     reading: its close fails, with the reason."""
-    pid = client.post(
-        f"{P}/periods",
-        json={"name": "Ноябрь", "start_date": "2025-11-01", "end_date": "2025-11-30"},
-        headers=admin,
-    ).json()["id"]
-    r = client.post(
-        f"{P}/periods/{pid}/budget-items",
-        json={
-            "payment_type": "water",
-            "budgeted_amount": "100",
-            "allocation_strategy": "USAGE_BASED",
-            "meter_type": "W",
-        },
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
+    pid = mkperiod(client, admin, "Ноябрь", "2025-11-01", "2025-11-30")
+    usage_budget_item(client, admin, pid, "water", "W", "100")
     client.post(
         f"{P}/periods/{pid}/expenses",
         json={"amount": "100", "payment_type": "water"},
