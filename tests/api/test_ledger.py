@@ -24,6 +24,17 @@ from tests.api._support import (
 )
 from tests.conftest import unique_id
 
+
+def refused(
+    client: Any, community: dict[str, Any], admin: dict[str, str], period: Any, kind: str, body: Any
+) -> None:
+    """Posting ``body`` to the period's ``kind`` is a 400 problem and stores nothing."""
+    before = counts(community["id"])
+    r = client.post(f"{PAYMENTS}/periods/{period['id']}/{kind}", json=body, headers=admin)
+    assert_problem(r, 400)
+    assert counts(community["id"]) == before
+
+
 # ---------------------------------------------------------------- contributions
 
 
@@ -533,10 +544,7 @@ def test_meter_readings_record_list_edit_delete(client, community, admin, period
     ],
 )
 def test_invalid_meter_readings_are_400(client, community, admin, period, body):
-    before = counts(community["id"])
-    r = client.post(f"{PAYMENTS}/periods/{period['id']}/meter-readings", json=body, headers=admin)
-    assert_problem(r, 400)
-    assert counts(community["id"]) == before
+    refused(client, community, admin, period, "meter-readings", body)
 
 
 # ---------------------------------------------------------------- budget items
@@ -634,10 +642,7 @@ def test_budget_items_record_list_edit_delete(client, community, admin, period):
     ],
 )
 def test_invalid_budget_items_are_400(client, community, admin, period, body):
-    before = counts(community["id"])
-    r = client.post(f"{PAYMENTS}/periods/{period['id']}/budget-items", json=body, headers=admin)
-    assert_problem(r, 400)
-    assert counts(community["id"]) == before
+    refused(client, community, admin, period, "budget-items", body)
 
 
 # ---------------------------------------------------------------- settlements
@@ -682,10 +687,7 @@ def test_settlements_record_and_list(client, community, admin, period):
     ],
 )
 def test_invalid_settlements_are_400(client, community, admin, period, body):
-    before = counts(community["id"])
-    r = client.post(f"{PAYMENTS}/periods/{period['id']}/settlements", json=body, headers=admin)
-    assert_problem(r, 400)
-    assert counts(community["id"]) == before
+    refused(client, community, admin, period, "settlements", body)
 
 
 # ---------------------------------------------------------------- pagination of the ledger
