@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.api._support import mkperiod
 
@@ -154,13 +155,13 @@ def test_a_close_lists_the_meters_without_readings_and_an_estimate_unblocks_it(
     assert "ELECTRICITY *" in words and "T1 150" in words and "600.00" in words, words
     xlsx = client.get(f"{P}/owners/103/statement?format=xlsx", headers=admin)
     assert xlsx.status_code == 200
-    from openpyxl import load_workbook
-
     book = load_workbook(BytesIO(xlsx.content))
     rows = [list(row) for row in book["Учёт по счётчикам"].iter_rows(values_only=True)]
     assert rows[1][:6] == [pid, "ELECTRICITY", "T1 150", Decimal("600.00"), Decimal("0.00"), "да"]
     if strategy["allocation_strategy"] == "TARIFF":
-        (Path("/tmp/kopilka-screenshots") / "statement-metered.pdf").write_bytes(pdf.content)
+        shots = Path("/tmp/kopilka-screenshots")  # looked at with pdftoppm; made when missing
+        shots.mkdir(parents=True, exist_ok=True)
+        (shots / "statement-metered.pdf").write_bytes(pdf.content)
 
 
 def test_usage_based_adds_the_meters_to_the_older_readings(
