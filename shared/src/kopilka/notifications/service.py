@@ -81,13 +81,13 @@ def reachable_owners(session: Session, community_id: int) -> set[int]:
 
 def enqueue_many(
     session: Session,
-    community_id: int,
     kind: str,
     dedupe_prefix: str,
     messages: Iterable[tuple[int, dict[str, Any]]],
 ) -> int:
     """Queue one message per (owner_pk, payload) in one statement, each keyed
-    ``dedupe_prefix + owner_pk``; owners not reachable are left out. How many were queued."""
+    ``dedupe_prefix + owner_pk``; owners not reachable are left out (each row's community is its
+    owner's). How many were queued."""
     pks, payloads = [], []
     for owner_pk, payload in messages:
         pks.append(owner_pk)
@@ -95,7 +95,6 @@ def enqueue_many(
     if not pks:
         return 0
     params = {
-        "community_id": community_id,
         "kind": str(kind),
         "dedupe_prefix": dedupe_prefix,
         "pks": pks,

@@ -142,7 +142,6 @@ def carry_forward(ctx: Ctx, source: Period, target: Period, *, notify: bool) -> 
         }
         notified = notifications.enqueue_many(
             s,
-            source.community_id,
             Kind.OPENING_BALANCE,
             f"opening_balance:{job_id_of(ctx)}:",
             [(pk, {**opening, "opening_minor": int(balance)}) for pk, balance in balances],

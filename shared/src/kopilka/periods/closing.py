@@ -248,7 +248,7 @@ def finalize(ctx: Ctx, period: Period, *, notify: bool) -> dict[str, Any]:
                 }
                 messages.append((r.owner_pk, payload))
         notified = notifications.enqueue_many(
-            s, community.id, Kind.PERIOD_CLOSED, f"period_closed:{job_id_of(ctx)}:", messages
+            s, Kind.PERIOD_CLOSED, f"period_closed:{job_id_of(ctx)}:", messages
         )
     allocated = sum(r.allocated for r in sheet.rows)
     # The close stored what the rows give; the maintained totals the OPEN period was read from
