@@ -11,14 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 from structlog.testing import capture_logs
 
-from kopilka.context import Actor, Role
+from kopilka.context import Actor, Ctx, Role
 from kopilka_api import ratelimit
-from kopilka_api.http import get_actor
+from kopilka_api.http import Caller, CtxDep, SessionDep, api_router, get_caller
 from tests.api._support import PAYMENTS, make_period
 from tests.conftest import new_community, unique_id
 
@@ -26,18 +27,34 @@ from tests.conftest import new_community, unique_id
 
 
 def _tiny_app(limiter: ratelimit.WriteRateLimit, actor: dict[str, Actor]) -> FastAPI:
+    """The limiter on routes of the API's own kind (``api_router``, ``ctx: Ctx = CtxDep``), the
+    caller being whoever ``actor["now"]`` is."""
+
+    class Known(Caller):
+        __slots__ = ()
+
+        def authenticate(self) -> Actor:
+            return actor["now"]
+
+    async def known(request: Request, session: Session = SessionDep) -> Caller:
+        caller = Known(request, session, None, None)
+        request.state.caller = caller
+        return caller
+
     app = FastAPI()
     ratelimit.install(app)
+    router = api_router(dependencies=[Depends(limiter)])
 
-    @app.post("/write", dependencies=[Depends(limiter)])
-    def write() -> dict[str, str]:
-        return {"ok": "yes"}
+    @router.post("/write")
+    def write(ctx: Ctx = CtxDep) -> dict[str, str]:
+        return {"ok": ctx.actor.label}
 
-    @app.get("/write", dependencies=[Depends(limiter)])
-    def read() -> dict[str, str]:
-        return {"ok": "yes"}
+    @router.get("/write")
+    def read(ctx: Ctx = CtxDep) -> dict[str, str]:
+        return {"ok": ctx.actor.label}
 
-    app.dependency_overrides[get_actor] = lambda: actor["now"]
+    app.include_router(router)
+    app.dependency_overrides[get_caller] = known
     return app
 
 
@@ -97,6 +114,21 @@ def test_every_write_route_is_rate_limited(app: Any) -> None:
         if not any(d.dependency is ratelimit.write_limit for d in rc.dependencies):
             unlimited.append(f"{sorted(rc.methods or ())} {rc.path}")
     assert not unlimited, f"write routes without the per-actor rate limit: {unlimited}"
+
+
+def test_every_authenticated_route_takes_its_authenticated_ctx(app: Any) -> None:
+    """Authentication runs when a route is handed its ``ctx`` (``http.one_trip``): a route of
+    the authenticated routers that did not take ``ctx: Ctx = CtxDep`` would run for anyone."""
+    unauthenticated = []
+    for rc in iter_route_contexts(app.routes):
+        route = rc.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        if not any(d.dependency is ratelimit.write_limit for d in rc.dependencies):
+            continue
+        if not any(d.call is get_caller and d.name == "ctx" for d in route.dependant.dependencies):
+            unauthenticated.append(f"{sorted(rc.methods or ())} {rc.path}")
+    assert not unauthenticated, f"routes that never authenticate: {unauthenticated}"
 
 
 @pytest.fixture(scope="module")

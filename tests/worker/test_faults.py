@@ -105,13 +105,30 @@ def request_close(client: Any, c: dict[str, Any], pid: int) -> int:
     return int(r.json()["id"])
 
 
-def wait_all(job_ids: list[int], timeout: float = 180) -> None:
+def wait_all(job_ids: list[int], stack: dict[str, Any], timeout: float = 180) -> None:
+    """Waits for every job to end; on a timeout the job rows and the last lines of the private
+    relay's and worker's logs are in the failure, so a hang says where it hung."""
+
     def done() -> bool:
         with transaction() as s:
             statuses = s.scalars(select(Job.status).where(Job.id.in_(job_ids))).all()
         return all(st in ("SUCCEEDED", "FAILED") for st in statuses)
 
-    wait_until(done, timeout, "every job to end", interval=0.5)
+    try:
+        wait_until(done, timeout, "every job to end", interval=0.5)
+    except TimeoutError as exc:
+        with transaction() as s:
+            jobs = s.scalars(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id)).all()
+            rows = "\n".join(
+                f"job {j.id}: {j.status} attempts={j.attempts} published={j.published_at} "
+                f"started={j.started_at} finished={j.finished_at} error={j.error!r}"
+                for j in jobs
+            )
+        logs = "\n".join(
+            f"--- {name} (alive={stack[name].alive}) ---\n{stack[name].output()[-6000:]}"
+            for name in ("relay", "worker")
+        )
+        raise AssertionError(f"{exc}\n{rows}\n{logs}") from exc
 
 
 def assert_invariants(periods: list[tuple[dict[str, Any], int]], job_ids: list[int]) -> None:
@@ -199,7 +216,7 @@ def test_kill_9_of_the_worker_mid_close_loses_and_doubles_nothing(client, privat
             private_stack["worker"] = start_worker(private_stack["env"])
         else:
             time.sleep(0.02)
-    wait_all(job_ids)
+    wait_all(job_ids, private_stack)
     assert_invariants(periods, job_ids)
     with transaction() as s:
         attempts = s.scalars(select(Job.attempts).where(Job.id.in_(job_ids))).all()
@@ -223,5 +240,5 @@ def test_redis_stopped_during_a_burst_of_closes(client, private_stack):
     assert waiting >= 1
     assert_totals_reconciled()
     redis.start()  # same port, empty: every message it held is gone
-    wait_all(first + rest)
+    wait_all(first + rest, private_stack)
     assert_invariants(periods, first + rest)

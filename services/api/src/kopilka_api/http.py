@@ -86,15 +86,26 @@ class ExactJSONRequest(Request):
 
 
 def one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a plain ``def`` route and its commit in ONE trip to the thread pool.
+    """Run a plain ``def`` route, its caller's authentication and its commit in ONE trip to the
+    thread pool.
 
     FastAPI runs a sync route in the pool, then (separately) validates its answer against the
-    response model in the pool again, and our session dependency would commit in a third trip.
-    Every trip is a thread switch each way, about as costly as a database round trip. Wrapped,
-    the route is a coroutine to FastAPI: the route and the commit of its ``ctx`` session run in
-    one pool call, the answer's validation on the event loop (CPU either way)."""
+    response model in the pool again, and a sync dependency (authentication, a database read)
+    or our session dependency's commit would be further trips. Every trip is a thread switch
+    each way, about as costly as a database round trip. Wrapped, the route is a coroutine to
+    FastAPI: authentication (``Caller``), the route and the commit of its ``ctx`` session run in
+    one pool call, the answer's validation on the event loop (CPU either way). An ``async``
+    route gets its caller authenticated in a pool call of its own before it runs."""
     if iscoroutinefunction(endpoint):
-        return endpoint
+
+        @functools.wraps(endpoint)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            caller = kwargs.get("ctx")
+            if isinstance(caller, Caller):
+                kwargs["ctx"] = await run_in_threadpool(caller.ctx)
+            return await endpoint(*args, **kwargs)
+
+        return run_async
 
     @functools.wraps(endpoint)
     async def run(*args: Any, **kwargs: Any) -> Any:
@@ -104,6 +115,9 @@ def one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run_and_commit(endpoint: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    caller = kwargs.get("ctx")
+    if isinstance(caller, Caller):
+        kwargs["ctx"] = caller.ctx()
     result = endpoint(*args, **kwargs)
     ctx = kwargs.get("ctx")
     if isinstance(ctx, Ctx) and ctx.session.in_transaction():
@@ -121,7 +135,16 @@ class ExactRoute(APIRoute):
         async def exact(request: Request) -> Response:
             exact_request = ExactJSONRequest(request.scope, request.receive)
             await exact_request.check_json()
-            return await handler(exact_request)
+            try:
+                return await handler(exact_request)
+            except Exception:
+                # Refused before the route ran (a body, parameter or header FastAPI or a
+                # dependency turned down): who is calling is said first, as it would have been
+                # had authentication run before them (401, then the write budget's 429).
+                caller = getattr(exact_request.state, "caller", None)
+                if isinstance(caller, Caller) and not caller.done:
+                    await run_in_threadpool(caller.ctx)
+                raise
 
         return exact
 
@@ -174,8 +197,8 @@ async def get_session() -> AsyncIterator[Session]:
 SessionDep = Depends(get_session, scope="function")
 
 
-# Checks that run in ``get_actor``'s thread right after authentication, so that they cost no
-# trip of their own to the thread pool (the per-actor write rate limit registers one).
+# Checks that run in the caller's authentication (in the route's thread-pool trip), right after
+# it succeeds: a check may refuse the request by raising. (Admission remembers the credential.)
 AFTER_AUTHENTICATION: list[Callable[[Request, Actor], None]] = []
 
 
@@ -196,32 +219,77 @@ TELEGRAM = APIKeyHeader(
 )
 
 
-def get_actor(
+class Caller:
+    """Who is calling, not yet authenticated: the credentials the request carries and its
+    session. Authentication reads the database, so it runs in a worker thread; it runs in the
+    route's own trip to the thread pool (``one_trip``) rather than in one of its own. ``ctx()``
+    authenticates once (the outcome, an actor or an error, is kept), runs ``AFTER_AUTHENTICATION``
+    and the request's own ``checks`` (the write budget), and gives the route's ``Ctx``."""
+
+    __slots__ = (
+        "_ctx",
+        "_error",
+        "api_key",
+        "authorization",
+        "checks",
+        "done",
+        "request",
+        "session",
+    )
+
+    def __init__(
+        self, request: Request, session: Session, api_key: str | None, authorization: str | None
+    ) -> None:
+        self.request = request
+        self.session = session
+        self.api_key = api_key
+        self.authorization = authorization
+        self.checks: list[Callable[[Request, Actor], None]] = []
+        self.done = False
+        self._ctx: Ctx | None = None
+        self._error: Exception | None = None
+
+    def authenticate(self) -> Actor:
+        return authenticate(
+            self.session,
+            get_settings(),
+            api_key=self.api_key,
+            authorization=self.authorization,
+            community_header=self.request.headers.get("X-Community-Id"),
+        )
+
+    def ctx(self) -> Ctx:
+        if self._error is not None:
+            raise self._error
+        if self._ctx is None:
+            self.done = True
+            try:
+                actor = self.authenticate()
+                self.request.state.actor = actor
+                for check in (*AFTER_AUTHENTICATION, *self.checks):
+                    check(self.request, actor)
+            except Exception as exc:
+                self._error = exc
+                raise
+            request_id = getattr(self.request.state, "request_id", None)
+            self._ctx = Ctx(session=self.session, actor=actor, request_id=request_id)
+        return self._ctx
+
+
+async def get_caller(
     request: Request,
     session: Session = SessionDep,
     x_api_key: str | None = Security(API_KEY),
     authorization: str | None = Security(TELEGRAM),
-) -> Actor:
-    actor = authenticate(
-        session,
-        get_settings(),
-        api_key=x_api_key,
-        authorization=authorization,
-        community_header=request.headers.get("X-Community-Id"),
-    )
-    request.state.actor = actor
-    for check in AFTER_AUTHENTICATION:
-        check(request, actor)
-    return actor
+) -> Caller:
+    """The request's ``Caller`` (one per request: FastAPI caches it). A route takes it as
+    ``ctx: Ctx = CtxDep`` and is handed the authenticated ``Ctx`` (``one_trip``)."""
+    caller = Caller(request, session, x_api_key, authorization)
+    request.state.caller = caller
+    return caller
 
 
-async def get_ctx(
-    request: Request, session: Session = SessionDep, actor: Actor = Depends(get_actor)
-) -> Ctx:
-    return Ctx(session=session, actor=actor, request_id=getattr(request.state, "request_id", None))
-
-
-CtxDep = Depends(get_ctx)
+CtxDep = Depends(get_caller)
 
 
 async def if_match(value: str | None = Header(default=None, alias="If-Match")) -> int | None:

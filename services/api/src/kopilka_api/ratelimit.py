@@ -18,10 +18,10 @@ which is the worse failure. After a Redis error the limiter skips Redis for a sh
 (``RETRY_REDIS_AFTER``) so that an outage adds no connect timeout to every write.
 
 Wiring (in ``app.py``): ``install(app)`` registers the 429 handler, and every router of
-authenticated routes is included with ``dependencies=[WRITE_LIMIT]``. The dependency reuses the
-request's ``get_actor`` (FastAPI caches it), so authentication runs once and 401 comes before 429.
-The write is counted in ``get_actor``'s own thread-pool call, right after authentication
-(``AFTER_AUTHENTICATION``), and the dependency enforces the verdict.
+authenticated routes is included with ``dependencies=[WRITE_LIMIT]``. The dependency adds the
+budget's check to the request's ``Caller`` (FastAPI gives every dependency the same one), so the
+write is counted right after authentication, in the route's own thread-pool trip: authentication
+runs once and 401 comes before 429, which comes before any other refusal.
 """
 
 from __future__ import annotations
@@ -36,13 +36,12 @@ from fastapi import Depends, FastAPI, Request, Response
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
-from starlette.concurrency import run_in_threadpool
 
 from kopilka.config import get_settings
 from kopilka.context import Actor, Role
 from kopilka.errors import TooManyRequests
 from kopilka.logging import get_logger
-from kopilka_api.http import AFTER_AUTHENTICATION, get_actor, problem
+from kopilka_api.http import Caller, get_caller, problem
 
 log = get_logger("kopilka.api.ratelimit")
 
@@ -151,26 +150,21 @@ class WriteRateLimit:
             return Verdict(True)
         return Verdict(True)
 
-    def count_early(self, request: Request, actor: Actor) -> None:
-        """Count a write in ``get_actor``'s thread (registered for the app's limiter): the Redis
-        call then needs no thread-pool trip of its own. ``__call__`` enforces the verdict."""
-        if request.method in WRITE_METHODS:
-            request.state.write_verdict = (self, self.check(actor.label, actor.role))
-
-    async def __call__(self, request: Request, actor: Actor = Depends(get_actor)) -> None:
-        if request.method not in WRITE_METHODS:
-            return
-        early = getattr(request.state, "write_verdict", None)
-        if early is not None and early[0] is self:
-            verdict: Verdict = early[1]
-        else:
-            verdict = await run_in_threadpool(self.check, actor.label, actor.role)
+    def enforce(self, request: Request, actor: Actor) -> None:
+        """Count a write of ``actor`` and refuse it (429) over the budget. Runs in the caller's
+        authentication, in the route's own thread-pool trip: the Redis call costs no trip of
+        its own, and comes after authentication (401 before 429)."""
+        verdict = self.check(actor.label, actor.role)
         if not verdict.allowed:
             raise RateLimited(
                 f"Too many writes from this client (limit {verdict.limit}); "
                 f"retry in {verdict.retry_after} s",
                 retry_after=verdict.retry_after,
             )
+
+    async def __call__(self, request: Request, caller: Caller = Depends(get_caller)) -> None:
+        if request.method in WRITE_METHODS:
+            caller.checks.append(self.enforce)
 
 
 def _role_key(role: str) -> str:
@@ -190,7 +184,6 @@ def _settings_limit(role: str) -> str:
 
 
 write_limit = WriteRateLimit()
-AFTER_AUTHENTICATION.append(write_limit.count_early)
 WRITE_LIMIT: Any = Depends(write_limit)
 
 
