@@ -223,12 +223,11 @@ class Caller:
     """Who is calling, not yet authenticated: the credentials the request carries and its
     session. Authentication reads the database, so it runs in a worker thread; it runs in the
     route's own trip to the thread pool (``one_trip``) rather than in one of its own. ``ctx()``
-    authenticates once (the outcome, an actor or an error, is kept), runs ``AFTER_AUTHENTICATION``
+    authenticates once, runs ``AFTER_AUTHENTICATION``
     and the request's own ``checks`` (the write budget), and gives the route's ``Ctx``."""
 
     __slots__ = (
         "_ctx",
-        "_error",
         "api_key",
         "authorization",
         "checks",
@@ -247,7 +246,6 @@ class Caller:
         self.checks: list[Callable[[Request, Actor], None]] = []
         self.done = False
         self._ctx: Ctx | None = None
-        self._error: Exception | None = None
 
     def authenticate(self) -> Actor:
         return authenticate(
@@ -259,18 +257,15 @@ class Caller:
         )
 
     def ctx(self) -> Ctx:
-        if self._error is not None:
-            raise self._error
         if self._ctx is None:
+            # Set first: a refusal raised here is the request's answer, and the route handler
+            # must not authenticate (and count the write) a second time. (The error is not kept:
+            # its traceback would hold this object in a reference cycle.)
             self.done = True
-            try:
-                actor = self.authenticate()
-                self.request.state.actor = actor
-                for check in (*AFTER_AUTHENTICATION, *self.checks):
-                    check(self.request, actor)
-            except Exception as exc:
-                self._error = exc
-                raise
+            actor = self.authenticate()
+            self.request.state.actor = actor
+            for check in (*AFTER_AUTHENTICATION, *self.checks):
+                check(self.request, actor)
             request_id = getattr(self.request.state, "request_id", None)
             self._ctx = Ctx(session=self.session, actor=actor, request_id=request_id)
         return self._ctx
