@@ -145,6 +145,11 @@ class ExactRoute(APIRoute):
                 if isinstance(caller, Caller) and not caller.done:
                     await run_in_threadpool(caller.ctx)
                 raise
+            finally:
+                # The caller holds the request, whose state held the caller: a reference cycle
+                # that only the garbage collector's full passes would free, with the request's
+                # session and loaded rows (and pauses of tens of ms). Broken here.
+                exact_request.scope.get("state", {}).pop("caller", None)
 
         return exact
 
