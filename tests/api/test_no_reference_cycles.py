@@ -71,3 +71,27 @@ def test_requests_leave_no_reference_cycles(client: Any, no_collector: None) -> 
             == 401
         )
     assert _left_in_cycles() == Counter()
+
+
+def test_the_process_freezes_what_its_first_requests_built() -> None:
+    """After ``FreezeWhenWarm.AT`` requests what lives on is moved out of the full passes."""
+    import asyncio
+
+    from kopilka_api.middleware import FreezeWhenWarm
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    app = FreezeWhenWarm(inner)
+    app.AT = (3,)
+    before = gc.get_freeze_count()
+    try:
+        for _ in range(2):
+            asyncio.run(app({"type": "http"}, None, None))
+        assert gc.get_freeze_count() == before  # not warm yet
+        asyncio.run(app({"type": "http"}, None, None))
+        assert gc.get_freeze_count() > before
+        asyncio.run(app({"type": "http"}, None, None))
+        assert app.requests == 4
+    finally:
+        gc.unfreeze()  # this test process is no API process
