@@ -37,9 +37,7 @@ def _tiny_app(limiter: ratelimit.WriteRateLimit, actor: dict[str, Actor]) -> Fas
             return actor["now"]
 
     async def known(request: Request, session: Session = SessionDep) -> Caller:
-        caller = Known(request, session, None, None)
-        request.state.caller = caller
-        return caller
+        return Known.for_request(request, session, None, None)
 
     app = FastAPI()
     ratelimit.install(app)

@@ -100,9 +100,8 @@ def one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
         @functools.wraps(endpoint)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            caller = kwargs.get("ctx")
-            if isinstance(caller, Caller):
-                kwargs["ctx"] = await run_in_threadpool(caller.ctx)
+            if isinstance(kwargs.get("ctx"), Caller):  # no pool trip for a route without one
+                await run_in_threadpool(_authenticated, kwargs)
             return await endpoint(*args, **kwargs)
 
         return run_async
@@ -114,10 +113,15 @@ def one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _run_and_commit(endpoint: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+def _authenticated(kwargs: dict[str, Any]) -> None:
+    """A route's ``ctx`` argument, a ``Caller`` until now, becomes the authenticated ``Ctx``."""
     caller = kwargs.get("ctx")
     if isinstance(caller, Caller):
         kwargs["ctx"] = caller.ctx()
+
+
+def _run_and_commit(endpoint: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    _authenticated(kwargs)
     result = endpoint(*args, **kwargs)
     ctx = kwargs.get("ctx")
     if isinstance(ctx, Ctx) and ctx.session.in_transaction():
@@ -228,8 +232,8 @@ class Caller:
     """Who is calling, not yet authenticated: the credentials the request carries and its
     session. Authentication reads the database, so it runs in a worker thread; it runs in the
     route's own trip to the thread pool (``one_trip``) rather than in one of its own. ``ctx()``
-    authenticates once, runs ``AFTER_AUTHENTICATION``
-    and the request's own ``checks`` (the write budget), and gives the route's ``Ctx``."""
+    authenticates once, runs ``AFTER_AUTHENTICATION`` and the request's own ``checks`` (the
+    write budget), and gives the route's ``Ctx``."""
 
     __slots__ = (
         "_ctx",
@@ -251,6 +255,16 @@ class Caller:
         self.checks: list[Callable[[Request, Actor], None]] = []
         self.done = False
         self._ctx: Ctx | None = None
+
+    @classmethod
+    def for_request(
+        cls, request: Request, session: Session, api_key: str | None, authorization: str | None
+    ) -> Caller:
+        """The request's caller, kept in its state for the route handler's refusals before the
+        route ran (``ExactRoute``, which drops it when the request ends)."""
+        caller = cls(request, session, api_key, authorization)
+        request.state.caller = caller
+        return caller
 
     def authenticate(self) -> Actor:
         return authenticate(
@@ -284,9 +298,7 @@ async def get_caller(
 ) -> Caller:
     """The request's ``Caller`` (one per request: FastAPI caches it). A route takes it as
     ``ctx: Ctx = CtxDep`` and is handed the authenticated ``Ctx`` (``one_trip``)."""
-    caller = Caller(request, session, x_api_key, authorization)
-    request.state.caller = caller
-    return caller
+    return Caller.for_request(request, session, x_api_key, authorization)
 
 
 CtxDep = Depends(get_caller)
