@@ -12,8 +12,19 @@ from sqlalchemy.orm import Session
 from kopilka.errors import Forbidden, NotFound
 from kopilka.models import Community
 
-# ``session.info`` key of the Community row that authentication already loaded.
+# ``session.info`` key of what authentication already read of the caller's community.
 PINNED_COMMUNITY = "kopilka.community"
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityFacts:
+    """What nearly every request needs of its community: the currency of its money and the
+    time zone of its calendar. Authentication by API key reads them with the key (no ORM object
+    on the hot path); anything else is ``Ctx.community``, loaded when asked for."""
+
+    id: int
+    currency: str
+    timezone: str
 
 
 class Role(StrEnum):
@@ -47,6 +58,7 @@ class Ctx:
     actor: Actor
     request_id: str | None = None
     _community: Community | None = field(default=None, repr=False)
+    _facts: CommunityFacts | None = field(default=None, repr=False)
 
     @property
     def community_id(self) -> int:
@@ -57,10 +69,6 @@ class Ctx:
     @property
     def community(self) -> Community:
         if self._community is None:
-            pinned = self.session.info.get(PINNED_COMMUNITY)
-            if isinstance(pinned, Community) and pinned.id == self.community_id:
-                self._community = pinned
-                return pinned
             community = self.session.get(Community, self.community_id)
             if community is None:
                 raise NotFound(f"Community {self.community_id} not found")
@@ -68,17 +76,30 @@ class Ctx:
         return self._community
 
     @property
+    def facts(self) -> CommunityFacts:
+        """The community's currency and time zone: pinned by authentication, else read from
+        ``community``."""
+        if self._facts is None:
+            pinned = self.session.info.get(PINNED_COMMUNITY)
+            if isinstance(pinned, CommunityFacts) and pinned.id == self.community_id:
+                self._facts = pinned
+            else:
+                c = self.community
+                self._facts = CommunityFacts(c.id, c.currency, c.timezone)
+        return self._facts
+
+    @property
     def currency(self) -> str:
-        return self.community.currency
+        return self.facts.currency
 
     def today(self) -> date:
-        return datetime.now(ZoneInfo(self.community.timezone)).date()
+        return datetime.now(ZoneInfo(self.facts.timezone)).date()
 
     def local_date(self, value: date | datetime) -> date:
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 return value.date()
-            return value.astimezone(ZoneInfo(self.community.timezone)).date()
+            return value.astimezone(ZoneInfo(self.facts.timezone)).date()
         return value
 
     def require_admin(self) -> None:

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+from psycopg import Cursor
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine, FromClause, bindparam, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import BindParameter
@@ -73,3 +75,26 @@ def bound_values(
     named ``prefix + column``, with the column's type (JSONB, dates and numerics are sent as
     such)."""
     return {c: bindparam(prefix + c, type_=table.c[c].type) for c in columns}
+
+
+def run(session: Session, sql: str, params: Sequence[Any]) -> Cursor[Any]:
+    """Run one statement of the hot path (SQL text, ``%s`` placeholders) on the session's own
+    connection, in its transaction, as a prepared statement; rows are named tuples.
+
+    For the few statements every recorded payment runs (the caller's key, the Idempotency-Key's
+    claim and record, the period and the owner): SQLAlchemy's execution layer (its compiled
+    cache, parameter processing, result and ORM loading) costs 0.1-0.25 ms of CPU a statement
+    over psycopg's own, as much as the rest of the statement. Pending ORM changes are flushed
+    first (as autoflush would), and a database error is raised as SQLAlchemy raises it (a
+    ``DBAPIError``; a lost connection is invalidated in the pool)."""
+    session.flush()
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor: Cursor[Any] = driver.cursor(row_factory=namedtuple_row)
+    try:
+        cursor.execute(sql, params, prepare=True)
+    except Exception as exc:
+        cursor.close()
+        connection._handle_dbapi_exception(exc, sql, params, None, None)
+    return cursor

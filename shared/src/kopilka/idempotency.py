@@ -1,49 +1,30 @@
 """Idempotency-Key records: the stored answer of a write, replayed when the same request comes
 again. The API's ``write`` (``kopilka_api.http``) decides what to replay; these are its two steps
-in the database, each one statement built once."""
+in the database, one statement each."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from sqlalchemy import BigInteger, Row, String, bindparam, text
-from sqlalchemy.dialects.postgresql import insert
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
-from kopilka.db import bound_values
-from kopilka.models import IdempotencyRecord
+from kopilka.db import run
 
-# Raw SQL: a transaction-level advisory lock on the key (pg_try_advisory_xact_lock) read together
-# with the key's record, in one round trip.
-_CLAIM = text(
-    "SELECT pg_try_advisory_xact_lock(:lock) AS got, r.request_hash, "
+# Both steps are SQL run on the session's own connection (``db.run``: the hot path of every
+# recorded payment). The claim: a transaction-level advisory lock on the key
+# (pg_try_advisory_xact_lock) read together with the key's record, in one round trip.
+_CLAIM = (
+    "SELECT pg_try_advisory_xact_lock(%s) AS got, r.request_hash, "
     "r.response_status, r.response_body, r.response_headers "
     "FROM (SELECT 1) AS one LEFT JOIN idempotency_records AS r "
-    "ON coalesce(r.community_id, 0) = :scope AND r.key = :key"
-).bindparams(
-    bindparam("lock", type_=BigInteger),
-    bindparam("scope", type_=BigInteger),
-    bindparam("key", type_=String),
+    "ON coalesce(r.community_id, 0) = %s AND r.key = %s"
 )
-_TABLE: Any = IdempotencyRecord.__table__
 _STORE = (
-    insert(_TABLE)
-    .values(
-        bound_values(
-            _TABLE,
-            (
-                "community_id",
-                "key",
-                "request_hash",
-                "response_status",
-                "response_body",
-                "response_headers",
-            ),
-        )
-    )
-    .on_conflict_do_nothing()
-    .returning(_TABLE.c.id)
+    "INSERT INTO idempotency_records (community_id, key, request_hash, response_status, "
+    "response_body, response_headers) VALUES (%s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT DO NOTHING RETURNING id"
 )
 
 
@@ -55,12 +36,12 @@ def lock_id(scope: int, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def claim(session: Session, scope: int, key: str) -> Row[Any]:
+def claim(session: Session, scope: int, key: str) -> Any:
     """Lock the key for this transaction and read its record: ``got`` (False: another request
     with the key holds it) and the stored ``request_hash``, ``response_status``,
     ``response_body``, ``response_headers`` (None when there is no record). The record is read in
     the statement's snapshot, taken just before the lock."""
-    return session.execute(_CLAIM, {"lock": lock_id(scope, key), "scope": scope, "key": key}).one()
+    return run(session, _CLAIM, (lock_id(scope, key), scope, key)).fetchone()
 
 
 def store(
@@ -74,15 +55,5 @@ def store(
 ) -> bool:
     """Keep the answer in the write's own transaction; False when a record of the key appeared
     meanwhile (the first request's answer stands: roll back)."""
-    stored = session.scalar(
-        _STORE,
-        {
-            "community_id": community_id,
-            "key": key,
-            "request_hash": request_hash,
-            "response_status": status,
-            "response_body": body,
-            "response_headers": headers,
-        },
-    )
-    return stored is not None
+    params = (community_id, key, request_hash, status, Jsonb(body), Jsonb(headers))
+    return run(session, _STORE, params).fetchone() is not None
