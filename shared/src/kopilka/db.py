@@ -9,7 +9,8 @@ from typing import Any
 
 from psycopg import Cursor
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Engine, FromClause, bindparam, create_engine
+from sqlalchemy import ClauseElement, Engine, FromClause, bindparam, create_engine
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import BindParameter
 
@@ -77,9 +78,10 @@ def bound_values(
     return {c: bindparam(prefix + c, type_=table.c[c].type) for c in columns}
 
 
-def run(session: Session, sql: str, params: Sequence[Any]) -> Cursor[Any]:
-    """Run one statement of the hot path (SQL text, ``%s`` placeholders) on the session's own
-    connection, in its transaction, as a prepared statement; rows are named tuples.
+def run(session: Session, sql: str, params: Sequence[Any] | dict[str, Any]) -> Cursor[Any]:
+    """Run one statement of the hot path (SQL text, ``%s`` or ``%(name)s`` placeholders) on the
+    session's own connection, in its transaction, as a prepared statement; rows are named
+    tuples.
 
     For the few statements every recorded payment runs (the caller's key, the Idempotency-Key's
     claim and record, the period and the owner): SQLAlchemy's execution layer (its compiled
@@ -98,3 +100,34 @@ def run(session: Session, sql: str, params: Sequence[Any]) -> Cursor[Any]:
         cursor.close()
         connection._handle_dbapi_exception(exc, sql, params, None, None)
     return cursor
+
+
+class Compiled:
+    """A Core statement compiled once into the SQL text ``run`` takes: for a statement of the
+    hot path too intricate to write out by hand (the data-modifying CTEs that record a
+    document). What SQLAlchemy would do on each execution is done here once or kept small: the
+    statement's own literal values and scalar column defaults are filled in, and only the
+    parameters whose type converts its value (JSON) go through their bind processor."""
+
+    _dialect: Any = psycopg_dialect()  # type: ignore[no-untyped-call]
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled: Any = statement.compile(dialect=self._dialect)
+        self.sql: str = compiled.string
+        fixed = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
+        for column in compiled.insert_prefetch:  # Python-side column defaults (constants only)
+            default = column.default
+            if default is None or not default.is_scalar:
+                raise ValueError(f"{column}: only a constant default can be compiled in")
+            fixed[column.key] = default.arg
+        self.fixed: dict[str, Any] = fixed
+        self.processors: dict[str, Any] = {
+            k: f for k, f in compiled._bind_processors.items() if f is not None
+        }
+
+    def run(self, session: Session, params: dict[str, Any]) -> Cursor[Any]:
+        values = {**self.fixed, **params}
+        for key, process in self.processors.items():
+            if values.get(key) is not None:
+                values[key] = process(values[key])
+        return run(session, self.sql, values)

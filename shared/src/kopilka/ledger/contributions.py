@@ -11,7 +11,7 @@ from kopilka.ledger import bulk, posting
 from kopilka.ledger import schemas as s
 from kopilka.ledger.bulk import ContributionRow
 from kopilka.ledger.receipts import receipt_payload
-from kopilka.models import Contribution, Owner
+from kopilka.models import Contribution, Owner, OwnerFacts
 from kopilka.money import format_minor
 from kopilka.notifications import service as notifications
 from kopilka.owners.service import resolve_owner
@@ -56,7 +56,13 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
     amount = posting.positive_amount(ctx, data.amount)
     period, named = open_period_for_owner_write(ctx, period_id, data.owner_id)
     day = posting.booking_date(ctx, period, data.date)
-    owner = own if own is not None else resolve_owner(ctx, data.owner_id, found=named)
+    owner: OwnerFacts
+    if own is not None:
+        owner = own
+    elif named is not None:
+        owner = named
+    else:
+        owner = resolve_owner(ctx, data.owner_id)
     c = posting.document(
         ctx, period, Contribution,
         owner_pk=owner.id, amount_minor=amount, date=day, comment=data.comment,

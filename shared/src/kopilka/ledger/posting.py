@@ -40,9 +40,9 @@ from sqlalchemy.orm.util import identity_key
 
 from kopilka.audit.service import record, snapshot
 from kopilka.context import Ctx, Role
-from kopilka.db import bound_values
+from kopilka.db import Compiled, bound_values
 from kopilka.errors import Conflict, NotFound, ValidationFailed, check_version
-from kopilka.models import AuditEntry, LedgerEntry, Owner, Period
+from kopilka.models import AuditEntry, LedgerEntry, Owner, Period, PeriodFacts
 from kopilka.money import to_minor
 from kopilka.notifications import service as notifications
 from kopilka.owners.service import resolve_owner
@@ -140,7 +140,7 @@ def not_blank(value: str | None, field: str) -> str:
     return text
 
 
-def booking_date(ctx: Ctx, period: Period, value: date | datetime | None) -> date:
+def booking_date(ctx: Ctx, period: PeriodFacts, value: date | datetime | None) -> date:
     """The calendar day in the community's time zone; an omitted date means today, booked on
     the period's nearest day when today is outside the (still OPEN) period."""
     day = ctx.local_date(value) if value is not None else ctx.today()
@@ -178,7 +178,7 @@ def owner_ids(session: Session, pks: Sequence[int | None]) -> dict[int, int]:
 # ---------------------------------------------------------------- store, edit, delete
 
 
-def document(ctx: Ctx, period: Period, model: Callable[..., Doc], **fields: Any) -> Doc:
+def document(ctx: Ctx, period: PeriodFacts, model: Callable[..., Doc], **fields: Any) -> Doc:
     """A new document of ``model`` in ``period``, recorded by the actor (``insert_document``
     stores it)."""
     return model(
@@ -205,7 +205,7 @@ def out_fields(ctx: Ctx, doc: Any, owner_id: int | None = None) -> dict[str, Any
 
 def insert_document(
     ctx: Ctx,
-    period: Period,
+    period: PeriodFacts,
     kind: DocumentKind[Doc],
     doc: Doc,
     notify: notifications.Pending | None = None,
@@ -213,7 +213,8 @@ def insert_document(
     """Store a new document, post its money to the ledger, audit its creation and queue the
     owner's message (``notify``), in ONE statement (data-modifying CTEs): the hot path of every
     recorded payment costs one round trip and no unit-of-work flush. Returns the stored document
-    (persistent, with its id and server defaults); ``doc`` is only the template of the values."""
+    as stored (with its id and server defaults), not attached to the session: nothing changes a
+    document in the request that creates it. ``doc`` is only the template of the values."""
     params: dict[str, Any] = {}
     for attr in sa_inspect(kind.model).column_attrs:
         column = attr.columns[0]
@@ -236,16 +237,18 @@ def insert_document(
         params.update(notify.params())
     columns = tuple(k[2:] for k in params if k.startswith("v_"))
     stmt = _insert_statement(kind, columns, len(postings), notify is not None)
-    stored: Doc = ctx.session.scalars(stmt, params).one()
+    row = stmt.run(ctx.session, params).fetchone()
+    assert row is not None  # an INSERT ... RETURNING returns its row
+    stored: Doc = kind.model(**row._asdict())
     return stored
 
 
 @lru_cache(maxsize=256)
 def _insert_statement(
     kind: DocumentKind[Any], columns: tuple[str, ...], postings: int, notify: bool
-) -> Any:
-    """The statement of ``insert_document`` for one shape of document, built once: its values
-    are bind parameters, so SQLAlchemy neither rebuilds nor re-keys it on every request.
+) -> Compiled:
+    """The statement of ``insert_document`` for one shape of document, built and compiled once
+    (its values are bind parameters) and run as SQL on the session's connection (``Compiled``).
     Data-modifying CTEs: the document, its entries, its audit row and its message in one trip."""
     table: Table = kind.model.__table__
     mapper = sa_inspect(kind.model)
@@ -304,7 +307,7 @@ def _insert_statement(
     )
     if notify:
         ctes.append(notifications.queued(new.c.id))
-    return select(kind.model).from_statement(select(new).add_cte(*ctes))
+    return Compiled(select(new).add_cte(*ctes))
 
 
 def _json_safe(column: Any, type_: Any) -> Any:

@@ -16,8 +16,15 @@ from kopilka.models.ledger import (
     Settlement,
 )
 from kopilka.models.notification import Notification
-from kopilka.models.owner import LinkToken, Owner
-from kopilka.models.period import Allocation, CarryForward, Period, PeriodBalance
+from kopilka.models.owner import LinkToken, Owner, OwnerFacts, OwnerRow
+from kopilka.models.period import (
+    Allocation,
+    CarryForward,
+    Period,
+    PeriodBalance,
+    PeriodFacts,
+    PeriodRow,
+)
 from kopilka.models.plot import ConsumptionCharge, Meter, Plot, PlotOwner, Reading
 from kopilka.models.purchase import Purchase, PurchaseItem
 from kopilka.models.recurring_expense import RecurringExpenseRun, RecurringExpenseTemplate
@@ -47,10 +54,14 @@ __all__ = [
     "MeterReading",
     "Notification",
     "Owner",
+    "OwnerFacts",
     "OwnerPeriodTotal",
+    "OwnerRow",
     "Period",
     "PeriodBalance",
     "PeriodExpenseTotal",
+    "PeriodFacts",
+    "PeriodRow",
     "Plot",
     "PlotOwner",
     "Purchase",

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import DateTime, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,6 +29,33 @@ class Owner(Base):
     telegram_blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(default=1)
+
+
+class OwnerFacts(Protocol):
+    """What a write and its receipt need of an owner: an ``Owner``, or the ``OwnerRow`` that the
+    hot path of a recorded payment reads without the ORM."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def community_id(self) -> int: ...
+    @property
+    def owner_id(self) -> int: ...
+    @property
+    def telegram_id(self) -> int | None: ...
+    @property
+    def telegram_blocked_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRow:
+    """An owner's ``OwnerFacts`` as one statement read them (not an ORM object)."""
+
+    id: int
+    community_id: int
+    owner_id: int
+    telegram_id: int | None
+    telegram_blocked_at: datetime | None
 
 
 class LinkToken(Base):

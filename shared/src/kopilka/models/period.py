@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,6 +35,36 @@ class Period(Base):
     closing_summary: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(default=1)
+
+
+class PeriodFacts(Protocol):
+    """What a write checks and books against of its period: a ``Period``, or the ``PeriodRow``
+    that the hot path of a recorded payment reads without the ORM."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def community_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def end_date(self) -> date: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRow:
+    """A period's ``PeriodFacts`` as one statement read them (not an ORM object)."""
+
+    id: int
+    community_id: int
+    name: str
+    status: str
+    start_date: date
+    end_date: date
 
 
 class PeriodBalance(Base):

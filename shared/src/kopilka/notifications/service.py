@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from kopilka.models import Owner
+from kopilka.models import Owner, OwnerFacts
 from kopilka.notifications import queries as q
 from kopilka.notifications.status import Kind, Status
 
@@ -29,7 +29,7 @@ DEBT_REMINDER = Kind.DEBT_REMINDER
 LINKED = Kind.LINKED
 
 
-def reachable(owner: Owner) -> bool:
+def reachable(owner: OwnerFacts) -> bool:
     return owner.telegram_id is not None and owner.telegram_blocked_at is None
 
 
@@ -135,7 +135,7 @@ class Pending:
     ``dedupe_prefix`` + the new row's id is the dedupe key, and the payload gets the id as
     ``id_key``."""
 
-    owner: Owner
+    owner: OwnerFacts
     kind: str
     dedupe_prefix: str
     id_key: str

@@ -62,14 +62,11 @@ def get_owner(ctx: Ctx, owner_id: int) -> Owner:
     return owner
 
 
-def resolve_owner(
-    ctx: Ctx, owner_id: int, *, field: str = "owner_id", found: Owner | None = None
-) -> Owner:
-    """The owner a transaction names; an unknown one is created (weight 1) unless forbidden.
-    ``found``: the owner, when the caller has already looked it up."""
+def resolve_owner(ctx: Ctx, owner_id: int, *, field: str = "owner_id") -> Owner:
+    """The owner a transaction names; an unknown one is created (weight 1) unless forbidden."""
     if owner_id < 1:
         raise ValidationFailed(f"{field}: must be a positive integer")
-    owner = found if found is not None else find_owner(ctx, owner_id)
+    owner = find_owner(ctx, owner_id)
     if owner is not None:
         return owner
     if not ctx.community.auto_create_owners:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from kopilka.audit.service import created, snapshot, updated
 from kopilka.context import Ctx
+from kopilka.db import run
 from kopilka.errors import Conflict, NotFound, ValidationFailed, check_version
-from kopilka.models import Community, Owner, Period
+from kopilka.models import Community, OwnerRow, Period, PeriodFacts, PeriodRow
 from kopilka.outputs import from_row
 from kopilka.periods.schemas import PeriodCreate, PeriodOut, PeriodPatch
 
@@ -66,7 +67,7 @@ def community_of_period(session: Session, period: Period) -> Community:
     return community
 
 
-def require_status(period: Period, wanted: str, rule: str, *, label: str = "Period") -> None:
+def require_status(period: PeriodFacts, wanted: str, rule: str, *, label: str = "Period") -> None:
     """409 naming the period and its status unless it is ``wanted``."""
     if period.status != wanted:
         raise Conflict(
@@ -76,7 +77,7 @@ def require_status(period: Period, wanted: str, rule: str, *, label: str = "Peri
         )
 
 
-def require_open(period: Period) -> None:
+def require_open(period: PeriodFacts) -> None:
     require_status(period, OPEN, "only an OPEN period accepts new or edited transactions")
 
 
@@ -88,35 +89,35 @@ def open_period_for_write(ctx: Ctx, period_id: int) -> Period:
     return period
 
 
+# SQL run on the session's own connection (``db.run``), rows not ORM objects: the hot path.
 _PERIOD_AND_OWNER = (
-    select(Period, Owner)
-    .outerjoin(
-        Owner,
-        and_(Owner.community_id == Period.community_id, Owner.owner_id == bindparam("owner_id")),
-    )
-    .where(Period.id == bindparam("period_id"), Period.community_id == bindparam("community_id"))
-    .with_for_update(read=True, of=Period)
-    .execution_options(populate_existing=True)
+    "SELECT p.id, p.community_id, p.name, p.status, p.start_date, p.end_date, "
+    "o.id AS owner_pk, o.owner_id, o.telegram_id, o.telegram_blocked_at "
+    "FROM periods AS p LEFT JOIN owners AS o "
+    "ON o.community_id = p.community_id AND o.owner_id = %s "
+    "WHERE p.id = %s AND p.community_id = %s FOR SHARE OF p"
 )
 
 
 def open_period_for_owner_write(
     ctx: Ctx, period_id: int, owner_id: int
-) -> tuple[Period, Owner | None]:
+) -> tuple[PeriodRow, OwnerRow | None]:
     """``open_period_for_write`` and the look-up of the owner a transaction names, in one round
     trip (the hot path of a recorded contribution). The owner is None when unknown."""
-    row = ctx.session.execute(
-        _PERIOD_AND_OWNER,
-        {"period_id": period_id, "community_id": ctx.community_id, "owner_id": owner_id},
-    ).first()
+    row = run(ctx.session, _PERIOD_AND_OWNER, (owner_id, period_id, ctx.community_id)).fetchone()
     if row is None:
         raise NotFound(f"Period {period_id} not found")
-    period, owner = row
+    period = PeriodRow(row.id, row.community_id, row.name, row.status, row.start_date, row.end_date)
     require_open(period)
+    if row.owner_pk is None:
+        return period, None
+    owner = OwnerRow(
+        row.owner_pk, row.community_id, row.owner_id, row.telegram_id, row.telegram_blocked_at
+    )
     return period, owner
 
 
-def check_date_in_period(period: Period, day: object) -> None:
+def check_date_in_period(period: PeriodFacts, day: object) -> None:
     if day is None:
         return
     if not (period.start_date <= day <= period.end_date):  # type: ignore[operator]
