@@ -14,12 +14,12 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 from structlog.testing import capture_logs
 
 from kopilka.context import Actor, Ctx, Role
+from kopilka.db import session_factory
 from kopilka_api import ratelimit
-from kopilka_api.http import Caller, CtxDep, ExactRoute, SessionDep, api_router, get_caller
+from kopilka_api.http import Caller, CtxDep, ExactRoute, api_router, get_caller
 from tests.api._support import PAYMENTS, make_period
 from tests.conftest import new_community, unique_id
 
@@ -36,8 +36,8 @@ def _tiny_app(limiter: ratelimit.WriteRateLimit, actor: dict[str, Actor]) -> Fas
         def authenticate(self) -> Actor:
             return actor["now"]
 
-    async def known(request: Request, session: Session = SessionDep) -> Caller:
-        return Known.for_request(request, session, None, None)
+    async def known(request: Request) -> Caller:
+        return Known.for_request(request, session_factory()(), None, None)
 
     app = FastAPI()
     ratelimit.install(app)

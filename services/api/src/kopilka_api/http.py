@@ -7,7 +7,7 @@ import functools
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from inspect import iscoroutinefunction
 from typing import Any
@@ -139,8 +139,11 @@ class ExactRoute(APIRoute):
         async def exact(request: Request) -> Response:
             exact_request = ExactJSONRequest(request.scope, request.receive)
             await exact_request.check_json()
+            ok = False
             try:
-                return await handler(exact_request)
+                response = await handler(exact_request)
+                ok = True
+                return response
             except Exception:
                 # Refused before the route ran (a body, parameter or header FastAPI or a
                 # dependency turned down): who is calling is said first, as it would have been
@@ -152,8 +155,11 @@ class ExactRoute(APIRoute):
             finally:
                 # The caller holds the request, whose state held the caller: a reference cycle
                 # that only the garbage collector's full passes would free, with the request's
-                # session and loaded rows (and pauses of tens of ms). Broken here.
-                exact_request.scope.get("state", {}).pop("caller", None)
+                # session and loaded rows (and pauses of tens of ms). Broken here, and the
+                # request's session ends (committed if the route succeeded and left it open).
+                caller = exact_request.scope.get("state", {}).pop("caller", None)
+                if isinstance(caller, Caller):
+                    await end_session(caller.session, ok)
 
         return exact
 
@@ -185,25 +191,14 @@ def _finish(session: Session, ok: bool) -> None:
         session.close()
 
 
-async def get_session() -> AsyncIterator[Session]:
-    """One transaction per request, committed when the route returns, before the answer.
-
-    Creating a session does no I/O (it connects on first use), so it happens on the event loop;
-    the commit goes to the thread pool only when a transaction is still open (a route's own
-    thread commits its ``ctx`` session, see ``one_trip``)."""
-    session = session_factory()()
-    try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_finish, session, False)
-        raise
+async def end_session(session: Session, ok: bool) -> None:
+    """The end of a request's session (``ExactRoute``), before the answer: committed when the
+    route succeeded, rolled back when not. The commit or rollback goes to the thread pool only
+    when a transaction is still open (a sync route's own thread commits, see ``one_trip``)."""
     if session.in_transaction():
-        await run_in_threadpool(_finish, session, True)
+        await run_in_threadpool(_finish, session, ok)
     else:
         session.close()
-
-
-SessionDep = Depends(get_session, scope="function")
 
 
 # Checks that run in the caller's authentication (in the route's thread-pool trip), right after
@@ -292,13 +287,14 @@ class Caller:
 
 async def get_caller(
     request: Request,
-    session: Session = SessionDep,
     x_api_key: str | None = Security(API_KEY),
     authorization: str | None = Security(TELEGRAM),
 ) -> Caller:
-    """The request's ``Caller`` (one per request: FastAPI caches it). A route takes it as
-    ``ctx: Ctx = CtxDep`` and is handed the authenticated ``Ctx`` (``one_trip``)."""
-    return Caller.for_request(request, session, x_api_key, authorization)
+    """The request's ``Caller`` (one per request: FastAPI caches it) with the request's session
+    (one transaction; creating it does no I/O: it connects on first use). A route takes it as
+    ``ctx: Ctx = CtxDep`` and is handed the authenticated ``Ctx`` (``one_trip``); the route
+    handler ends the session (``end_session``)."""
+    return Caller.for_request(request, session_factory()(), x_api_key, authorization)
 
 
 CtxDep = Depends(get_caller)
