@@ -307,8 +307,8 @@ def step(
 def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, Any]:
     """The request path without HTTP: authenticate, idempotent write, record, commit. Gives the
     statements per request, the time inside PostgreSQL calls, and a pyinstrument profile."""
+    import psycopg
     from pyinstrument import Profiler
-    from sqlalchemy import event
     from starlette.requests import Request
 
     from kopilka.auth.service import authenticate
@@ -320,17 +320,19 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
 
     engine = make_engine(db, pool_size=2, max_overflow=0)
     stats = {"statements": 0, "db_seconds": 0.0}
-    starts: list[float] = []
+    # Every statement, SQLAlchemy's and those run as SQL on the session's connection
+    # (``kopilka.db.run``), goes through psycopg's Cursor.execute: counted and timed there.
+    plain_execute = psycopg.Cursor.execute
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(*_: Any) -> None:
-        starts.append(time.perf_counter())
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return plain_execute(self, *args, **kwargs)
+        finally:
+            stats["statements"] += 1
+            stats["db_seconds"] += time.perf_counter() - t
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(*_: Any) -> None:
-        stats["statements"] += 1
-        stats["db_seconds"] += time.perf_counter() - starts.pop()
-
+    psycopg.Cursor.execute = counted  # type: ignore[method-assign]
     commits = {"seconds": 0.0}
     factory = session_factory(engine)
     settings = get_settings()
@@ -400,6 +402,7 @@ def profile_in_process(db: str, key: str, period_id: int, n: int) -> dict[str, A
     pstats.Stats(cp, stream=buf).sort_stats("tottime").print_stats(30)
     (common.OUT / "recording_cprofile.txt").write_text(buf.getvalue())
     engine.dispose()
+    psycopg.Cursor.execute = plain_execute  # type: ignore[method-assign]
     return {
         "requests": n,
         "cpu_ms_per_request": round(1000 * cpu / n, 2),
