@@ -94,7 +94,8 @@ def _step_row(s: dict[str, Any], first: str) -> str:
         f"lost {s['lost']}, stored-not-acked {s['unacknowledged_but_stored']}) | "
         f"{s['api_cpu_pct']}{_per_worker(s)} | {s['postgres_cpu_pct']} | "
         f"{s['generator_cpu_pct']} | "
-        f"{s['machine_busy_pct']} | {s.get('busy_before_pct', '')} |"
+        f"{s['machine_busy_pct']} | {s.get('busy_before_pct', '')} | "
+        f"{s.get('checkpoints_during', '')} | {s.get('python_speed_ms', '')} |"
     )
 
 
@@ -106,8 +107,8 @@ def _per_worker(s: dict[str, Any]) -> str:
 STEP_HEADER = [
     "| load | achieved /s | ok / sent | p50 ms | p90 ms | p99 ms | max ms | count+sum in DB | "
     "API CPU % (per worker) | PostgreSQL CPU % | generator CPU % | machine busy % | "
-    "CPU busy before % |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "CPU busy before % | PostgreSQL checkpoints during | fixed Python work before, ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
