@@ -79,16 +79,16 @@ def bound_values(
 
 
 def run(session: Session, sql: str, params: Sequence[Any] | dict[str, Any]) -> Cursor[Any]:
-    """Run one statement of the hot path (SQL text, ``%s`` or ``%(name)s`` placeholders) on the
-    session's own connection, in its transaction, as a prepared statement; rows are named
-    tuples.
+    """Run SQL (``%s`` or ``%(name)s`` placeholders) on the session's own connection, in its
+    transaction, as a prepared statement; rows are named tuples. Statements reach it compiled
+    from Core (``Compiled``): the hot path of a recorded payment (the caller's key, the
+    Idempotency-Key's claim and record, the period and the owner, the document's statement).
 
-    For the few statements every recorded payment runs (the caller's key, the Idempotency-Key's
-    claim and record, the period and the owner): SQLAlchemy's execution layer (its compiled
-    cache, parameter processing, result and ORM loading) costs 0.1-0.25 ms of CPU a statement
-    over psycopg's own, as much as the rest of the statement. Pending ORM changes are flushed
-    first (as autoflush would), and a database error is raised as SQLAlchemy raises it (a
-    ``DBAPIError``; a lost connection is invalidated in the pool)."""
+    SQLAlchemy's execution layer (its compiled cache, parameter processing, result and ORM
+    loading) cost 0.1-0.25 ms of CPU a statement over psycopg's own, as much as the rest of the
+    statement. Pending ORM changes are flushed first (as autoflush would), and a database error
+    is raised as SQLAlchemy raises it (a ``DBAPIError``; a lost connection is invalidated in the
+    pool)."""
     session.flush()
     connection = session.connection()
     driver = connection.connection.driver_connection

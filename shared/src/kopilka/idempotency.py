@@ -7,24 +7,46 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from psycopg.types.json import Jsonb
+from sqlalchemy import BigInteger, String, bindparam, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from kopilka.db import run
+from kopilka.db import Compiled, bound_values
+from kopilka.models import IdempotencyRecord
 
-# Both steps are SQL run on the session's own connection (``db.run``: the hot path of every
-# recorded payment). The claim: a transaction-level advisory lock on the key
-# (pg_try_advisory_xact_lock) read together with the key's record, in one round trip.
-_CLAIM = (
-    "SELECT pg_try_advisory_xact_lock(%s) AS got, r.request_hash, "
-    "r.response_status, r.response_body, r.response_headers "
-    "FROM (SELECT 1) AS one LEFT JOIN idempotency_records AS r "
-    "ON coalesce(r.community_id, 0) = %s AND r.key = %s"
+# Both run on the hot path of every recorded payment: compiled once (``db.Compiled``).
+# Raw SQL: a transaction-level advisory lock on the key (pg_try_advisory_xact_lock) read together
+# with the key's record, in one round trip.
+_CLAIM = Compiled(
+    text(
+        "SELECT pg_try_advisory_xact_lock(:lock) AS got, r.request_hash, "
+        "r.response_status, r.response_body, r.response_headers "
+        "FROM (SELECT 1) AS one LEFT JOIN idempotency_records AS r "
+        "ON coalesce(r.community_id, 0) = :scope AND r.key = :key"
+    ).bindparams(
+        bindparam("lock", type_=BigInteger),
+        bindparam("scope", type_=BigInteger),
+        bindparam("key", type_=String),
+    )
 )
-_STORE = (
-    "INSERT INTO idempotency_records (community_id, key, request_hash, response_status, "
-    "response_body, response_headers) VALUES (%s, %s, %s, %s, %s, %s) "
-    "ON CONFLICT DO NOTHING RETURNING id"
+_TABLE: Any = IdempotencyRecord.__table__
+_STORE = Compiled(
+    insert(_TABLE)
+    .values(
+        bound_values(
+            _TABLE,
+            (
+                "community_id",
+                "key",
+                "request_hash",
+                "response_status",
+                "response_body",
+                "response_headers",
+            ),
+        )
+    )
+    .on_conflict_do_nothing()
+    .returning(_TABLE.c.id)
 )
 
 
@@ -41,7 +63,7 @@ def claim(session: Session, scope: int, key: str) -> Any:
     with the key holds it) and the stored ``request_hash``, ``response_status``,
     ``response_body``, ``response_headers`` (None when there is no record). The record is read in
     the statement's snapshot, taken just before the lock."""
-    return run(session, _CLAIM, (lock_id(scope, key), scope, key)).fetchone()
+    return _CLAIM.run(session, {"lock": lock_id(scope, key), "scope": scope, "key": key}).fetchone()
 
 
 def store(
@@ -55,5 +77,12 @@ def store(
 ) -> bool:
     """Keep the answer in the write's own transaction; False when a record of the key appeared
     meanwhile (the first request's answer stands: roll back)."""
-    params = (community_id, key, request_hash, status, Jsonb(body), Jsonb(headers))
-    return run(session, _STORE, params).fetchone() is not None
+    params = {
+        "community_id": community_id,
+        "key": key,
+        "request_hash": request_hash,
+        "response_status": status,
+        "response_body": body,
+        "response_headers": headers,
+    }
+    return _STORE.run(session, params).fetchone() is not None

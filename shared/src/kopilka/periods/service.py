@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from kopilka.audit.service import created, snapshot, updated
 from kopilka.context import Ctx
-from kopilka.db import run
+from kopilka.db import Compiled
 from kopilka.errors import Conflict, NotFound, ValidationFailed, check_version
-from kopilka.models import Community, OwnerRow, Period, PeriodFacts, PeriodRow
+from kopilka.models import Community, Owner, OwnerRow, Period, PeriodFacts, PeriodRow
 from kopilka.outputs import from_row
 from kopilka.periods.schemas import PeriodCreate, PeriodOut, PeriodPatch
 
@@ -89,13 +89,26 @@ def open_period_for_write(ctx: Ctx, period_id: int) -> Period:
     return period
 
 
-# SQL run on the session's own connection (``db.run``), rows not ORM objects: the hot path.
-_PERIOD_AND_OWNER = (
-    "SELECT p.id, p.community_id, p.name, p.status, p.start_date, p.end_date, "
-    "o.id AS owner_pk, o.owner_id, o.telegram_id, o.telegram_blocked_at "
-    "FROM periods AS p LEFT JOIN owners AS o "
-    "ON o.community_id = p.community_id AND o.owner_id = %s "
-    "WHERE p.id = %s AND p.community_id = %s FOR SHARE OF p"
+# Compiled once (``db.Compiled``), rows not ORM objects: the hot path of a recorded payment.
+_PERIOD_AND_OWNER = Compiled(
+    select(
+        Period.id,
+        Period.community_id,
+        Period.name,
+        Period.status,
+        Period.start_date,
+        Period.end_date,
+        Owner.id.label("owner_pk"),
+        Owner.owner_id,
+        Owner.telegram_id,
+        Owner.telegram_blocked_at,
+    )
+    .outerjoin(
+        Owner,
+        and_(Owner.community_id == Period.community_id, Owner.owner_id == bindparam("owner_id")),
+    )
+    .where(Period.id == bindparam("period_id"), Period.community_id == bindparam("community_id"))
+    .with_for_update(read=True, of=Period)
 )
 
 
@@ -104,7 +117,8 @@ def open_period_for_owner_write(
 ) -> tuple[PeriodRow, OwnerRow | None]:
     """``open_period_for_write`` and the look-up of the owner a transaction names, in one round
     trip (the hot path of a recorded contribution). The owner is None when unknown."""
-    row = run(ctx.session, _PERIOD_AND_OWNER, (owner_id, period_id, ctx.community_id)).fetchone()
+    params = {"owner_id": owner_id, "period_id": period_id, "community_id": ctx.community_id}
+    row = _PERIOD_AND_OWNER.run(ctx.session, params).fetchone()
     if row is None:
         raise NotFound(f"Period {period_id} not found")
     period = PeriodRow(row.id, row.community_id, row.name, row.status, row.start_date, row.end_date)
