@@ -238,9 +238,10 @@ def _meter(api_pid: int) -> common.CpuMeter:
 
 
 def checkpoints(db: str) -> int:
-    """PostgreSQL's checkpoints so far (timed and requested): one during a step flushes the
-    dirty pages of whatever wrote before it and makes every first write of a page after it
-    log the whole page, which costs the server CPU the step did not cause."""
+    """PostgreSQL's checkpoints completed so far (timed and requested). A checkpoint during a
+    step writes out the dirty pages of whatever wrote before it and makes every first write of
+    a page after it log the whole page. (PostgreSQL 15 counts a checkpoint when it ends: one
+    still running when a step ends is not seen here; its log says when each began.)"""
     with common.pg_connect(common.libpq(db)) as c:
         row = c.execute(
             "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"

@@ -107,7 +107,7 @@ def _per_worker(s: dict[str, Any]) -> str:
 STEP_HEADER = [
     "| load | achieved /s | ok / sent | p50 ms | p90 ms | p99 ms | max ms | count+sum in DB | "
     "API CPU % (per worker) | PostgreSQL CPU % | generator CPU % | machine busy % | "
-    "CPU busy before % | PostgreSQL checkpoints during | fixed Python work before, ms |",
+    "CPU busy before % | PostgreSQL checkpoints ended during | fixed Python work before, ms |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
