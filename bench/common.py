@@ -485,12 +485,11 @@ def python_speed_ms() -> float:
     was seen to change by half within minutes (other tenants of the host), and a step's result
     reads against it: the same contribution path cost 3.3 ms of API CPU in one run and 5.0 ms
     twelve minutes later."""
-    import json as _json
 
     def work() -> None:
         d = {f"k{i}": [i, str(i), {"v": i * 7}] for i in range(2_000)}
         for _ in range(5):
-            _json.loads(_json.dumps(d))
+            json.loads(json.dumps(d))
         sum(len(k) + v[0] for k, v in d.items())
 
     best = float("inf")

@@ -103,11 +103,12 @@ def run(session: Session, sql: str, params: Sequence[Any] | dict[str, Any]) -> C
 
 
 class Compiled:
-    """A Core statement compiled once into the SQL text ``run`` takes: for a statement of the
-    hot path too intricate to write out by hand (the data-modifying CTEs that record a
-    document). What SQLAlchemy would do on each execution is done here once or kept small: the
-    statement's own literal values and scalar column defaults are filled in, and only the
-    parameters whose type converts its value (JSON) go through their bind processor."""
+    """A Core statement compiled once into the SQL text ``run`` takes: the statements of the
+    hot path (``run`` says which) stay Core, as every statement is, and skip SQLAlchemy's
+    execution layer. What SQLAlchemy would do on each execution is done here once or kept
+    small: the statement's own literal values and scalar column defaults are filled in, and
+    only the parameters whose type converts its value (JSON) go through their bind
+    processor."""
 
     _dialect: Any = psycopg_dialect()  # type: ignore[no-untyped-call]
 

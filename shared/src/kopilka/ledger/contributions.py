@@ -56,13 +56,8 @@ def record_contribution(ctx: Ctx, period_id: int, data: s.ContributionCreate) ->
     amount = posting.positive_amount(ctx, data.amount)
     period, named = open_period_for_owner_write(ctx, period_id, data.owner_id)
     day = posting.booking_date(ctx, period, data.date)
-    owner: OwnerFacts
-    if own is not None:
-        owner = own
-    elif named is not None:
-        owner = named
-    else:
-        owner = resolve_owner(ctx, data.owner_id)
+    # the caller's own row, else the one read with the period, else found or created
+    owner: OwnerFacts = own or named or resolve_owner(ctx, data.owner_id)
     c = posting.document(
         ctx, period, Contribution,
         owner_pk=owner.id, amount_minor=amount, date=day, comment=data.comment,
